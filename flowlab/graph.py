@@ -1,0 +1,329 @@
+"""The graph engine: Node, Input, topological_sort and the forward and backward passes (MiniFlow's protocol)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "Node",
+    "Input",
+    "topological_sort",
+    "forward_pass",
+    "backward_pass",
+    "forward_and_backward",
+    "describe",
+    "unbroadcast",
+]
+
+
+def describe(node) -> str:
+    """How error messages name a node: its class and its name, e.g. ``Linear 'dense_1'``."""
+    name = getattr(node, "name", None)
+    kind = type(node).__name__
+    return f"{kind} {name!r}" if name else f"{kind} (unnamed; pass name= to label it)"
+
+
+def unbroadcast(grad, shape):
+    """Sums ``grad`` down to ``shape``, undoing numpy broadcasting (a bias added to every row)."""
+    if np.shape(grad) == shape:
+        return grad
+    grad = np.asarray(grad)
+    extra = grad.ndim - len(shape)
+    if extra > 0:
+        grad = grad.sum(axis=tuple(range(extra)))
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if axes:
+        grad = grad.sum(axis=axes, keepdims=True)
+    return grad.reshape(shape)
+
+
+class Node:
+    """A node of the computational graph, with MiniFlow's attributes.
+
+    Attributes:
+        inbound_nodes: the nodes whose values this node reads, in order.
+        outbound_nodes: the distinct nodes that read this node's value.
+        value: the result of the last ``forward()``.
+        gradients: after ``backward()``, ``gradients[n]`` is d(output)/d(n.value) for each inbound
+            node ``n`` (an ``Input`` keeps its own gradient under itself: ``W.gradients[W]``).
+        name: an optional label used in error messages and TensorBoard tags.
+
+    flowlab's own nodes implement two pure methods, ``compute(*values)`` and
+    ``backprop(grad, *values)`` (one gradient per input, ``None`` for "no gradient"), and the base
+    class does the rest once: it feeds inbound values in, sums the upstream gradients over every
+    consumer (ones at the output node), sums each input's gradient back to the input's own shape,
+    and adds gradients for an input that appears twice (``Mul(x, x)``). A node written the MiniFlow
+    way (overriding ``forward`` and ``backward`` and reading ``n.gradients[self]``) works unchanged.
+    """
+
+    # Set by topological_sort: whether any gradient has to flow through this node.
+    requires_grad = True
+
+    def __init__(self, inbound_nodes=None, name=None):
+        self.inbound_nodes = list(inbound_nodes) if inbound_nodes is not None else []
+        for node in self.inbound_nodes:
+            if not isinstance(node, Node):
+                raise TypeError(
+                    f"{type(self).__name__}: inputs must be flowlab nodes (Input, Linear, ...), "
+                    f"got {type(node).__name__} {node!r}; wrap data in an Input and feed it"
+                )
+        self.value = None
+        self.outbound_nodes = []
+        self.gradients = {}
+        self.name = name
+        # Each consumer is listed once, even for Mul(x, x): its gradients[x] already holds the sum.
+        for node in dict.fromkeys(self.inbound_nodes):
+            node.outbound_nodes.append(self)
+
+    def __repr__(self):
+        return f"<{describe(self)}>"
+
+    def compute(self, *values):
+        raise NotImplementedError(
+            f"{type(self).__name__} must implement compute(*values) or override forward()"
+        )
+
+    def backprop(self, grad, *values):
+        raise NotImplementedError(
+            f"{type(self).__name__} must implement backprop(grad, *values) or override backward()"
+        )
+
+    def forward(self):
+        values = [n.value for n in self.inbound_nodes]
+        try:
+            self.value = self.compute(*values)
+        except (ValueError, TypeError, IndexError) as exc:
+            raise self._input_error(values, exc) from exc
+
+    def _input_error(self, values, exc):
+        """Turns numpy's complaint about bad inputs into one that names this node and its inputs."""
+        for node, v in zip(self.inbound_nodes, values):
+            if v is None:
+                return ValueError(
+                    f"{describe(self)} reads {describe(node)}, which has no value; "
+                    "feed it in the feed_dict of topological_sort (or set its .value)"
+                )
+        shapes = ", ".join(f"{describe(n)}: {np.shape(v)}" for n, v in zip(self.inbound_nodes, values))
+        return type(exc)(f"{describe(self)} cannot combine its inputs ({shapes}): {exc}")
+
+    def upstream_gradient(self):
+        """d(output)/d(self.value): the sum over consumers, or ones when this node is the output."""
+        consumers = self.outbound_nodes
+        if not consumers:
+            return np.ones_like(self.value) if np.ndim(self.value) else 1.0
+        if len(consumers) == 1:
+            grad = consumers[0].gradients.get(self)
+            return np.zeros_like(self.value) if grad is None else grad
+        total = None
+        for n in consumers:
+            g = n.gradients.get(self)
+            if g is not None:
+                total = g if total is None else total + g
+        return np.zeros_like(self.value) if total is None else total
+
+    def backward(self):
+        grad = self.upstream_gradient()
+        inbound = self.inbound_nodes
+        grads = self.backprop(grad, *[n.value for n in inbound])
+        if len(grads) != len(inbound):
+            raise RuntimeError(
+                f"{type(self).__name__}.backprop returned {len(grads)} gradients "
+                f"for {len(inbound)} inputs"
+            )
+        gradients = {}
+        for node, g in zip(inbound, grads):
+            if g is None:
+                continue
+            shape = np.shape(node.value)
+            if np.shape(g) != shape:
+                g = unbroadcast(g, shape)
+            if node in gradients:
+                gradients[node] = gradients[node] + g
+            else:
+                gradients[node] = g
+        self.gradients = gradients
+
+
+class Input(Node):
+    """A value fed from outside: data, labels or a trainable parameter.
+
+    Its value is set by ``topological_sort(feed_dict)`` or assigned directly (``X.value = batch``).
+    Numeric arrays keep their dtype (float32 stays float32); lists and scalars become arrays.
+    After ``backward()``, ``gradients[self]`` holds d(output)/d(value).
+
+    Args:
+        name: label for messages and TensorBoard tags.
+        requires_grad: set False for data and labels so no gradient is computed for them.
+    """
+
+    def __init__(self, name=None, requires_grad=True):
+        Node.__init__(self, name=name)
+        self.requires_grad = requires_grad
+
+    @property
+    def value(self):
+        return self._value
+
+    @value.setter
+    def value(self, value):
+        self._value = None if value is None else _as_array(self, value)
+
+    def forward(self):
+        pass
+
+    def backward(self):
+        self.gradients = {self: self.upstream_gradient()}
+
+
+def _as_array(node, value):
+    if isinstance(value, np.ndarray):
+        array = value
+    else:
+        try:
+            array = np.asarray(value)
+        except (ValueError, TypeError) as exc:
+            raise TypeError(f"{describe(node)}: cannot make a numeric array of {value!r}: {exc}") from exc
+    if array.dtype.kind not in "fiub":
+        raise TypeError(
+            f"{describe(node)} was fed non-numeric data of dtype {array.dtype} "
+            f"({_preview(value)}); feed numbers, e.g. a float array"
+        )
+    if array.dtype.kind == "b":
+        array = array.astype(np.float64)
+    return array
+
+
+def _preview(value, limit=60):
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def topological_sort(feed_dict):
+    """Sets every fed ``Input`` to its value and returns the graph's nodes in evaluation order.
+
+    The graph is every node reachable from the fed Inputs, plus everything those nodes read. The
+    order is deterministic (same graph, same order), and the output node comes last, so MiniFlow
+    scripts can read ``graph[-1].value``.
+
+    Args:
+        feed_dict: maps ``Input`` nodes to their values (arrays, lists or numbers).
+
+    Returns:
+        The list of nodes, each after all the nodes it reads.
+
+    Raises:
+        TypeError: a key is not an Input, or a value is not numeric.
+        ValueError: a value holds NaN or infinity, an Input the graph reads has no value, or the
+            graph has a cycle.
+    """
+    for node, value in feed_dict.items():
+        if not isinstance(node, Input):
+            raise TypeError(
+                f"topological_sort: feed_dict keys must be Input nodes, got {describe(node)}"
+                if isinstance(node, Node)
+                else f"topological_sort: feed_dict keys must be Input nodes, got {node!r}"
+            )
+        node.value = value
+        array = node.value
+        if array.dtype.kind == "f" and not np.isfinite(array).all():
+            bad = "NaN" if np.isnan(array).any() else "infinity"
+            raise ValueError(
+                f"topological_sort: {describe(node)} was fed a value containing {bad}; "
+                "clean or impute the data before feeding it"
+            )
+
+    # Everything downstream of the fed Inputs, then everything those nodes read.
+    seen = dict.fromkeys(feed_dict)
+    stack = list(feed_dict)
+    while stack:
+        for m in stack.pop().outbound_nodes:
+            if m not in seen:
+                seen[m] = None
+                stack.append(m)
+    stack = list(seen)
+    while stack:
+        for m in stack.pop().inbound_nodes:
+            if m not in seen:
+                seen[m] = None
+                stack.append(m)
+    nodes = list(seen)
+    order = _order(nodes)
+
+    for node in order:
+        if isinstance(node, Input):
+            if node.value is None:
+                reader = next((n for n in node.outbound_nodes if n in seen), None)
+                raise ValueError(
+                    f"topological_sort: {describe(reader)} reads {describe(node)}, which has no value "
+                    "in feed_dict; add it to feed_dict (or set its .value first)"
+                )
+        else:
+            node.requires_grad = any(getattr(n, "requires_grad", True) for n in node.inbound_nodes)
+    return order
+
+
+def _order(nodes):
+    """Depth-first post-order from the sinks: deterministic, and a lone sink comes last."""
+    sinks = [n for n in nodes if not n.outbound_nodes]
+    order, state = [], {}  # state: 1 = on the current path, 2 = placed
+    for sink in sinks or nodes[:1]:
+        stack = [(sink, iter(sink.inbound_nodes))]
+        state[sink] = 1
+        while stack:
+            node, parents = stack[-1]
+            for parent in parents:
+                mark = state.get(parent)
+                if mark == 1:
+                    cycle = [describe(n) for n, _ in stack] + [describe(parent)]
+                    raise ValueError(
+                        "topological_sort: the graph has a cycle: " + " -> ".join(reversed(cycle))
+                        + "; a node cannot read its own output"
+                    )
+                if mark is None:
+                    state[parent] = 1
+                    stack.append((parent, iter(parent.inbound_nodes)))
+                    break
+            else:
+                stack.pop()
+                state[node] = 2
+                order.append(node)
+    if len(order) != len(nodes):
+        # Only a cycle leaves nodes unreachable from every sink.
+        rest = [describe(n) for n in nodes if n not in state]
+        raise ValueError(
+            "topological_sort: the graph has a cycle through " + ", ".join(rest)
+            + "; a node cannot read its own output"
+        )
+    return order
+
+
+def forward_pass(output_node, sorted_nodes=None):
+    """Runs ``forward()`` on every node in order and returns the output's value.
+
+    Both of MiniFlow's forms work: ``forward_pass(output_node, sorted_nodes)`` and the Cost quiz's
+    ``forward_pass(graph)``, where the output is the graph's last node.
+    """
+    if sorted_nodes is None:
+        sorted_nodes, output_node = output_node, output_node[-1]
+    for n in sorted_nodes:
+        n.forward()
+    return output_node.value
+
+
+def backward_pass(graph):
+    """Runs ``backward()`` from the last node to the first, skipping nodes no gradient flows through."""
+    for n in reversed(graph):
+        if n.requires_grad:
+            n.backward()
+
+
+def forward_and_backward(graph):
+    """One forward pass and one backward pass over a list from ``topological_sort``.
+
+    Returns:
+        The value of the graph's last node (the cost).
+    """
+    for n in graph:
+        n.forward()
+    backward_pass(graph)
+    return graph[-1].value

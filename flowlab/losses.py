@@ -1,0 +1,133 @@
+"""Loss nodes: mean squared error and softmax cross-entropy computed stably from logits."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .graph import Node, describe
+
+__all__ = ["MSE", "SoftmaxCrossEntropy", "log_softmax"]
+
+
+class MSE(Node):
+    """Mean squared error, the mean over all elements of (y - a)**2.
+
+    Labels fed as (m,) against an output of shape (m, 1) are compared elementwise, as MiniFlow
+    does, never broadcast to (m, m). Gradients come back in each input's own shape.
+    """
+
+    def __init__(self, y, a, name=None):
+        super().__init__([y, a], name=name)
+
+    def forward(self):
+        y_node, a_node = self.inbound_nodes
+        y, a = y_node.value, a_node.value
+        if y is None or a is None:
+            raise self._input_error([y, a], ValueError("missing value"))
+        ys, as_ = np.shape(y), np.shape(a)
+        if ys != as_:
+            if np.size(y) != np.size(a):
+                raise ValueError(
+                    f"{describe(self)}: labels {describe(y_node)} of shape {ys} do not match "
+                    f"predictions {describe(a_node)} of shape {as_}; they need the same number "
+                    "of elements"
+                )
+            y = np.reshape(y, as_)
+        self.diff = y - a
+        self.m = np.shape(y_node.value)[0] if ys else 1
+        self.value = np.mean(self.diff * self.diff)
+
+    def backward(self):
+        y_node, a_node = self.inbound_nodes
+        scale = 2.0 / max(self.diff.size, 1)
+        upstream = self.upstream_gradient()
+        g = self.diff * (scale * upstream)
+        gradients = {}
+        if y_node.requires_grad:
+            gradients[y_node] = np.reshape(g, np.shape(y_node.value))
+        if a_node.requires_grad:
+            ga = np.negative(g)
+            gradients[a_node] = ga if a_node is not y_node else gradients.get(a_node, 0) + ga
+        self.gradients = gradients
+
+
+def log_softmax(z, axis=-1):
+    """log(softmax(z)), computed with the log-sum-exp trick so it is finite for any finite z."""
+    shifted = z - np.max(z, axis=axis, keepdims=True)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+
+
+class SoftmaxCrossEntropy(Node):
+    """Mean cross-entropy of softmax(logits) against labels, computed from the logits.
+
+    Args:
+        logits: a node of shape (m, k), unnormalized class scores.
+        labels: a node holding class ids of shape (m,) (integers in [0, k)) or one-hot / soft
+            targets of shape (m, k).
+
+    The value is the batch mean of ``logsumexp(z) - z[label]``; the gradient with respect to the
+    logits is ``(softmax(z) - onehot) / m``. Both stay finite at extreme logits.
+    """
+
+    def __init__(self, logits, labels, name=None):
+        super().__init__([logits, labels], name=name)
+
+    def forward(self):
+        z_node, y_node = self.inbound_nodes
+        z, y = z_node.value, y_node.value
+        if z is None or y is None:
+            raise self._input_error([z, y], ValueError("missing value"))
+        if np.ndim(z) != 2:
+            raise ValueError(
+                f"{describe(self)}: logits {describe(z_node)} must have shape (batch, classes), "
+                f"got {np.shape(z)}"
+            )
+        m, k = z.shape
+        logp = log_softmax(z)
+        self.logp = logp
+        if np.ndim(y) == 1:
+            if y.shape[0] != m:
+                raise ValueError(
+                    f"{describe(self)}: {m} rows of logits but {y.shape[0]} labels in "
+                    f"{describe(y_node)}; feed one class id per row"
+                )
+            ids = y if y.dtype.kind in "iu" else y.astype(np.intp)
+            if m and (ids.min() < 0 or ids.max() >= k):
+                bad = ids[(ids < 0) | (ids >= k)][0]
+                raise ValueError(
+                    f"{describe(self)}: label {bad} in {describe(y_node)} is outside [0, {k}); "
+                    f"class ids must be 0..{k - 1} for {k} logits per row"
+                )
+            if ids is not y and not np.array_equal(ids, y):
+                raise ValueError(
+                    f"{describe(self)}: labels in {describe(y_node)} must be whole class ids, "
+                    f"got {y[ids != y][0]}"
+                )
+            self.ids = ids
+            self.value = -np.mean(logp[np.arange(m), ids]) if m else 0.0
+        elif np.shape(y) == (m, k):
+            self.ids = None
+            self.value = -np.sum(y * logp) / max(m, 1)
+        else:
+            raise ValueError(
+                f"{describe(self)}: labels {describe(y_node)} of shape {np.shape(y)} fit neither "
+                f"class ids ({m},) nor one-hot ({m}, {k}) for logits of shape {z.shape}"
+            )
+
+    def backward(self):
+        z_node, y_node = self.inbound_nodes
+        upstream = self.upstream_gradient()
+        m = max(self.logp.shape[0], 1)
+        gradients = {}
+        if z_node.requires_grad:
+            g = np.exp(self.logp)
+            if self.ids is not None:
+                g[np.arange(self.logp.shape[0]), self.ids] -= 1.0
+            else:
+                y = y_node.value
+                g = g * np.sum(y, axis=1, keepdims=True) - y
+            g *= upstream / m
+            gradients[z_node] = g
+        if self.ids is None and y_node.requires_grad:
+            gradients[y_node] = self.logp * (-upstream / m)
+        self.gradients = gradients

@@ -1,0 +1,279 @@
+"""Operation nodes: Add, Mul, MatMul, Linear and the activations, with the activation registry."""
+
+from __future__ import annotations
+
+import difflib
+
+import numpy as np
+
+from .graph import Node, describe
+
+__all__ = [
+    "Add",
+    "Mul",
+    "MatMul",
+    "Linear",
+    "Sigmoid",
+    "Tanh",
+    "ReLU",
+    "LeakyReLU",
+    "Softmax",
+    "ACTIVATIONS",
+    "register_activation",
+    "get_activation",
+    "softmax",
+]
+
+ACTIVATIONS: dict[str, type] = {}
+
+
+def register_activation(name):
+    """Class decorator: makes an activation node selectable by ``name`` in configs and the CLI."""
+
+    def register(cls):
+        ACTIVATIONS[name] = cls
+        return cls
+
+    return register
+
+
+def get_activation(name):
+    """Returns the activation node class registered under ``name``.
+
+    Raises:
+        ValueError: the name is unknown; the message lists the known names.
+    """
+    try:
+        return ACTIVATIONS[name]
+    except (KeyError, TypeError):
+        raise ValueError(unknown_choice("activation", name, ACTIVATIONS)) from None
+
+
+def unknown_choice(what, value, choices):
+    """The message for a name that is not one of ``choices``, with a did-you-mean."""
+    names = sorted(choices)
+    text = f"unknown {what} {value!r}; choose from {', '.join(names)}"
+    close = difflib.get_close_matches(str(value), names, n=1)
+    return text + (f" (did you mean {close[0]!r}?)" if close else "")
+
+
+class Add(Node):
+    """Elementwise sum of any number of inputs, with numpy broadcasting."""
+
+    def __init__(self, *inputs, name=None):
+        if not inputs:
+            raise ValueError("Add needs at least one input")
+        super().__init__(inputs, name=name)
+
+    def compute(self, *values):
+        total = values[0]
+        for v in values[1:]:
+            total = total + v
+        return total
+
+    def backprop(self, grad, *values):
+        return (grad,) * len(values)
+
+
+class Mul(Node):
+    """Elementwise product of any number of inputs, with numpy broadcasting."""
+
+    def __init__(self, *inputs, name=None):
+        if not inputs:
+            raise ValueError("Mul needs at least one input")
+        super().__init__(inputs, name=name)
+
+    def compute(self, *values):
+        product = values[0]
+        for v in values[1:]:
+            product = product * v
+        return product
+
+    def backprop(self, grad, *values):
+        grads = []
+        for i in range(len(values)):
+            g = grad
+            for j, v in enumerate(values):
+                if j != i:
+                    g = g * v
+            grads.append(g)
+        return grads
+
+
+def _matmul_grads(grad, a, b, need_a=True, need_b=True):
+    """Gradients of ``a @ b`` for 1-D and 2-D operands, as numpy's matmul promotes them."""
+    a2 = a if a.ndim == 2 else a.reshape(1, -1)
+    b2 = b if b.ndim == 2 else b.reshape(-1, 1)
+    g2 = np.reshape(grad, (a2.shape[0], b2.shape[1]))
+    ga = gb = None
+    if need_a:
+        ga = (g2 @ b2.T).reshape(a.shape)
+    if need_b:
+        if a2.shape[0] == 1:
+            # An outer product: numpy's matmul is very slow on (n, 1) @ (1, k).
+            gb = a2.T * g2
+        else:
+            gb = a2.T @ g2
+        gb = gb.reshape(b.shape)
+    return ga, gb
+
+
+class MatMul(Node):
+    """Matrix product ``a @ b`` of 1-D or 2-D inputs."""
+
+    def __init__(self, a, b, name=None):
+        super().__init__([a, b], name=name)
+
+    def compute(self, a, b):
+        return np.matmul(a, b)
+
+    def forward(self):
+        a, b = self.inbound_nodes
+        try:
+            self.value = np.matmul(a.value, b.value)
+        except (ValueError, TypeError) as exc:
+            raise self._shape_error(a.value, b.value, exc) from exc
+
+    def _shape_error(self, a, b, exc):
+        if a is None or b is None:
+            return self._input_error([a, b], exc)
+        return ValueError(
+            f"{describe(self)}: cannot multiply {describe(self.inbound_nodes[0])} of shape "
+            f"{np.shape(a)} by {describe(self.inbound_nodes[1])} of shape {np.shape(b)}: "
+            "the last axis of the first must match the first axis of the second"
+        )
+
+    def backprop(self, grad, a, b):
+        na, nb = (n.requires_grad for n in self.inbound_nodes)
+        return _matmul_grads(grad, np.asarray(a), np.asarray(b), na, nb)
+
+
+class Linear(Node):
+    """Affine transform ``X @ W + b``: X is (m, n) (or one sample (n,)), W is (n, k), b is (k,)."""
+
+    def __init__(self, X, W, b, name=None):
+        super().__init__([X, W, b], name=name)
+
+    def forward(self):
+        X, W, b = (n.value for n in self.inbound_nodes)
+        try:
+            out = np.matmul(X, W)
+            try:
+                out += b  # in place: matmul's result is ours to reuse
+            except (ValueError, TypeError):
+                out = out + b
+        except (ValueError, TypeError) as exc:
+            raise self._shape_error(X, W, b, exc) from exc
+        self.value = out
+
+    def _shape_error(self, X, W, b, exc):
+        if X is None or W is None or b is None:
+            return self._input_error([X, W, b], exc)
+        xs, ws, bs = np.shape(X), np.shape(W), np.shape(b)
+        features = xs[-1] if xs else None
+        if len(ws) and features != ws[0]:
+            return ValueError(
+                f"{describe(self)}: input has {features} features but weights have shape {ws}; "
+                f"the weights need shape ({features}, units)"
+            )
+        return ValueError(
+            f"{describe(self)}: bias of shape {bs} does not fit the output of shape "
+            f"{np.shape(np.matmul(X, W))} (input {xs}, weights {ws}); the bias needs shape ({ws[-1] if ws else ''},)"
+        )
+
+    def backprop(self, grad, X, W, b):
+        nx, nw, nb = (n.requires_grad for n in self.inbound_nodes)
+        gx, gw = _matmul_grads(grad, np.asarray(X), np.asarray(W), nx, nw)
+        return gx, gw, (grad if nb else None)
+
+
+@register_activation("sigmoid")
+class Sigmoid(Node):
+    """Logistic sigmoid 1 / (1 + exp(-x)), computed without overflow for any x."""
+
+    def __init__(self, node, name=None):
+        super().__init__([node], name=name)
+
+    def _sigmoid(self, x):
+        # 0.5 * (1 + tanh(x / 2)) equals 1 / (1 + exp(-x)) and never overflows.
+        out = np.multiply(x, 0.5)
+        np.tanh(out, out=out)
+        out *= 0.5
+        out += 0.5
+        return out
+
+    def compute(self, x):
+        return self._sigmoid(np.asarray(x, dtype=np.result_type(x, np.float32)))
+
+    def backprop(self, grad, x):
+        s = self.value
+        return (grad * s * (1.0 - s),)
+
+
+@register_activation("tanh")
+class Tanh(Node):
+    """Hyperbolic tangent."""
+
+    def __init__(self, node, name=None):
+        super().__init__([node], name=name)
+
+    def compute(self, x):
+        return np.tanh(x)
+
+    def backprop(self, grad, x):
+        t = self.value
+        return (grad * (1.0 - t * t),)
+
+
+@register_activation("relu")
+class ReLU(Node):
+    """Rectified linear unit max(0, x); its gradient at 0 is 0, as in PyTorch."""
+
+    def __init__(self, node, name=None):
+        super().__init__([node], name=name)
+
+    def compute(self, x):
+        return np.maximum(x, 0)
+
+    def backprop(self, grad, x):
+        return (grad * (x > 0),)
+
+
+@register_activation("leaky_relu")
+class LeakyReLU(Node):
+    """Leaky ReLU: x for x > 0, alpha * x otherwise (alpha=0.01 as in PyTorch)."""
+
+    def __init__(self, node, alpha=0.01, name=None):
+        if not 0 <= alpha < 1:
+            raise ValueError(f"LeakyReLU: alpha must be in [0, 1), got alpha={alpha}")
+        super().__init__([node], name=name)
+        self.alpha = alpha
+
+    def compute(self, x):
+        return np.where(x > 0, x, self.alpha * x)
+
+    def backprop(self, grad, x):
+        return (np.where(x > 0, grad, self.alpha * grad),)
+
+
+def softmax(x, axis=-1):
+    """Numerically stable softmax: the max is subtracted first, so large inputs do not overflow."""
+    x = np.asarray(x, dtype=np.result_type(x, np.float32))
+    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    e /= np.sum(e, axis=axis, keepdims=True)
+    return e
+
+
+class Softmax(Node):
+    """Softmax over the last axis (each row sums to 1), stable for any input size."""
+
+    def __init__(self, node, axis=-1, name=None):
+        super().__init__([node], name=name)
+        self.axis = axis
+
+    def compute(self, x):
+        return softmax(x, self.axis)
+
+    def backprop(self, grad, x):
+        s = self.value
+        return (s * (grad - np.sum(grad * s, axis=self.axis, keepdims=True)),)

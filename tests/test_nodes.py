@@ -1,0 +1,157 @@
+"""Every node and loss against numeric gradients (flowlab.gradcheck), in float64."""
+
+import numpy as np
+import pytest
+
+from flowlab import (ACTIVATIONS, Add, Input, LeakyReLU, Linear, MatMul, MSE, Mul, ReLU, Sigmoid, Softmax,
+                     SoftmaxCrossEntropy, Tanh)
+from flowlab.gradcheck import check_gradients
+from flowlab.nodes import get_activation, softmax
+
+rng = np.random.default_rng(0)
+
+
+def away_from_zero(shape):
+    """Random values kept away from ReLU's kink so central differences are exact enough."""
+    v = rng.normal(size=shape)
+    return np.where(np.abs(v) < 0.05, 0.3, v)
+
+
+def build_linear():
+    X, W, b = Input(name="X"), Input(name="W"), Input(name="b")
+    return Linear(X, W, b), {X: rng.normal(size=(5, 3)), W: rng.normal(size=(3, 4)), b: rng.normal(size=4)}
+
+
+def build_linear_one_sample():
+    X, W, b = Input(name="X"), Input(name="W"), Input(name="b")
+    return Linear(X, W, b), {X: rng.normal(size=(1, 6)), W: rng.normal(size=(6, 3)), b: rng.normal(size=3)}
+
+
+def build_matmul():
+    a, b = Input(name="a"), Input(name="b")
+    return MatMul(a, b), {a: rng.normal(size=(4, 3)), b: rng.normal(size=(3, 2))}
+
+
+def build_matmul_vector():
+    a, b = Input(name="a"), Input(name="b")
+    return MatMul(a, b), {a: rng.normal(size=3), b: rng.normal(size=(3, 2))}
+
+
+def build_add_broadcast():
+    a, b, c = Input(name="a"), Input(name="bias_row"), Input(name="scalar")
+    return Add(a, b, c), {a: rng.normal(size=(4, 3)), b: rng.normal(size=(1, 3)), c: np.array(0.5)}
+
+
+def build_add_bias_vector():
+    a, b = Input(name="a"), Input(name="bias")
+    return Add(a, b), {a: rng.normal(size=(4, 3)), b: rng.normal(size=3)}
+
+
+def build_mul_three():
+    a, b, c = Input(name="a"), Input(name="b"), Input(name="c")
+    return Mul(a, b, c), {a: rng.normal(size=(2, 3)), b: rng.normal(size=(2, 3)), c: rng.normal(size=3)}
+
+
+def build_mul_repeated():
+    x = Input(name="x")
+    return Mul(x, x, x), {x: rng.normal(size=(3, 2))}
+
+
+def build_fan_out():
+    x, W, b = Input(name="x"), Input(name="W"), Input(name="b")
+    h = Linear(x, W, b)
+    return Add(Mul(Sigmoid(h), Tanh(h)), h, Mul(x, x)), {x: rng.normal(size=(4, 4)), W: rng.normal(size=(4, 4)),
+                                                        b: rng.normal(size=4)}
+
+
+def unary(cls, **kw):
+    def build():
+        x = Input(name="x")
+        return cls(x, **kw), {x: away_from_zero((4, 5))}
+    build.__name__ = f"build_{cls.__name__}"
+    return build
+
+
+def build_softmax_weighted():
+    # The plain sum of a softmax is constant, so weight the outputs to get a real gradient.
+    x, w = Input(name="x"), Input(name="w")
+    return Mul(Softmax(x), w), {x: rng.normal(size=(4, 5)), w: rng.normal(size=(4, 5))}
+
+
+def build_mse():
+    y, a = Input(name="y"), Input(name="a")
+    return MSE(y, a), {y: rng.normal(size=6), a: rng.normal(size=(6, 1))}
+
+
+def build_mse_matrix():
+    y, a = Input(name="y"), Input(name="a")
+    return MSE(y, a), {y: rng.normal(size=(4, 3)), a: rng.normal(size=(4, 3))}
+
+
+def build_sce_ids():
+    z, y = Input(name="logits"), Input(name="labels", requires_grad=False)
+    return SoftmaxCrossEntropy(z, y), {z: rng.normal(size=(6, 4)) * 3, y: np.array([0, 3, 1, 2, 2, 0])}
+
+
+def build_sce_onehot():
+    z, y = Input(name="logits"), Input(name="onehot")
+    return SoftmaxCrossEntropy(z, y), {z: rng.normal(size=(5, 3)), y: np.eye(3)[[0, 2, 1, 1, 0]]}
+
+
+def build_network():
+    X, W1, b1, W2, b2, y = (Input(name=n) for n in ["X", "W1", "b1", "W2", "b2", "y"])
+    X.requires_grad = y.requires_grad = False
+    h = ReLU(Linear(X, W1, b1))
+    cost = SoftmaxCrossEntropy(Linear(h, W2, b2), y)
+    return cost, {X: away_from_zero((8, 5)), W1: rng.normal(size=(5, 6)), b1: rng.normal(size=6) * 0.1,
+                  W2: rng.normal(size=(6, 3)), b2: np.zeros(3), y: rng.integers(0, 3, size=8)}
+
+
+BUILDERS = [build_linear, build_linear_one_sample, build_matmul, build_matmul_vector, build_add_broadcast,
+            build_add_bias_vector, build_mul_three, build_mul_repeated, build_fan_out, unary(Sigmoid), unary(Tanh),
+            unary(ReLU), unary(LeakyReLU), unary(LeakyReLU, alpha=0.2), build_softmax_weighted, build_mse,
+            build_mse_matrix, build_sce_ids, build_sce_onehot, build_network]
+
+
+@pytest.mark.parametrize("build", BUILDERS, ids=lambda b: b.__name__.removeprefix("build_"))
+def test_backprop_matches_numeric_gradients(build):
+    out, feed = build()
+    result = check_gradients(out, feed)
+    assert result.errors, "no Input was checked"
+    name, err = result.worst
+    assert result.ok, f"{type(out).__name__}: gradient for {name!r} off by relative error {err:.2e}\n{result}"
+
+
+@pytest.mark.parametrize("build", [build_add_broadcast, build_add_bias_vector, build_mul_three, build_linear])
+def test_broadcast_gradients_have_each_inputs_shape(build):
+    out, feed = build()
+    from flowlab import forward_and_backward, topological_sort
+    forward_and_backward(topological_sort(feed))
+    for node, value in feed.items():
+        assert node.gradients[node].shape == np.shape(value), node.name
+
+
+def test_activation_registry():
+    assert set(ACTIVATIONS) >= {"sigmoid", "tanh", "relu", "leaky_relu"}
+    assert get_activation("relu") is ReLU
+    with pytest.raises(ValueError, match=r"unknown activation 'rleu'; choose from .*relu.* \(did you mean 'relu'\?\)"):
+        get_activation("rleu")
+
+
+def test_extreme_activations_are_finite_without_warnings():
+    x = Input()
+    for cls in (Sigmoid, Tanh, Softmax):
+        node = cls(x)
+        from flowlab import forward_and_backward, topological_sort
+        graph = topological_sort({x: np.array([[-1000.0, 0.0, 1000.0]])})
+        forward_and_backward(graph)
+        assert np.all(np.isfinite(node.value)) and np.all(np.isfinite(x.gradients[x]))
+    s = Sigmoid(x)
+    forward_and_backward(topological_sort({x: np.array([-1000.0, 0.0, 1000.0])}))
+    assert np.allclose(s.value, [0.0, 0.5, 1.0])
+
+
+def test_softmax_is_stable():
+    assert np.array_equal(softmax(np.array([1000.0, 1000.0])), [0.5, 0.5])
+    assert np.allclose(softmax(np.array([-1000.0, -10.0, -8.0])), [0.0, 0.11920292, 0.88079708])
+    assert np.allclose(softmax(np.array([[1.0, 2.0, 3.0]])).sum(axis=1), 1.0)
