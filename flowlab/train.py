@@ -1,0 +1,275 @@
+"""The training loop and its callbacks (Keras-shaped hooks): history, stop on non-finite loss, early stopping."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+from .data import Dataset, check_batch_size, epoch_batches
+from .optim import get_optimizer
+
+__all__ = ["Callback", "EarlyStopping", "Trainer", "fit", "STATUSES"]
+
+#: How a run can end: completed all epochs, stopped early, loss became non-finite, raised, or was stopped.
+STATUSES = ("completed", "early_stopped", "diverged", "failed", "interrupted")
+
+
+class Callback:
+    """Base class for training callbacks; every hook is a no-op.
+
+    ``self.trainer`` is set before ``on_train_begin``. A callback stops training by setting
+    ``self.trainer.stop = True``. ``on_train_end`` is always called, however the run ended;
+    ``trainer.status`` then says how (one of ``STATUSES``).
+    """
+
+    trainer = None
+
+    def on_train_begin(self, logs=None):
+        pass
+
+    def on_epoch_begin(self, epoch, logs=None):
+        pass
+
+    def on_batch_end(self, batch, logs=None):
+        pass
+
+    def on_epoch_end(self, epoch, logs=None):
+        pass
+
+    def on_train_end(self, logs=None):
+        pass
+
+
+class EarlyStopping(Callback):
+    """Stops training when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs.
+
+    Args:
+        monitor: a key of the epoch logs, e.g. "val_loss" or "val_accuracy".
+        patience: epochs without improvement before stopping.
+        min_delta: the smallest change that counts as an improvement.
+        mode: "min", "max" or "auto" (max for accuracy, min otherwise).
+        restore_best_weights: put back the weights of the best epoch when stopping.
+    """
+
+    def __init__(self, monitor="val_loss", patience=5, min_delta=0.0, mode="auto", restore_best_weights=False):
+        if mode not in ("auto", "min", "max"):
+            raise ValueError(f"EarlyStopping: mode must be 'auto', 'min' or 'max', got mode={mode!r}")
+        if patience < 0:
+            raise ValueError(f"EarlyStopping: patience must be >= 0, got patience={patience}")
+        self.monitor, self.patience, self.min_delta = monitor, patience, abs(min_delta)
+        self.mode = ("max" if "acc" in monitor else "min") if mode == "auto" else mode
+        self.restore_best_weights = restore_best_weights
+
+    def on_train_begin(self, logs=None):
+        self.best, self.best_epoch, self.wait, self.best_weights = None, None, 0, None
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.monitor not in (logs or {}):
+            raise ValueError(
+                f"EarlyStopping: monitor={self.monitor!r} is not in the epoch logs "
+                f"({', '.join(sorted(logs or {}))}); validation metrics need validation data"
+            )
+        value = logs[self.monitor]
+        sign = 1 if self.mode == "max" else -1
+        if self.best is None or sign * (value - self.best) > self.min_delta:
+            self.best, self.best_epoch, self.wait = value, epoch, 0
+            if self.restore_best_weights:
+                self.best_weights = self.trainer.model.get_weights()
+            return
+        self.wait += 1
+        if self.wait >= self.patience:
+            self.trainer.stop = True
+            self.trainer.status = "early_stopped"
+            if self.best_weights is not None:
+                self.trainer.model.set_weights(self.best_weights)
+
+
+class _Progress(Callback):
+    """A tqdm bar over epochs with the latest metrics."""
+
+    def __init__(self, epochs, desc=None):
+        self.epochs, self.desc = epochs, desc
+
+    def on_train_begin(self, logs=None):
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(total=self.epochs, desc=self.desc or "training", unit="epoch", leave=False)
+
+    def on_epoch_end(self, epoch, logs=None):
+        shown = {k: f"{v:.4g}" for k, v in logs.items() if k in ("loss", "accuracy", "val_loss", "val_accuracy")}
+        self.bar.set_postfix(shown, refresh=False)
+        self.bar.update(1)
+
+    def on_train_end(self, logs=None):
+        self.bar.close()
+
+
+class Trainer:
+    """Trains a model with one optimizer, calling callbacks at Keras' hook points.
+
+    Args:
+        model: an ``MLP`` (anything with ``params``, ``train_step``, ``evaluate``).
+        optimizer: a name from ``flowlab.optim.OPTIMIZERS`` or an optimizer instance.
+        lr: the learning rate (None: the optimizer's default).
+        callbacks: ``Callback`` instances.
+        seed: seeds the per-epoch shuffling.
+        progress: show a tqdm progress bar over epochs.
+        threads: BLAS threads while training (1 by default: more are slower on small matrices).
+        **optimizer_kwargs: passed to the optimizer (momentum, betas, ...).
+
+    Example:
+        >>> from flowlab.data import load_dataset
+        >>> from flowlab.models import MLP
+        >>> data = load_dataset("iris", seed=0)
+        >>> model = MLP([4, 16, 3], activation="tanh", seed=0)
+        >>> history = Trainer(model, "adam", lr=0.01).fit(data, epochs=30, batch_size=16)
+        >>> history["val_accuracy"][-1] > 0.8
+        True
+    """
+
+    def __init__(self, model, optimizer="adam", lr=None, callbacks=(), seed=0, progress=False, threads=1,
+                 **optimizer_kwargs):
+        self.model = model
+        if isinstance(optimizer, str):
+            optimizer = get_optimizer(optimizer, model.params, lr=lr, **optimizer_kwargs)
+        self.optimizer = optimizer
+        self.callbacks = list(callbacks)
+        self.seed, self.progress, self.threads = seed, progress, threads
+        self.stop = False
+        self.status = None
+        self.error = None
+        self.epoch = None
+        self.history = {}
+
+    def fit(self, x, y=None, *, validation_data=None, epochs=10, batch_size=32):
+        """Trains for ``epochs`` epochs (or until stopped) and returns the history.
+
+        Args:
+            x: training features, or a ``flowlab.data.Dataset`` (its validation split is used).
+            y: training class ids (omit with a Dataset).
+            validation_data: ``(x_val, y_val)``, evaluated after every epoch.
+            epochs: how many passes over the training data.
+            batch_size: None or "full" for batch gradient descent, 1 for stochastic, n for mini-batch.
+
+        Returns:
+            ``history``: a dict of per-epoch lists (``loss``, ``accuracy``, ``val_loss``,
+            ``val_accuracy``, ``learning_rate``, ``seconds``). ``status`` says how the run ended.
+        """
+        if isinstance(x, Dataset):
+            if validation_data is None and x.num_val:
+                validation_data = (x.x_val, x.y_val)
+            x, y = x.x_train, x.y_train
+        if y is None:
+            raise ValueError("Trainer.fit: labels y are required (or pass a flowlab.data.Dataset)")
+        if not isinstance(epochs, int) or epochs < 1:
+            raise ValueError(f"Trainer.fit: epochs must be a whole number >= 1, got epochs={epochs!r}")
+        batch_size = check_batch_size(batch_size)
+        self.x_train, self.y_train = x, y
+        self.x_val, self.y_val = validation_data if validation_data is not None else (None, None)
+        self.stop, self.status, self.error = False, "running", None
+        self.history = {}
+
+        callbacks = list(self.callbacks)
+        if self.progress:
+            callbacks.append(_Progress(epochs))
+        for cb in callbacks:
+            cb.trainer = self
+        on_batch = [cb for cb in callbacks if type(cb).on_batch_end is not Callback.on_batch_end]
+        logs = {}
+        limiter = _blas_threads(self.threads)
+        try:
+            with limiter, np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+                for cb in callbacks:
+                    cb.on_train_begin(logs)
+                for epoch in range(epochs):
+                    self.epoch = epoch
+                    for cb in callbacks:
+                        cb.on_epoch_begin(epoch, logs)
+                    logs = self._run_epoch(epoch, batch_size, on_batch)
+                    if logs is None:
+                        self.status = "diverged"
+                        break
+                    for key, value in logs.items():
+                        self.history.setdefault(key, []).append(value)
+                    for cb in callbacks:
+                        cb.on_epoch_end(epoch, logs)
+                    if self.stop:
+                        break
+                if self.status == "running":
+                    self.status = "completed"
+        except KeyboardInterrupt:
+            self.status, self.error = "interrupted", "interrupted (KeyboardInterrupt or SIGTERM)"
+            raise
+        except BaseException as exc:
+            self.status, self.error = "failed", f"{type(exc).__name__}: {exc}"
+            raise
+        finally:
+            end_logs = dict(logs or {}, status=self.status)
+            for cb in callbacks:
+                try:
+                    cb.on_train_end(end_logs)
+                except Exception:
+                    if self.status not in ("failed", "interrupted"):
+                        raise
+        return self.history
+
+    def _run_epoch(self, epoch, batch_size, on_batch):
+        """One pass over the training data; None when the loss stopped being finite."""
+        start = time.perf_counter()
+        model, step = self.model, self.optimizer.step
+        total, correct, seen = 0.0, 0, 0
+        for b, (xb, yb) in enumerate(epoch_batches(self.x_train, self.y_train, batch_size, self.seed, epoch)):
+            loss = float(model.train_step(xb, yb))
+            if not math.isfinite(loss):
+                self.error = (f"loss became {loss} at epoch {epoch}, batch {b} "
+                              f"(learning rate {self.optimizer.lr:g}); a smaller learning rate may train")
+                return None
+            step()
+            n = len(yb)
+            total += loss * n
+            correct += int(np.count_nonzero(np.argmax(model.logits.value, axis=1) == yb))
+            seen += n
+            if on_batch:
+                batch_logs = {"loss": loss, "size": n}
+                for cb in on_batch:
+                    cb.on_batch_end(b, batch_logs)
+        logs = {"loss": total / seen, "accuracy": correct / seen}
+        if self.x_val is not None and len(self.x_val):
+            val_loss, val_acc = model.evaluate(self.x_val, self.y_val)
+            if not math.isfinite(val_loss):
+                self.error = (f"validation loss became {val_loss} after epoch {epoch} "
+                              f"(learning rate {self.optimizer.lr:g}); a smaller learning rate may train")
+                return None
+            logs["val_loss"], logs["val_accuracy"] = val_loss, val_acc
+        logs["learning_rate"] = float(self.optimizer.lr)
+        logs["seconds"] = time.perf_counter() - start
+        return logs
+
+
+def fit(model, data, optimizer="adam", lr=None, epochs=10, batch_size=32, callbacks=(), seed=0, progress=False,
+        **optimizer_kwargs):
+    """Trains ``model`` on a ``Dataset``: ``Trainer(...).fit(data, ...)`` in one call. Returns the Trainer."""
+    trainer = Trainer(model, optimizer, lr=lr, callbacks=callbacks, seed=seed, progress=progress, **optimizer_kwargs)
+    trainer.fit(data, epochs=epochs, batch_size=batch_size)
+    return trainer
+
+
+class _blas_threads:
+    """Limits BLAS threads while training; a no-op when threads is None."""
+
+    def __init__(self, threads):
+        self.threads, self.limiter = threads, None
+
+    def __enter__(self):
+        if self.threads is not None:
+            from threadpoolctl import threadpool_limits
+
+            self.limiter = threadpool_limits(limits=self.threads, user_api="blas")
+        return self
+
+    def __exit__(self, *exc):
+        if self.limiter is not None:
+            self.limiter.unregister()
+        return False
