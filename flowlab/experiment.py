@@ -1,0 +1,640 @@
+"""Experiment: a grid of run configs, run names, resume, and the results table of a sweep."""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import json
+import math
+import os
+import re
+import shutil
+import tempfile
+import time
+import traceback
+from dataclasses import asdict, dataclass, field, fields, replace
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+
+from .data import DATASETS, check_batch_size
+from .init import INITIALIZERS
+from .nodes import ACTIVATIONS, unknown_choice
+from .optim import OPTIMIZERS
+
+__all__ = ["Experiment", "RunConfig", "RunResult", "Results", "SweepInterrupted", "run_name", "execute_run"]
+
+#: Statuses a resumed sweep keeps: the run finished and its result stands (a diverged run diverges again).
+FINISHED = ("completed", "early_stopped", "diverged")
+
+#: Short names for run directories, in the order they appear there.
+SHORT = {"dataset": "dataset", "hidden": "hidden", "learning_rate": "lr", "activation": "activation",
+         "optimizer": "optimizer", "batch_size": "batch", "init": "init", "epochs": "epochs", "seed": "seed",
+         "val_fraction": "val", "dtype": "dtype", "data_dir": "data"}
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that defines one training run. Every field can be a sweep axis.
+
+    ``learning_rate=None`` uses the optimizer's default; ``init=None`` follows the activation;
+    ``batch_size=None`` is full-batch gradient descent, 1 stochastic, n mini-batch.
+    """
+
+    dataset: str = "digits"
+    hidden: tuple = (64,)
+    learning_rate: float | None = None
+    activation: str = "relu"
+    optimizer: str = "adam"
+    batch_size: int | None = 32
+    init: str | None = None
+    epochs: int = 20
+    seed: int = 0
+    val_fraction: float = 0.2
+    dtype: str = "float64"
+    data_dir: str | None = None
+
+    def validated(self):
+        """A normalized copy; raises ValueError naming the field, the value and what would work."""
+        c = self
+        if c.dataset not in DATASETS:
+            key = str(c.dataset).lower().replace("_", "-")
+            match = next((name for name in DATASETS if name.replace("_", "-") == key), None)
+            if match is None:
+                raise ValueError(unknown_choice("dataset", c.dataset, DATASETS))
+            c = replace(c, dataset=match)
+        if c.activation not in ACTIVATIONS:
+            raise ValueError(unknown_choice("activation", c.activation, ACTIVATIONS))
+        if str(c.optimizer).lower() not in OPTIMIZERS:
+            raise ValueError(unknown_choice("optimizer", c.optimizer, OPTIMIZERS))
+        if c.init is not None and c.init not in INITIALIZERS:
+            raise ValueError(unknown_choice("init", c.init, INITIALIZERS))
+        if c.learning_rate is not None:
+            lr = _number("learning_rate", c.learning_rate)
+            if not lr > 0 or not math.isfinite(lr):
+                raise ValueError(f"learning_rate must be a number > 0, got learning_rate={c.learning_rate!r}")
+            c = replace(c, learning_rate=lr)
+        try:
+            batch = check_batch_size(c.batch_size)
+        except ValueError as exc:
+            raise ValueError(f"batch_size: {exc}") from None
+        hidden = parse_hidden(c.hidden)
+        if not isinstance(c.epochs, (int, np.integer)) or isinstance(c.epochs, bool) or c.epochs < 1:
+            raise ValueError(f"epochs must be a whole number >= 1, got epochs={c.epochs!r}")
+        if not isinstance(c.seed, (int, np.integer)) or isinstance(c.seed, bool) or c.seed < 0:
+            raise ValueError(f"seed must be a whole number >= 0, got seed={c.seed!r}")
+        if not 0 < _number("val_fraction", c.val_fraction) < 1:
+            raise ValueError(f"val_fraction must be between 0 and 1, got val_fraction={c.val_fraction!r}")
+        if str(c.dtype) not in ("float32", "float64"):
+            raise ValueError(f"dtype must be 'float32' or 'float64', got dtype={c.dtype!r}")
+        return replace(c, optimizer=str(c.optimizer).lower(), batch_size=batch, hidden=hidden,
+                       epochs=int(c.epochs), seed=int(c.seed), dtype=str(c.dtype))
+
+    def hparams(self):
+        """The config as TensorBoard HParams values (numbers, strings)."""
+        return {
+            "dataset": self.dataset,
+            "hidden": format_value("hidden", self.hidden),
+            "learning_rate": self.learning_rate if self.learning_rate is not None else "default",
+            "activation": self.activation,
+            "optimizer": self.optimizer,
+            "batch_size": self.batch_size if self.batch_size is not None else "full",
+            "init": self.init or "default",
+            "epochs": self.epochs,
+            "seed": self.seed,
+            "val_fraction": self.val_fraction,
+            "dtype": self.dtype,
+        }
+
+
+CONFIG_FIELDS = tuple(f.name for f in fields(RunConfig))
+
+
+def _number(name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating, str)):
+        raise ValueError(f"{name} must be a number, got {name}={value!r}")
+    try:
+        return float(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a number, got {name}={value!r}") from None
+
+
+def parse_hidden(value):
+    """Hidden layer widths from 64, "64,32", (64, 32) or "" (no hidden layer), as a tuple of ints."""
+    if isinstance(value, str):
+        parts = [p for p in re.split(r"[,x\- ]+", value.strip()) if p]
+    elif isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        parts = [value]
+    elif isinstance(value, (list, tuple)):
+        parts = list(value)
+    else:
+        parts = None
+    try:
+        widths = tuple(int(p) for p in parts) if parts is not None else None
+    except (TypeError, ValueError):
+        widths = None
+    if widths is None or any(w < 1 for w in widths):
+        raise ValueError(
+            f"hidden must list positive layer widths, e.g. 64 or '64,32', got hidden={value!r}"
+        )
+    return widths
+
+
+def format_value(key, value):
+    """How a config value reads in a run name: short, filesystem-safe, regex-friendly."""
+    if key == "hidden":
+        return "-".join(str(w) for w in value) if value else "none"
+    if value is None:
+        return {"batch_size": "full"}.get(key, "default")
+    if isinstance(value, float):
+        return format(value, "g")
+    text = str(value)
+    return re.sub(r"[^A-Za-z0-9._+-]", "_", text)
+
+
+def run_name(config, varied):
+    """``lr=0.01,activation=relu,optimizer=adam``: the varied fields of ``config``, in sweep order."""
+    if not varied:
+        return "run"
+    return ",".join(f"{SHORT.get(k, k)}={format_value(k, getattr(config, k))}" for k in varied)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """One run's outcome: a frozen record, as Optuna's FrozenTrial."""
+
+    name: str
+    config: dict
+    status: str
+    metrics: dict = field(default_factory=dict)
+    logdir: str = ""
+    error: str | None = None
+    seconds: float = 0.0
+    initial_weights: str | None = None
+
+    def __getitem__(self, key):
+        return self.metrics[key]
+
+
+METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
+
+
+class Results(list):
+    """The runs of a sweep (``RunResult`` records) with a leaderboard."""
+
+    sweep_dir = None
+
+    def best(self, metric="val_accuracy"):
+        """The finished run with the best ``metric`` (highest accuracy, lowest loss), or None."""
+        lower = "loss" in metric
+        scored = [r for r in self if r.status in FINISHED and _finite(r.metrics.get(metric))]
+        if not scored:
+            return None
+        return (min if lower else max)(scored, key=lambda r: r.metrics[metric])
+
+    def ranked(self, metric="val_accuracy"):
+        lower = "loss" in metric
+
+        def key(r):
+            value = r.metrics.get(metric)
+            ok = r.status in FINISHED and _finite(value)
+            return (0 if ok else 1, (value if lower else -value) if ok else 0.0, r.name)
+
+        return sorted(self, key=key)
+
+    def rows(self):
+        """One flat dict per run: name, status, the config, the final metrics, seconds, error."""
+        out = []
+        for r in self:
+            row = {"name": r.name, "status": r.status}
+            row.update({k: _cell(r.config.get(k)) for k in CONFIG_FIELDS})
+            row.update({k: r.metrics.get(k) for k in METRICS})
+            row["epochs_run"] = r.metrics.get("epochs_run")
+            row["seconds"] = round(r.seconds, 3)
+            row["error"] = r.error or ""
+            out.append(row)
+        return out
+
+    def table(self, metric="val_accuracy", top=None):
+        """The leaderboard as text, best first by ``metric``."""
+        ranked = self.ranked(metric)[:top] if top else self.ranked(metric)
+        headers = ["#", "run", "status", "val_acc", "val_loss", "train_acc", "train_loss", "sec"]
+        lines = []
+        for i, r in enumerate(ranked, start=1):
+            m = r.metrics
+            lines.append([str(i), r.name, r.status, _fmt(m.get("val_accuracy")), _fmt(m.get("val_loss")),
+                          _fmt(m.get("accuracy")), _fmt(m.get("loss")), f"{r.seconds:.1f}"])
+        widths = [max(len(h), *(len(row[i]) for row in lines)) if lines else len(h) for i, h in enumerate(headers)]
+        fmt = lambda row: "  ".join(c.ljust(w) if i in (1, 2) else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths)))
+        return "\n".join([fmt(headers), fmt(["-" * w for w in widths])] + [fmt(row) for row in lines])
+
+    def to_csv(self, path=None):
+        """Writes the rows as CSV (atomically) to ``path``, or returns the CSV text when path is None."""
+        rows = self.rows()
+        buffer = io.StringIO()
+        columns = list(rows[0]) if rows else ["name", "status", *CONFIG_FIELDS, *METRICS, "epochs_run", "seconds",
+                                              "error"]
+        writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        if path is None:
+            return buffer.getvalue()
+        _write_atomic(Path(path), buffer.getvalue().encode())
+        return Path(path)
+
+
+class SweepInterrupted(KeyboardInterrupt):
+    """Raised by ``Experiment.sweep`` on Ctrl-C or SIGTERM after saving what finished; ``.results`` holds it."""
+
+    def __init__(self, results):
+        super().__init__("sweep interrupted")
+        self.results = results
+
+
+class Experiment:
+    """Trains the same network under a grid of configs and logs every run for TensorBoard.
+
+    Args:
+        name: names the sweep directory ``<logdir>/<name>-<YYYYmmdd-HHMMSS>``.
+        logdir: the TensorBoard log directory.
+        workers: local worker processes (default: one per core); 1 runs in this process.
+        executor: "local" (default), a Dask scheduler address "tcp://host:port", a
+            ``distributed.Client``, or an object with flowlab's executor interface.
+        histograms: write weight and gradient histograms.
+        progress: show a progress bar over runs.
+        **config: the base config (fields of ``RunConfig``), e.g. ``dataset="digits"``, ``hidden=[64]``.
+
+    Example:
+        >>> exp = Experiment("learning-rates", dataset="iris", hidden=[8], epochs=3, workers=1)
+        >>> results = exp.sweep(learning_rate=[0.01, 0.1], optimizer=["sgd", "adam"])  # doctest: +SKIP
+        >>> print(results.table())                                                     # doctest: +SKIP
+    """
+
+    def __init__(self, name="experiment", *, logdir="tensorboard-logs", workers=None, executor=None,
+                 histograms=True, progress=False, **config):
+        unknown = [k for k in config if k not in CONFIG_FIELDS]
+        if unknown:
+            raise ValueError(unknown_choice("config field", unknown[0], CONFIG_FIELDS))
+        if not re.fullmatch(r"[A-Za-z0-9._+=-]+", str(name)):
+            raise ValueError(f"Experiment: name must be letters, digits and . _ + = -, got name={name!r}")
+        if workers is not None and (not isinstance(workers, int) or workers < 1):
+            raise ValueError(f"Experiment: workers must be a whole number >= 1, got workers={workers!r}")
+        if "hidden" in config:
+            config["hidden"] = parse_hidden(config["hidden"])
+        self.name, self.logdir, self.workers, self.executor = str(name), Path(logdir), workers, executor
+        self.histograms, self.progress = histograms, progress
+        self.base = RunConfig(**config)
+
+    def grid(self, **axes):
+        """The validated configs of the grid (the product of the axes) and the names of the varied fields."""
+        unknown = [k for k in axes if k not in CONFIG_FIELDS]
+        if unknown:
+            raise ValueError(unknown_choice("sweep axis", unknown[0], CONFIG_FIELDS))
+        values = {}
+        for key, vals in axes.items():
+            if isinstance(vals, (str, bytes)) or not hasattr(vals, "__iter__"):
+                vals = [vals]
+            vals = list(vals)
+            if key == "hidden" and vals and all(isinstance(v, (int, np.integer)) for v in vals) \
+                    and not isinstance(axes[key], tuple):
+                vals = [(v,) for v in vals]  # hidden=[64, 128]: two one-layer networks
+            if not vals:
+                raise ValueError(f"sweep axis {key} has no values; give at least one")
+            values[key] = vals
+        varied = [k for k, v in values.items() if len(v) > 1]
+        configs = []
+        for combo in itertools.product(*values.values()):
+            config = replace(self.base, **dict(zip(values, combo))).validated()
+            configs.append(config)
+        names = [run_name(c, varied) for c in configs]
+        duplicates = {n for n in names if names.count(n) > 1}
+        if duplicates:
+            raise ValueError(f"sweep: several runs would share the name {sorted(duplicates)[0]!r}; "
+                             "remove repeated values from the axes")
+        return configs, varied
+
+    def sweep(self, resume=None, **axes):
+        """Runs every config of the grid and returns the ``Results``.
+
+        Args:
+            resume: an existing sweep directory: runs that finished there are kept, the others are
+                redone from a clean state.
+            **axes: lists of values per config field, e.g. ``learning_rate=[0.01, 0.1]``.
+
+        Returns:
+            ``Results``, one ``RunResult`` per run, in grid order. ``results.sweep_dir`` is the
+            sweep's directory, which also holds ``results.csv``.
+
+        Raises:
+            ValueError: a config value is invalid (nothing is written then).
+            SweepInterrupted: Ctrl-C or SIGTERM; finished runs are kept, running ones are marked
+                ``interrupted``, and ``.results`` holds the records.
+        """
+        configs, varied = self.grid(**axes)
+        sweep_dir = Path(resume) if resume else None
+        if sweep_dir is not None and not sweep_dir.is_dir():
+            raise ValueError(f"resume: {sweep_dir} is not an existing sweep directory")
+        if sweep_dir is None:
+            check_writable(self.logdir)
+        executor = _make_executor(self.executor, self.workers)
+        if sweep_dir is None:
+            sweep_dir = _new_sweep_dir(self.logdir, self.name)
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+
+        records = {}
+        tasks = []
+        for config in configs:
+            name = run_name(config, varied)
+            previous = read_run(sweep_dir / name)
+            if previous is not None and previous.status in FINISHED:
+                records[name] = previous
+                continue
+            seedless = [k for k in varied if k != "seed"]
+            tasks.append({
+                "name": name,
+                "run_dir": str(sweep_dir / name),
+                "config": asdict(config),
+                "group_name": f"{sweep_dir.name}/{run_name(config, seedless)}",
+                "histograms": self.histograms,
+            })
+        order = [run_name(c, varied) for c in configs]
+        results = Results()
+        results.sweep_dir = sweep_dir
+
+        def publish():
+            results[:] = [records[n] for n in order if n in records]
+            results.to_csv(sweep_dir / "results.csv")
+
+        bar = _RunProgress(len(configs), len(records), self.name) if self.progress else None
+        if not tasks:
+            publish()
+            return results
+        data_dir = tempfile.mkdtemp(prefix="flowlab-data-")
+        try:
+            _share_datasets(tasks, data_dir, local=getattr(executor, "local", False))
+
+            def on_done(task, outcome):
+                record = _as_record(task, outcome)
+                records[record.name] = record
+                publish()
+                if bar:
+                    bar.update(record, results.best())
+
+            try:
+                executor.run(execute_run, tasks, on_done)
+            except KeyboardInterrupt:
+                for task in tasks:
+                    if task["name"] not in records and Path(task["run_dir"]).exists():
+                        records[task["name"]] = _mark_interrupted(task)
+                publish()
+                raise SweepInterrupted(results) from None
+        finally:
+            shutil.rmtree(data_dir, ignore_errors=True)
+            if bar:
+                bar.close()
+        publish()
+        return results
+
+
+def _finite(value):
+    return isinstance(value, (int, float)) and math.isfinite(value)
+
+
+def _fmt(value):
+    return f"{value:.4f}" if _finite(value) else "-"
+
+
+def _cell(value):
+    if isinstance(value, (list, tuple)):
+        return "-".join(str(v) for v in value)
+    return "" if value is None else value
+
+
+def check_writable(logdir):
+    """Raises ValueError unless ``logdir`` exists as a writable directory or can be created; writes nothing."""
+    path = Path(logdir).absolute()
+    probe = path
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir():
+        raise ValueError(f"logdir {logdir} cannot be created: {probe} is a file, not a directory; "
+                         "pass --logdir with a directory path")
+    try:
+        tempfile.TemporaryDirectory(dir=probe).cleanup()
+    except OSError as exc:
+        raise ValueError(f"logdir {logdir} is not writable ({exc.strerror}: {probe}); "
+                         "pass --logdir with a directory you can write to") from None
+
+
+def _new_sweep_dir(logdir, name):
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    base = Path(logdir) / f"{name}-{stamp}"
+    path, n = base, 2
+    while path.exists():
+        path, n = Path(f"{base}-{n}"), n + 1
+    return path
+
+
+def _make_executor(executor, workers):
+    from .executors import make_executor
+
+    return make_executor(executor, workers)
+
+
+class _RunProgress:
+    def __init__(self, total, done, name):
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(total=total, initial=done, desc=name, unit="run")
+
+    def update(self, record, best):
+        if best is not None:
+            self.bar.set_postfix_str(f"best {best.metrics['val_accuracy']:.4f} {best.name}", refresh=False)
+        self.bar.update(1)
+
+    def close(self):
+        self.bar.close()
+
+
+# --- one run: what a worker executes ----------------------------------------------------------------
+
+_DATA_CACHE = {}
+
+
+def _data_key(config):
+    return (config["dataset"], config.get("data_dir"), config["seed"], config["val_fraction"], config["dtype"])
+
+
+def _share_datasets(tasks, directory, local):
+    """Loads each distinct dataset once in the driver (so a missing file fails early) and shares it:
+    in-process runs use the cache, worker processes memory-map .npy files."""
+    from .data import load_dataset
+
+    saved = {}
+    for task in tasks:
+        c = task["config"]
+        key = _data_key(c)
+        if key not in _DATA_CACHE:
+            _DATA_CACHE[key] = load_dataset(c["dataset"], seed=c["seed"], val_fraction=c["val_fraction"],
+                                            data_dir=c.get("data_dir"), dtype=np.dtype(c["dtype"]))
+        if local:
+            continue
+        if key not in saved:
+            folder = Path(directory) / str(len(saved))
+            folder.mkdir()
+            d = _DATA_CACHE[key]
+            for part in ("x_train", "y_train", "x_val", "y_val"):
+                np.save(folder / f"{part}.npy", getattr(d, part))
+            meta = {"name": d.name, "num_features": d.num_features, "num_classes": d.num_classes}
+            (folder / "meta.json").write_text(json.dumps(meta))
+            saved[key] = str(folder)
+        task["data_path"] = saved[key]
+
+
+def _load_data(task):
+    from .data import Dataset, load_dataset
+
+    c = task["config"]
+    key = _data_key(c)
+    if key in _DATA_CACHE:
+        return _DATA_CACHE[key]
+    path = task.get("data_path")
+    if path and Path(path).is_dir():
+        meta = json.loads((Path(path) / "meta.json").read_text())
+        parts = {p: np.load(Path(path) / f"{p}.npy", mmap_mode="r") for p in ("x_train", "y_train", "x_val", "y_val")}
+        data = Dataset(**parts, **meta)
+    else:
+        data = load_dataset(c["dataset"], seed=c["seed"], val_fraction=c["val_fraction"],
+                            data_dir=c.get("data_dir"), dtype=np.dtype(c["dtype"]))
+    _DATA_CACHE[key] = data
+    return data
+
+
+def execute_run(task):
+    """Trains one config into ``task["run_dir"]`` and returns its record as a dict.
+
+    The run directory is emptied first (a redone run leaves no duplicate steps), ``run.json`` and
+    ``model.npz`` are written atomically, and the record comes back whatever happened: Ctrl-C or
+    SIGTERM make it ``interrupted``, an exception ``failed`` with its message.
+    """
+    from .models import MLP
+    from .tensorboard import TensorBoardLogger
+    from .train import Trainer
+
+    run_dir = Path(task["run_dir"])
+    if run_dir.exists():
+        shutil.rmtree(run_dir)
+    run_dir.mkdir(parents=True)
+    c = task["config"]
+    start = time.time()
+    status, error, details, trainer, model, initial = "failed", None, None, None, None, None
+    try:
+        data = _load_data(task)
+        model = MLP([data.num_features, *c["hidden"], data.num_classes], activation=c["activation"],
+                    init=c["init"], seed=c["seed"], dtype=np.dtype(c["dtype"]))
+        initial = _fingerprint(model)
+        config = RunConfig(**{**c, "hidden": tuple(c["hidden"])})
+        logger = TensorBoardLogger(run_dir, hparams=config.hparams(), group_name=task.get("group_name"),
+                                   histograms=task.get("histograms", True))
+        trainer = Trainer(model, c["optimizer"], lr=c["learning_rate"], callbacks=[logger], seed=c["seed"])
+        trainer.fit(data, epochs=c["epochs"], batch_size=c["batch_size"])
+        status, error = trainer.status, trainer.error
+    except KeyboardInterrupt:
+        status, error = "interrupted", "interrupted by Ctrl-C or SIGTERM"
+    except Exception as exc:
+        status, error = "failed", f"{type(exc).__name__}: {exc}"
+        details = traceback.format_exc()
+    seconds = time.time() - start
+    history = trainer.history if trainer is not None else {}
+    metrics = {k: history[k][-1] for k in METRICS if history.get(k)}
+    metrics["epochs_run"] = len(history.get("loss", []))
+    if history.get("val_accuracy"):
+        metrics["best_val_accuracy"] = max(history["val_accuracy"])
+    if model is not None and status != "failed":
+        buffer = io.BytesIO()
+        np.savez(buffer, **{p.name: p.value for p in model.params},
+                 __config__=np.array(json.dumps({"format": 1, **model.config})))
+        _write_atomic(run_dir / "model.npz", buffer.getvalue())
+    record = {"name": task["name"], "config": c, "status": status, "metrics": metrics, "logdir": str(run_dir),
+              "error": error, "seconds": round(seconds, 3), "initial_weights": initial}
+    write_run_json(run_dir, dict(record, traceback=details) if details else record)
+    return record
+
+
+def _fingerprint(model):
+    """A short hash of the initial weights: runs that should start alike can be seen to."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for p in model.params:
+        digest.update(np.ascontiguousarray(p.value, dtype=np.float64).tobytes())
+    return digest.hexdigest()[:16]
+
+
+def write_run_json(run_dir, record):
+    _write_atomic(Path(run_dir) / "run.json", (json.dumps(record, indent=2, default=_json_default) + "\n").encode())
+
+
+def _json_default(value):
+    if isinstance(value, (np.integer, np.floating)):
+        return value.item()
+    if isinstance(value, tuple):
+        return list(value)
+    raise TypeError(f"not JSON serializable: {value!r}")
+
+
+def read_run(run_dir):
+    """The ``RunResult`` stored in ``run_dir/run.json``, or None if there is none (or it is unreadable)."""
+    try:
+        data = json.loads((Path(run_dir) / "run.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return _to_result(data)
+
+
+def _to_result(data):
+    return RunResult(name=data["name"], config=data.get("config", {}), status=data.get("status", "failed"),
+                     metrics=data.get("metrics", {}), logdir=data.get("logdir", ""), error=data.get("error"),
+                     seconds=float(data.get("seconds", 0.0)), initial_weights=data.get("initial_weights"))
+
+
+def _as_record(task, outcome):
+    if isinstance(outcome, dict):
+        return _to_result(outcome)
+    # The run never returned: it raised outside the guarded code, or its worker process died.
+    record = {"name": task["name"], "config": task["config"], "status": "failed", "metrics": {},
+              "logdir": task["run_dir"], "error": str(outcome), "seconds": 0.0}
+    if Path(task["run_dir"]).is_dir():
+        write_run_json(task["run_dir"], record)
+    return _to_result(record)
+
+
+def _mark_interrupted(task):
+    previous = read_run(task["run_dir"])
+    if previous is not None:
+        return previous
+    record = {"name": task["name"], "config": task["config"], "status": "interrupted", "metrics": {},
+              "logdir": task["run_dir"], "error": "the sweep was interrupted while this run was going", "seconds": 0.0}
+    write_run_json(task["run_dir"], record)
+    return _to_result(record)
+
+
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
+
+def _write_atomic(path, payload):
+    """Writes bytes to ``path`` through a temporary file and a rename, so a reader never sees half a file."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(payload)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file the usual permissions
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise

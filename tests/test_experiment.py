@@ -1,0 +1,153 @@
+"""Experiment: the grid, run names, statuses, resume, and the local executors."""
+
+import json
+import os
+import signal
+
+import numpy as np
+import pytest
+from tensorboard.backend.event_processing.event_accumulator import STORE_EVERYTHING_SIZE_GUIDANCE, EventAccumulator
+
+from flowlab.executors import InProcessExecutor, ProcessExecutor, WorkerDied
+from flowlab.experiment import Experiment, RunConfig, read_run, run_name
+
+
+def small(tmp_path, **kw):
+    kw = {"dataset": "iris", "hidden": [8], "epochs": 3, "batch_size": 16, "workers": 1, "histograms": False, **kw}
+    return Experiment("test", logdir=tmp_path, **kw)
+
+
+def scalars(run_dir, group, tag="epoch_loss"):
+    ea = EventAccumulator(str(run_dir / group), size_guidance=STORE_EVERYTHING_SIZE_GUIDANCE).Reload()
+    return [e.step for e in ea.Scalars(tag)]
+
+
+def test_grid_of_2x2x2_gives_8_runs_from_identical_weights(tmp_path):
+    exp = small(tmp_path, workers=2)
+    results = exp.sweep(learning_rate=[0.01, 0.05], optimizer=["sgd", "adam"], batch_size=[8, 32])
+    assert len(results) == 8
+    names = {r.name for r in results}
+    assert "lr=0.01,optimizer=sgd,batch=8" in names and "lr=0.05,optimizer=adam,batch=32" in names
+    for r in results:
+        assert r.status == "completed", r.error
+        run_dir = results.sweep_dir / r.name
+        assert (run_dir / "run.json").is_file() and (run_dir / "model.npz").is_file()
+        saved = json.loads((run_dir / "run.json").read_text())
+        assert saved["config"]["learning_rate"] == r.config["learning_rate"]
+        assert scalars(run_dir, "train") == [0, 1, 2] and scalars(run_dir, "validation") == [0, 1, 2]
+    assert len({r.initial_weights for r in results}) == 1
+    lines = (results.sweep_dir / "results.csv").read_text().splitlines()
+    assert len(lines) == 9 and lines[0].startswith("name,status,")
+    assert results.best().metrics["val_accuracy"] == max(r.metrics["val_accuracy"] for r in results)
+    assert results.table().splitlines()[2].split()[1] == results.best().name
+
+
+def test_seed_changes_weights_and_shares_the_hparams_group(tmp_path):
+    results = small(tmp_path).sweep(seed=[0, 1])
+    assert len({r.initial_weights for r in results}) == 2
+    assert [r.name for r in results] == ["seed=0", "seed=1"]
+
+
+def test_diverging_run_is_recorded_while_others_complete(tmp_path):
+    results = small(tmp_path, optimizer="sgd", epochs=5).sweep(learning_rate=[0.05, 1e6])
+    by_lr = {r.config["learning_rate"]: r for r in results}
+    assert by_lr[0.05].status == "completed"
+    assert by_lr[1e6].status == "diverged" and "learning rate" in by_lr[1e6].error
+    assert read_run(results.sweep_dir / by_lr[1e6].name).status == "diverged"
+
+
+def test_a_run_that_raises_is_failed_with_its_message(tmp_path, monkeypatch):
+    from flowlab.models import MLP
+
+    original = MLP.train_step
+
+    def flaky(self, x, y):
+        if self.activation == "tanh":
+            raise RuntimeError("simulated failure in tanh run")
+        return original(self, x, y)
+
+    monkeypatch.setattr(MLP, "train_step", flaky)
+    results = small(tmp_path).sweep(activation=["relu", "tanh"])
+    status = {r.config["activation"]: r for r in results}
+    assert status["relu"].status == "completed"
+    assert status["tanh"].status == "failed" and "simulated failure in tanh run" in status["tanh"].error
+    saved = json.loads((results.sweep_dir / "activation=tanh" / "run.json").read_text())
+    assert "simulated failure" in saved["traceback"]
+
+
+def test_resume_skips_finished_runs_and_redoes_others_cleanly(tmp_path):
+    exp = small(tmp_path)
+    first = exp.sweep(learning_rate=[0.01, 0.02, 0.03])
+    sweep_dir = first.sweep_dir
+    done = sweep_dir / "lr=0.01"
+    before = {p: p.stat().st_mtime_ns for p in done.rglob("*") if p.is_file()}
+    redo = sweep_dir / "lr=0.02"
+    record = json.loads((redo / "run.json").read_text())
+    record["status"] = "interrupted"
+    (redo / "run.json").write_text(json.dumps(record))
+    (sweep_dir / "lr=0.03" / "run.json").unlink()
+    second = exp.sweep(resume=sweep_dir, learning_rate=[0.01, 0.02, 0.03])
+    assert [r.status for r in second] == ["completed"] * 3
+    assert {p: p.stat().st_mtime_ns for p in done.rglob("*") if p.is_file()} == before
+    for name in ("lr=0.02", "lr=0.03"):
+        assert scalars(sweep_dir / name, "train") == [0, 1, 2]          # no duplicated steps
+        assert len(list((sweep_dir / name / "train").iterdir())) == 1   # one event file, not two
+    assert len((sweep_dir / "results.csv").read_text().splitlines()) == 4
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"optimizer": ["adm"]}, r"unknown optimizer 'adm'; choose from .* \(did you mean 'adam'\?\)"),
+    ({"dataset": ["digit"]}, r"unknown dataset 'digit'; choose from .* \(did you mean 'digits'\?\)"),
+    ({"learning_rate": [0.1, -0.01]}, r"learning_rate must be a number > 0, got learning_rate=-0.01"),
+    ({"batch_size": [0]}, r"batch_size: .*0"),
+    ({"activation": ["rellu"]}, r"did you mean 'relu'"),
+    ({"hidden": ["64,abc"]}, r"hidden must list positive layer widths"),
+    ({"epochs": [0]}, r"epochs must be a whole number >= 1, got epochs=0"),
+    ({"learning_rte": [0.1]}, r"unknown sweep axis 'learning_rte'.*did you mean 'learning_rate'"),
+])
+def test_bad_configs_fail_before_anything_is_written(tmp_path, kwargs, message):
+    logdir = tmp_path / "logs"
+    with pytest.raises(ValueError, match=message):
+        Experiment("bad", logdir=logdir, dataset="iris").sweep(**kwargs)
+    assert not logdir.exists()
+
+
+def test_run_names_are_readable_and_filesystem_safe():
+    config = RunConfig(learning_rate=0.001, hidden=(64, 32), batch_size=None, activation="relu").validated()
+    assert run_name(config, ["learning_rate", "hidden", "batch_size", "activation"]) == \
+        "lr=0.001,hidden=64-32,batch=full,activation=relu"
+    assert run_name(config, []) == "run"
+
+
+def _task_fn(task):
+    if task == "die":
+        os._exit(3)
+    if task == "kill":
+        os.kill(os.getpid(), signal.SIGKILL)
+    if task == "raise":
+        raise ValueError("bad task")
+    return {"task": task, "pid": os.getpid()}
+
+
+def test_process_executor_survives_dying_workers():
+    outcomes = {}
+    ProcessExecutor(workers=2).run(_task_fn, ["a", "die", "b", "kill", "raise", "c"],
+                                   lambda t, o: outcomes.__setitem__(t, o))
+    assert {t: o["task"] for t, o in outcomes.items() if isinstance(o, dict)} == {"a": "a", "b": "b", "c": "c"}
+    assert isinstance(outcomes["die"], WorkerDied) and "exit code 3" in str(outcomes["die"])
+    assert isinstance(outcomes["kill"], WorkerDied) and "SIGKILL" in str(outcomes["kill"])
+    assert "ValueError: bad task" in str(outcomes["raise"])
+    assert len({o["pid"] for o in outcomes.values() if isinstance(o, dict)}) == 3  # a process per run
+
+
+def test_in_process_executor_runs_in_this_process():
+    seen = []
+    InProcessExecutor().run(_task_fn, ["x", "y"], lambda t, o: seen.append(o["pid"]))
+    assert seen == [os.getpid()] * 2
+
+
+def test_process_pool_results_equal_in_process_results(tmp_path):
+    a = small(tmp_path / "a", workers=1).sweep(learning_rate=[0.01, 0.05])
+    b = small(tmp_path / "b", workers=2).sweep(learning_rate=[0.01, 0.05])
+    for ra, rb in zip(a, b):
+        assert ra.metrics == rb.metrics
