@@ -1,27 +1,35 @@
-"""flowlab: watch neural networks learn. A MiniFlow-compatible numpy autodiff engine with TensorBoard sweeps."""
+"""flowlab: watch neural networks learn. A MiniFlow-compatible numpy autodiff engine with TensorBoard sweeps.
 
-from .graph import Input, Node, forward_and_backward, forward_pass, topological_sort
-from .losses import MSE, SoftmaxCrossEntropy
-from .nodes import ACTIVATIONS, Add, LeakyReLU, Linear, MatMul, Mul, ReLU, Sigmoid, Softmax, Tanh
+Every public name loads on first use, so ``import flowlab`` and the ``flowlab`` command start fast.
+"""
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "Node",
-    "Input",
-    "Add",
-    "Mul",
-    "MatMul",
-    "Linear",
-    "Sigmoid",
-    "Tanh",
-    "ReLU",
-    "LeakyReLU",
-    "Softmax",
-    "MSE",
-    "SoftmaxCrossEntropy",
-    "ACTIVATIONS",
-    "topological_sort",
-    "forward_pass",
-    "forward_and_backward",
-]
+_PUBLIC = {
+    ".graph": ["Node", "Input", "topological_sort", "forward_pass", "forward_and_backward"],
+    ".nodes": ["Add", "Mul", "MatMul", "Linear", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "Softmax", "ACTIVATIONS"],
+    ".losses": ["MSE", "SoftmaxCrossEntropy"],
+    ".gradcheck": ["check_gradients", "numeric_gradient"],
+    ".models": ["MLP"],
+    ".train": ["Trainer", "Callback", "EarlyStopping"],
+    ".data": ["load_dataset"],
+    ".experiment": ["Experiment", "Results", "RunResult"],
+    ".tensorboard": ["TensorBoardLogger"],
+}
+_WHERE = {name: module for module, names in _PUBLIC.items() for name in names}
+
+__all__ = list(_WHERE)
+
+
+def __getattr__(name):
+    if name in _WHERE:
+        import importlib
+
+        value = getattr(importlib.import_module(_WHERE[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'flowlab' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_WHERE))
