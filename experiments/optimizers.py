@@ -1,0 +1,49 @@
+"""HW3 experiment: how do the optimizers compare at their default learning rates?
+
+Question: the same 64-unit ReLU network, the same initial weights and the same batches of the 8x8
+digits, trained for 20 epochs by each optimizer flowlab has (sgd, momentum, nesterov, adagrad,
+rmsprop, adadelta, adam, adamax, nadam), each at its PyTorch default learning rate. Which gets
+furthest, and which is fastest at the start?
+
+Hypothesis: plain SGD at lr=0.01 is the slowest; momentum and nesterov move along consistent
+directions faster; the adaptive methods (adagrad, rmsprop, adam and its relatives) scale each weight's
+step by its gradient history, so their steps are not tied to the gradient's size. Whether they start
+fastest depends on their default rate (adam's 0.001 is small; rmsprop's 0.01 is not). Defaults are
+a starting point, not a tuned setting: the ranking can change once each learning rate is tuned.
+
+In TensorBoard:
+- Scalars, `epoch_loss` (train and validation): compare how steeply each curve falls in the first
+  few epochs (sgd is the highest curve throughout), and whether a fast starter overfits later: its
+  training loss keeps falling while its validation loss flattens and wobbles.
+- Scalars, `epoch_learning_rate`: each default rate, from 0.001 (adam) to 1.0 (adadelta).
+- Scalars, `update_ratio/*`: how much each layer's weights change per epoch; adam at lr=0.001 moves
+  them more than sgd at lr=0.01, although its learning rate is 10x smaller.
+- HParams, Table View: sort by validation accuracy.
+"""
+
+import argparse
+
+from flowlab.experiment import Experiment
+from flowlab.optim import OPTIMIZERS
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="HW3: every optimizer at its default learning rate on digits.")
+    parser.add_argument("--logdir", default="tensorboard-logs", help="TensorBoard log directory")
+    parser.add_argument("--epochs", type=int, default=20, help="epochs per run (default 20)")
+    parser.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
+    parser.add_argument("--quick", action="store_true", help="1 epoch per run: a smoke test, not an experiment")
+    args = parser.parse_args(argv)
+
+    # learning_rate=None: each optimizer uses its own default (sgd 0.01, adam 0.001, adadelta 1.0, ...)
+    exp = Experiment("optimizers", logdir=args.logdir, workers=args.workers, progress=True,
+                     dataset="digits", hidden=[64], activation="relu", learning_rate=None, batch_size=32,
+                     epochs=1 if args.quick else args.epochs)
+    results = exp.sweep(optimizer=list(OPTIMIZERS))
+
+    print(results.table())
+    print(f"\nnext: tensorboard --logdir {results.sweep_dir}")
+
+
+if __name__ == "__main__":
+    main()

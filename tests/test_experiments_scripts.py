@@ -1,0 +1,66 @@
+"""The HW3 scripts in experiments/: each runs its sweep end to end (in --quick mode) and says what to look at."""
+
+import ast
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from flowlab.optim import OPTIMIZERS
+
+ROOT = Path(__file__).parent.parent
+EXPERIMENTS = ROOT / "experiments"
+
+# script -> (sweep name, the run directories it must write)
+SCRIPTS = {
+    "learning_rates.py": ("learning-rates", [f"lr={v}" for v in ("0.0001", "0.001", "0.01", "0.1", "1", "10")]),
+    "activations.py": ("activations", [f"activation={a}" for a in ("sigmoid", "tanh", "relu", "leaky_relu")]),
+    "optimizers.py": ("optimizers", [f"optimizer={name}" for name in OPTIMIZERS]),
+    "batch_sizes.py": ("batch-sizes", ["batch=full", "batch=1", "batch=32"]),
+    "initializers.py": ("initializers", [f"init={i}" for i in ("he_normal", "glorot_uniform", "normal", "zeros")]),
+}
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_script_runs_its_sweep_and_prints_the_leaderboard(tmp_path, script):
+    name, runs = SCRIPTS[script]
+    logdir = tmp_path / "logs"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.run([sys.executable, str(EXPERIMENTS / script), "--quick", "--workers", "1",
+                           "--logdir", str(logdir)], capture_output=True, text=True, env=env, cwd=tmp_path,
+                          timeout=60)
+    assert proc.returncode == 0, proc.stderr
+
+    [sweep_dir] = list(logdir.iterdir())
+    assert sweep_dir.name.startswith(f"{name}-")
+    assert sorted(p.name for p in sweep_dir.iterdir() if p.is_dir()) == sorted(runs)
+    with open(sweep_dir / "results.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert sorted(row["name"] for row in rows) == sorted(runs)
+    for run in runs:
+        record = json.loads((sweep_dir / run / "run.json").read_text())
+        assert record["status"] in ("completed", "diverged"), (run, record.get("error"))
+        assert record["config"]["epochs"] == 1  # --quick
+        assert any((sweep_dir / run / "train").glob("events.out.tfevents.*"))
+
+    out = proc.stdout
+    assert "val_acc" in out and "train_loss" in out
+    assert all(run in out for run in runs)
+    assert f"tensorboard --logdir {sweep_dir}" in out
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_script_states_question_hypothesis_and_what_to_look_at(script):
+    source = (EXPERIMENTS / script).read_text()
+    tree = ast.parse(source)
+    doc = ast.get_docstring(tree)
+    assert doc and doc.startswith("HW3 experiment:")
+    for part in ("Question:", "Hypothesis:", "In TensorBoard:"):
+        assert part in doc, f"{script}: the docstring has no {part!r} section"
+    assert 'if __name__ == "__main__":' in source
+    for flag in ("--logdir", "--epochs", "--workers", "--quick"):
+        assert f'"{flag}"' in source
