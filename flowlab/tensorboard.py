@@ -1,0 +1,703 @@
+"""The TensorBoard logger: a training callback writing scalars, histograms, the graph, HParams and images."""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import socket
+import struct
+import sys
+import time
+import uuid
+
+import numpy as np
+
+from .train import Callback
+
+__all__ = ["TensorBoardLogger", "EventFile", "graph_def", "render_decision_boundary", "SESSION_STATUS"]
+
+#: How a flowlab run status shows as the HParams session status (tensorboard's api_pb2.Status names).
+SESSION_STATUS = {
+    "completed": "STATUS_SUCCESS",
+    "early_stopped": "STATUS_SUCCESS",
+    "diverged": "STATUS_FAILURE",
+    "failed": "STATUS_FAILURE",
+    "interrupted": "STATUS_FAILURE",
+}
+
+# Epoch logs keys that are bookkeeping, not metrics.
+_NOT_SCALARS = frozenset({"seconds", "size", "status", "epoch", "batch"})
+
+# tab10, matplotlib's default colors: class k is drawn in _PALETTE[k % 10].
+_PALETTE = np.array([
+    (31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
+    (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207),
+], dtype=np.float64)
+
+
+class TensorBoardLogger(Callback):
+    """Writes a run for TensorBoard, in Keras' layout, while a ``Trainer`` trains.
+
+    Layout (point ``tensorboard --logdir`` at the parent of ``run_dir``)::
+
+        <run_dir>/             the HParams session; text summaries config, model and status
+        <run_dir>/train/       epoch_loss, epoch_accuracy, epoch_learning_rate (step = epoch, from 0);
+                               gradient_norm/<layer>, update_ratio/<layer>; histograms <param> and
+                               <param>/gradient; the graph; decision_boundary images (2-D data)
+        <run_dir>/validation/  epoch_loss, epoch_accuracy (with validation data)
+
+    Every other ``logs`` key ``k`` (a metric a trainer adds) is written as ``epoch_k``, in
+    validation/ when it starts with ``val_``, as Keras does.
+
+    The HParams session is written when training ends, so that its row can carry the final
+    ``status`` hparam (completed, early_stopped, diverged, failed, interrupted) next to every
+    hyperparameter; the session status is success for completed and early_stopped and failure
+    otherwise. Runs still training show in every dashboard except HParams.
+
+    Durability: each epoch is one record per event file, written by the training thread itself
+    (no writer thread, no queue), handed to the OS at most ``flush_secs`` after the previous
+    flush, and every file is closed in ``on_train_end``, which the trainer calls
+    however the run ends. A run stopped by Ctrl-C keeps every epoch it logged and shows as
+    interrupted. SIGTERM kills Python without running ``finally`` blocks unless the process turns
+    it into an exception, e.g. ``signal.signal(signal.SIGTERM, signal.default_int_handler)``
+    (the runner's job). SIGKILL loses what was not flushed yet.
+
+    Args:
+        run_dir: the run's directory, e.g. ``tensorboard-logs/<sweep>/lr=0.01,activation=relu``.
+        hparams: every hyperparameter of the run, a flat dict of bool, number or string values
+            (lists such as ``hidden=[64, 32]`` become "64,32", None becomes "none"). None: the
+            optimizer's and the model's settings, from the trainer.
+        group_name: the HParams group; sessions with the same group name show as one row with
+            averaged metrics (for runs that differ only in seed). None or "": one row per run.
+        histogram_freq: write histograms every this many epochs (0: never).
+        histograms: False turns weight and gradient histograms off (the CLI's --no-histograms).
+        graph: write the model's graph (once, in train/, with the shapes of the first batch).
+        layer_stats: write per-layer gradient norm and update-to-weight ratio every epoch.
+        boundary_freq: for data with two features, draw the decision boundary every this many
+            epochs and after the last one (0: never).
+        boundary_size: side of the decision boundary image, in pixels.
+        flush_secs: hand written records to the OS when this many seconds passed since the last
+            time, so a running TensorBoard shows them.
+        histogram_bins: buckets per histogram (30, as TF2/Keras).
+        config: what the ``config`` text summary shows as a table; None: ``hparams``.
+
+    Example:
+        >>> from flowlab.data import load_dataset
+        >>> from flowlab.models import MLP
+        >>> from flowlab.train import Trainer
+        >>> logger = TensorBoardLogger("tensorboard-logs/moons/tanh", hparams={"lr": 0.01, "activation": "tanh"})
+        >>> trainer = Trainer(MLP([2, 16, 2], activation="tanh"), "adam", lr=0.01, callbacks=[logger])
+        >>> history = trainer.fit(load_dataset("moons"), epochs=20)  # doctest: +SKIP
+    """
+
+    def __init__(self, run_dir, hparams=None, group_name=None, *, histogram_freq=1, histograms=True, graph=True,
+                 layer_stats=True, boundary_freq=5, boundary_size=192, flush_secs=5, histogram_bins=30, config=None):
+        if not isinstance(run_dir, (str, os.PathLike)) or not os.fspath(run_dir):
+            raise ValueError(f"TensorBoardLogger: run_dir must be a non-empty path, got run_dir={run_dir!r}")
+        for name, value in (("hparams", hparams), ("config", config)):
+            if value is not None and not isinstance(value, dict):
+                raise TypeError(f"TensorBoardLogger: {name} must be a dict, got {type(value).__name__} {value!r}")
+        if isinstance(flush_secs, bool) or not isinstance(flush_secs, (int, float)) or not flush_secs >= 0:
+            raise ValueError(f"TensorBoardLogger: flush_secs must be a number >= 0, got flush_secs={flush_secs!r}")
+        self.run_dir = os.fspath(run_dir)
+        self.hparams = None if hparams is None else dict(hparams)
+        self.config = None if config is None else dict(config)
+        self.group_name = "" if group_name is None else str(group_name)
+        self.histogram_freq = _whole("histogram_freq", histogram_freq)
+        self.histograms = bool(histograms)
+        self.graph = bool(graph)
+        self.layer_stats = bool(layer_stats)
+        self.boundary_freq = _whole("boundary_freq", boundary_freq)
+        self.boundary_size = _whole("boundary_size", boundary_size, minimum=16)
+        self.flush_secs = flush_secs
+        self.histogram_bins = _whole("histogram_bins", histogram_bins, minimum=1)
+        self._writers = {}
+        self._reset()
+
+    def _reset(self):
+        self._params, self._tags, self._layers = [], [], {}
+        self._start_flat = None
+        self._graph_pending = False
+        self._last_epoch = self._boundary_epoch = None
+        self._epochs_logged = 0
+        self._start_time = None
+
+    # --- event files ---------------------------------------------------------------------------
+
+    def _writer(self, which):
+        """The event file of "root", "train" or "validation", opened on first use."""
+        writer = self._writers.get(which)
+        if writer is None:
+            logdir = self.run_dir if which == "root" else os.path.join(self.run_dir, which)
+            writer = self._writers[which] = EventFile(logdir, flush_secs=self.flush_secs)
+        return writer
+
+    def close(self):
+        """Flushes and closes every event file. Called by ``on_train_end``; safe to repeat."""
+        errors = []
+        while self._writers:
+            _, writer = self._writers.popitem()
+            try:
+                writer.close()
+            except Exception as exc:  # close the others anyway
+                errors.append(exc)
+        if errors:
+            raise errors[0]
+
+    # --- hooks ---------------------------------------------------------------------------------
+
+    def on_train_begin(self, logs=None):
+        self.close()
+        self._reset()
+        self._start_time = time.time()
+        model = self.trainer.model
+        self._params = [p for p in getattr(model, "params", ()) if np.size(p.value)]
+        self._tags = [getattr(p, "name", None) or f"param_{i}" for i, p in enumerate(self._params)]
+        layers = {}
+        for i, tag in enumerate(self._tags):  # dense_1/kernel -> dense_1
+            layers.setdefault(tag.rsplit("/", 1)[0], []).append(i)
+        self._layers = list(layers.items())
+        self._graph_pending = self.graph
+        event = _event()
+        config = self.config if self.config is not None else self._hparams()
+        _add_text(event.summary, "config", _markdown_table(config))
+        if self._params:
+            _add_text(event.summary, "model", _model_table(model, self._params, self._tags))
+        self._writer("root").add_event(event, step=0)
+        self._writer("train")  # the run's directories exist from the start
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self.layer_stats and self._params:
+            self._start_flat = _flatten([p.value for p in self._params])[0]  # a copy
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self._graph_pending:
+            self._write_graph()  # first: drawing the decision boundary changes the nodes' values
+        logs = logs or {}
+        train, validation = _event(), _event()
+        for key, value in logs.items():
+            if key in _NOT_SCALARS or isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+                continue
+            if key.startswith("val_"):
+                validation.summary.value.add(tag="epoch_" + key[4:], simple_value=float(value))
+            else:
+                train.summary.value.add(tag="epoch_" + key, simple_value=float(value))
+        optimizer = getattr(self.trainer, "optimizer", None)
+        if "learning_rate" not in logs and hasattr(optimizer, "lr"):
+            train.summary.value.add(tag="epoch_learning_rate", simple_value=float(optimizer.lr))
+        with np.errstate(all="ignore"):
+            self._add_param_summaries(train.summary, epoch)
+            if self.boundary_freq and epoch % self.boundary_freq == 0:
+                self._add_boundary(train.summary, epoch)
+        self._writer("train").add_event(train, step=epoch)
+        if validation.summary.value:
+            self._writer("validation").add_event(validation, step=epoch)
+        self._last_epoch = epoch
+        self._epochs_logged += 1
+
+    def on_train_end(self, logs=None):
+        try:
+            status = self._status()
+            if self._graph_pending:  # no epoch completed: the graph as it stands
+                self._write_graph()
+            last = self._last_epoch
+            if self.boundary_freq and last is not None and self._boundary_epoch != last:
+                event = _event()
+                with np.errstate(all="ignore"):
+                    self._add_boundary(event.summary, last)
+                if event.summary.value:
+                    self._writer("train").add_event(event, step=last)
+            error = getattr(self.trainer, "error", None)
+            seconds = time.time() - (self._start_time or time.time())
+            event = _event()
+            _add_text(event.summary, "status", f"**{status}** after {self._epochs_logged} epoch(s), {seconds:.1f} s"
+                      + (f"\n\n{error}" if error else ""))
+            _add_session(event.summary, self._hparams(status), self.group_name, self._start_time,
+                         SESSION_STATUS.get(status, "STATUS_UNKNOWN"))
+            self._writer("root").add_event(event, step=0)
+        finally:
+            self.close()
+
+    # --- what is written -----------------------------------------------------------------------
+
+    def _write_graph(self):
+        # After an epoch every node holds a value, so a shape; the batch dimension shows as "?".
+        self._graph_pending = False
+        event = _event()
+        event.graph_def = graph_def(_graph_nodes(self.trainer.model), batch_dim=True).SerializeToString()
+        self._writer("train").add_event(event, step=0)
+
+    def _status(self):
+        status = getattr(self.trainer, "status", None)
+        if status in (None, "running"):
+            # Called from a finally block while an exception propagates: say how the run ended.
+            exc = sys.exc_info()[1]
+            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                status = "interrupted"
+            elif exc is not None:
+                status = "failed"
+        return str(status or "unknown")
+
+    def _hparams(self, status=None):
+        """The run's hyperparameters as HParams values (bool, float or str), plus ``status`` when given."""
+        if self.hparams is not None:
+            hp = dict(self.hparams)
+        else:
+            hp = {}
+            optimizer = getattr(self.trainer, "optimizer", None)
+            if optimizer is not None:
+                hp["optimizer"] = type(optimizer).__name__.lower()
+                settings = getattr(optimizer, "hparams", None)
+                hp.update(settings() if callable(settings) else {"lr": getattr(optimizer, "lr", None)})
+            hp.update(getattr(getattr(self.trainer, "model", None), "config", None) or {})
+        if status is not None:
+            hp.setdefault("status", status)
+        return {str(k): _hparam_value(v) for k, v in hp.items()}
+
+    def _add_param_summaries(self, summary, epoch):
+        """Histograms of every parameter and gradient; gradient_norm/<layer> and update_ratio/<layer>.
+
+        The arrays are raveled into one vector and summarised by a few numpy reductions over its
+        segments: one numpy call per array and statistic would cost more than the arithmetic. The
+        gradient is the last batch's; the update is the whole epoch's, ``||w_end - w_begin|| /
+        ||w_begin||`` over the layer's parameters.
+        """
+        histograms = self.histograms and self.histogram_freq and epoch % self.histogram_freq == 0
+        params = self._params
+        if not params or not (histograms or self.layer_stats):
+            return
+        n, tags = len(params), self._tags
+        grads = [_gradient(p) for p in params]
+        if any(g is None or np.shape(g) != np.shape(p.value) for g, p in zip(grads, params)):
+            grads = [g if g is not None and np.shape(g) == np.shape(p.value) else np.full(np.shape(p.value), np.nan)
+                     for g, p in zip(grads, params)]  # no gradient (yet): an empty histogram, no norm
+        flat, starts, sizes = _flatten([p.value for p in params] + grads)
+        sumsq = np.add.reduceat(flat * flat, starts)
+        if histograms:
+            _add_histograms(summary, tags + [t + "/gradient" for t in tags], flat, starts, sizes, sumsq,
+                            self.histogram_bins)
+        if not self.layer_stats:
+            return
+        grad_sq = sumsq[n:].tolist()
+        before = self._start_flat
+        weights = flat[:starts[n]]
+        if before is not None and before.shape == weights.shape:
+            change = weights - before
+            change_sq = np.add.reduceat(change * change, starts[:n]).tolist()
+            before_sq = np.add.reduceat(before * before, starts[:n]).tolist()
+        else:
+            before = None
+        add = summary.value.add
+        for layer, members in self._layers:
+            norm = math.sqrt(sum(grad_sq[i] for i in members))
+            if not math.isnan(norm):
+                add(tag=f"gradient_norm/{layer}", simple_value=norm)
+            if before is not None:
+                weight = math.sqrt(sum(before_sq[i] for i in members))
+                if weight > 0:
+                    add(tag=f"update_ratio/{layer}", simple_value=math.sqrt(sum(change_sq[i] for i in members)) / weight)
+
+    def _add_boundary(self, summary, epoch):
+        x, y = getattr(self.trainer, "x_train", None), getattr(self.trainer, "y_train", None)
+        if x is None or y is None or np.ndim(x) != 2 or np.shape(x)[1] != 2 or not len(x):
+            return
+        image = render_decision_boundary(self.trainer.model, x, y, size=self.boundary_size)
+        if image is not None:
+            from tensorboardX.summary import image as image_summary
+
+            summary.value.extend(image_summary("decision_boundary", image, dataformats="HWC").value)
+            self._boundary_epoch = epoch
+
+
+class EventFile:
+    """One TensorBoard event file, written synchronously by the calling thread.
+
+    Records are framed exactly as tensorboardX's ``RecordWriter`` frames them (TFRecord: length,
+    masked CRC32C of the length, the serialized ``Event``, masked CRC32C of the data), but each
+    record is a single ``write()``: a KeyboardInterrupt cannot leave half a record in the middle of
+    the file, and there is no writer thread or queue, so an epoch's record costs microseconds.
+
+    The name is ``events.out.tfevents.<time>.<host>.<pid>.<random>`` and the file is created
+    exclusively: two writers in one directory never truncate each other's files (tensorboardX
+    writers opened in the same second do: lanpa/tensorboardX#776).
+
+    Args:
+        logdir: the directory (a TensorBoard run); created if missing.
+        flush_secs: after a write, hand buffered records to the OS if this many seconds passed
+            since the last flush (0: after every write).
+    """
+
+    def __init__(self, logdir, flush_secs=5):
+        from tensorboardX.record_writer import masked_crc32c
+
+        self._crc = masked_crc32c
+        os.makedirs(logdir, exist_ok=True)
+        self.flush_secs = flush_secs
+        while True:
+            name = (f"events.out.tfevents.{int(time.time()):010d}.{socket.gethostname()}."
+                    f"{os.getpid()}.{uuid.uuid4().hex[:12]}")
+            self.path = os.path.join(logdir, name)
+            try:
+                self._file = open(self.path, "xb")
+                break
+            except FileExistsError:  # pragma: no cover - a 48-bit random collision
+                continue
+        self._last_flush = time.monotonic()
+        event = _event()
+        event.file_version = "brain.Event:2"
+        self.add_event(event)
+
+    @property
+    def closed(self):
+        """Whether the file is closed."""
+        return self._file.closed
+
+    def add_event(self, event, step=None, walltime=None):
+        """Appends an ``Event`` proto, setting its wall time (now, unless given) and step."""
+        event.wall_time = time.time() if walltime is None else walltime
+        if step is not None:
+            event.step = int(step)
+        data = event.SerializeToString()
+        header = struct.pack("<Q", len(data))
+        crc = self._crc
+        self._file.write(b"".join((header, struct.pack("<I", crc(header)), data, struct.pack("<I", crc(data)))))
+        if time.monotonic() - self._last_flush >= self.flush_secs:
+            self.flush()
+
+    def add_summary(self, summary, step=None, walltime=None):
+        """Appends a ``Summary`` proto as one event at ``step``."""
+        event = _event()
+        event.summary.CopyFrom(summary)
+        self.add_event(event, step, walltime)
+
+    def flush(self):
+        """Hands buffered records to the OS: TensorBoard can read them from now on."""
+        self._file.flush()
+        self._last_flush = time.monotonic()
+
+    def close(self):
+        """Flushes and closes the file; safe to call again.
+
+        No fsync: the records are in the OS's hands, which survives the process being interrupted
+        or killed; only a machine crash can lose them, and fsyncing every run's three files costs
+        milliseconds per run on a slow disk.
+        """
+        self._file.close()
+
+
+# --- summaries -----------------------------------------------------------------------------------
+
+
+_Event = None
+
+
+def _event():
+    """A new, empty ``Event`` proto (tensorboardX is imported on the first call: it may pull in torch)."""
+    global _Event
+    if _Event is None:
+        from tensorboardX.proto.event_pb2 import Event
+
+        _Event = Event
+    return _Event()
+
+
+def _add_text(summary, tag, text):
+    from tensorboardX.summary import text as text_summary
+
+    summary.value.extend(text_summary(tag, text).value)  # tag becomes <tag>/text_summary
+
+
+def _gradient(p):
+    grads = getattr(p, "gradients", None)
+    return grads.get(p) if isinstance(grads, dict) else None
+
+
+def _flatten(arrays):
+    """The arrays raveled into one new float64 vector, with each one's start and size."""
+    arrays = [np.ravel(a) for a in arrays]
+    sizes = np.array([a.size for a in arrays], dtype=np.intp)
+    starts = np.zeros(len(arrays), dtype=np.intp)
+    np.cumsum(sizes[:-1], out=starts[1:])
+    return np.concatenate(arrays, dtype=np.float64), starts, sizes
+
+
+def _add_histograms(summary, tags, flat, starts, sizes, sumsq, bins):
+    """One histogram per segment of ``flat``: ``bins`` equal-width buckets from its min to its max."""
+    n = len(starts)
+    lo = np.minimum.reduceat(flat, starts)
+    hi = np.maximum.reduceat(flat, starts)
+    totals = np.add.reduceat(flat, starts).tolist()
+    # Segments holding NaN or infinity, or one repeated value, are done one by one below.
+    regular = np.isfinite(lo) & np.isfinite(hi) & (hi > lo)
+    width = np.where(regular, hi - lo, 1.0)
+    # Bucket of x in segment k, offset by k * bins so that one bincount counts every segment:
+    # floor(x * scale + offset), squeezed by 1e-6 of a bucket so x = max stays in the last bucket
+    # and x = min in the first despite rounding.
+    scale = (bins - 2e-6) / width
+    offset = np.arange(0, n * bins, bins) + 1e-6 - lo * scale
+    values, scale_, offset_, sizes_ = flat, scale, offset, sizes
+    if not regular.all():
+        values = flat[np.repeat(regular, sizes)]
+        scale_, offset_, sizes_ = scale[regular], offset[regular], sizes[regular]
+    position = np.repeat(scale_, sizes_)
+    position *= values
+    position += np.repeat(offset_, sizes_)
+    # As floats: the bucket field is a double, and protobuf converts a list of ints 5x slower.
+    counts = np.bincount(position.astype(np.intp), minlength=n * bins).astype(np.float64).reshape(n, bins).tolist()
+    limits = lo[:, None] + (width / bins)[:, None] * np.arange(1, bins + 1)
+    limits[:, -1] = hi
+    limits = limits.tolist()
+    lo, hi, sumsq, sizes = lo.tolist(), hi.tolist(), sumsq.tolist(), sizes.tolist()
+    for k, tag in enumerate(tags):
+        if regular[k]:
+            _add_histogram(summary, tag, lo[k], hi[k], sizes[k], totals[k], sumsq[k], limits[k], counts[k])
+            continue
+        v = flat[starts[k]:starts[k] + sizes[k]]
+        v = v[np.isfinite(v)]
+        if not v.size:
+            continue
+        low, high = float(v.min()), float(v.max())
+        if low == high:
+            limit, count = [high], [float(v.size)]
+        else:
+            count, edges = np.histogram(v, bins=bins, range=(low, high))
+            limit, count = edges[1:].tolist(), count.astype(np.float64).tolist()
+        _add_histogram(summary, tag, low, high, v.size, float(v.sum()), float(np.dot(v, v)), limit, count)
+
+
+def _add_histogram(summary, tag, lo, hi, num, total, sumsq, limits, counts):
+    # HistogramProto semantics: bucket k spans (limits[k-1], limits[k]], the first one from min.
+    histo = summary.value.add(tag=tag).histo
+    histo.min, histo.max, histo.num = lo, hi, num
+    histo.sum, histo.sum_squares = total, sumsq
+    histo.bucket_limit.extend(limits)
+    histo.bucket.extend(counts)
+
+
+def _add_session(summary, hparams, group_name, start_time, status):
+    """The HParams session of this run: start (hparams, group) and end (status), as tensorboard.md §2."""
+    from tensorboardX.proto.api_pb2 import Status
+    from tensorboardX.proto.plugin_hparams_pb2 import HParamsPluginData, SessionEndInfo, SessionStartInfo
+
+    start = SessionStartInfo(group_name=group_name, start_time_secs=start_time or time.time())
+    for key, value in hparams.items():
+        if isinstance(value, bool):
+            start.hparams[key].bool_value = value
+        elif isinstance(value, float):
+            start.hparams[key].number_value = value
+        else:
+            start.hparams[key].string_value = value
+    end = SessionEndInfo(status=Status.Value(status), end_time_secs=time.time())
+    for tag, data in (("_hparams_/session_start_info", HParamsPluginData(version=0, session_start_info=start)),
+                      ("_hparams_/session_end_info", HParamsPluginData(version=0, session_end_info=end))):
+        value = summary.value.add(tag=tag)
+        value.metadata.plugin_data.plugin_name = "hparams"
+        value.metadata.plugin_data.content = data.SerializeToString()
+
+
+def _whole(name, value, minimum=0):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"TensorBoardLogger: {name} must be a whole number >= {minimum}, got {name}={value!r}")
+    return int(value)
+
+
+def _hparam_value(v):
+    """bool, float or str: the kinds of value an HParams column holds."""
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    if isinstance(v, (int, float, np.integer, np.floating)):
+        return float(v) if math.isfinite(v) else str(float(v))
+    if isinstance(v, (list, tuple, np.ndarray)):
+        return ",".join(_text(x) for x in v)
+    return "none" if v is None else str(v)
+
+
+def _text(v):
+    v = _hparam_value(v)
+    return str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
+
+
+def _markdown_table(mapping):
+    rows = ["| Setting | Value |", "|---|---|"]
+    rows += [f"| {_cell(k)} | {_cell(_text(v))} |" for k, v in mapping.items()]
+    return "\n".join(rows)
+
+
+def _cell(value):
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def _model_table(model, params, tags):
+    rows = [f"`{model!r}`", "", "| Parameter | Shape | Count |", "|---|---|---|"]
+    for p, tag in zip(params, tags):
+        shape = np.shape(p.value)
+        rows.append(f"| {_cell(tag)} | {'×'.join(map(str, shape)) or 'scalar'} | {int(np.prod(shape)):,} |")
+    rows.append(f"| **total** | | **{sum(int(np.size(p.value)) for p in params):,}** |")
+    return "\n".join(rows)
+
+
+# --- the graph -----------------------------------------------------------------------------------
+
+
+def _graph_nodes(model):
+    """The model's nodes in evaluation order: ``model.graph``, else everything ``model.loss`` reads."""
+    nodes = getattr(model, "graph", None)
+    if nodes is not None:
+        return list(nodes)
+    sink = getattr(model, "loss", None)
+    if sink is None:
+        raise ValueError(f"TensorBoardLogger: cannot find the graph of {model!r}; it needs .graph or .loss")
+    order, seen, stack = [], set(), [(sink, False)]
+    while stack:
+        node, done = stack.pop()
+        if done:
+            order.append(node)
+        elif id(node) not in seen:
+            seen.add(id(node))
+            stack.append((node, True))
+            stack.extend((n, False) for n in reversed(node.inbound_nodes) if id(n) not in seen)
+    return order
+
+
+_BAD_NAME_CHARS = re.compile(r"[^A-Za-z0-9_.\-/]")
+
+
+def _node_names(nodes):
+    """A unique, TensorBoard-safe name per node: its ``name`` (scoped by "/"), else ``<Class>_<i>``."""
+    names = []
+    for i, node in enumerate(nodes):
+        fallback = f"{type(node).__name__}_{i}"
+        name = re.sub("/+", "/", _BAD_NAME_CHARS.sub("_", str(getattr(node, "name", None) or fallback))).strip("/")
+        name = name or fallback
+        names.append(name if re.match(r"[A-Za-z0-9.]", name) else "n" + name)
+    # A node may not share its name with a scope ("dense_1" next to "dense_1/kernel").
+    scopes = {n.rsplit("/", k)[0] for n in names for k in range(1, n.count("/") + 1)}
+    names = [f"{n}/{type(node).__name__}" if n in scopes else n for n, node in zip(names, nodes)]
+    seen, unique = {}, []
+    for n in names:
+        seen[n] = seen.get(n, 0) + 1
+        unique.append(n if seen[n] == 1 else f"{n}_{seen[n] - 1}")
+    return unique
+
+
+def graph_def(nodes, batch_dim=False):
+    """Builds a TensorBoard GraphDef from flowlab nodes, without TensorFlow or torch.
+
+    Node names come from ``node.name`` (``dense_1/linear`` sits in scope ``dense_1``), op types
+    from the node classes (``Linear``, ``ReLU``, ``Input``, ...), edges from ``inbound_nodes`` in
+    order, and each node's current value gives its dtype and output shape (``_output_shapes``,
+    which TensorBoard draws on the edges). Inputs carry ``trainable`` (False for data and labels).
+
+    Args:
+        nodes: the graph's nodes, e.g. ``model.graph`` (after a forward pass, for the shapes).
+        batch_dim: show the batch dimension as unknown (-1, drawn "?") in the shapes of the data
+            Inputs (``requires_grad=False``) and of the nodes computed from them, as TensorFlow
+            graphs do: the batch size of the values at hand is an accident of when they were taken.
+
+    Returns:
+        A ``tensorboardX.proto.graph_pb2.GraphDef``; an event file takes it as
+        ``Event(graph_def=gd.SerializeToString())``.
+    """
+    from tensorboardX.proto import types_pb2
+    from tensorboardX.proto.graph_pb2 import GraphDef
+    from tensorboardX.proto.versions_pb2 import VersionDef
+
+    dtypes = {"float64": types_pb2.DT_DOUBLE, "float32": types_pb2.DT_FLOAT, "float16": types_pb2.DT_HALF,
+              "int64": types_pb2.DT_INT64, "int32": types_pb2.DT_INT32, "bool": types_pb2.DT_BOOL}
+    nodes = list(nodes)
+    names = {id(n): name for n, name in zip(nodes, _node_names(nodes))}
+    batched, batch = set(), None
+    if batch_dim:
+        data = [n for n in nodes if type(n).__name__ == "Input" and not getattr(n, "requires_grad", True)]
+        rows = {np.shape(n.value)[0] for n in data if np.ndim(getattr(n, "value", None))}
+        stack = list(data) if len(rows) == 1 else []
+        while stack:  # the data Inputs and everything computed from them
+            node = stack.pop()
+            if id(node) not in batched and id(node) in names:
+                batched.add(id(node))
+                stack.extend(getattr(node, "outbound_nodes", ()))
+        batch = rows.pop() if len(rows) == 1 else None
+    gd = GraphDef(versions=VersionDef(producer=22))
+    for node in nodes:
+        nd = gd.node.add(name=names[id(node)], op=type(node).__name__)
+        nd.input.extend(names[id(n)] for n in getattr(node, "inbound_nodes", ()) if id(n) in names)
+        value = getattr(node, "value", None)
+        if value is not None:
+            dtype = dtypes.get(np.asarray(value).dtype.name)
+            if dtype is not None:
+                nd.attr["dtype"].type = dtype
+            # A list of shapes, one per output (a bare shape breaks the Graphs dashboard: tensorboard#4867).
+            shape = nd.attr["_output_shapes"].list.shape.add()
+            dims = [int(d) for d in np.shape(value)]
+            if dims and id(node) in batched and dims[0] == batch:
+                dims[0] = -1
+            for d in dims:
+                shape.dim.add(size=d)
+        if type(node).__name__ == "Input":
+            nd.attr["trainable"].b = bool(getattr(node, "requires_grad", True))
+    return gd
+
+
+# --- the decision boundary -----------------------------------------------------------------------
+
+
+def render_decision_boundary(model, x, y, size=192, grid=96, max_points=2000):
+    """Draws a classifier's decision regions over 2-D data as an RGB image, with numpy only.
+
+    The background is ``model.predict_proba`` (or ``model.predict``) on a ``grid`` x ``grid``
+    lattice over the data's bounding box plus a margin, colored by class and paler where the model
+    is less sure, scaled to ``size`` pixels. The points go on top in their true class color, with
+    a dark rim, so misclassified points stand out. The y axis points up.
+
+    Args:
+        model: anything with ``predict_proba(x)`` (n, classes) or ``predict(x)`` (class ids).
+        x: points, shape (n, 2).
+        y: their class ids, shape (n,).
+        size: side of the image in pixels.
+        grid: side of the lattice the model is evaluated on (grid**2 points).
+        max_points: draw at most this many points (evenly spaced through ``x``).
+
+    Returns:
+        A (size, size, 3) uint8 array (HWC), or None when the model's outputs are not finite.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y).ravel().astype(np.int64)
+    if x.ndim != 2 or x.shape[1] != 2:
+        raise ValueError(f"render_decision_boundary: x must have shape (n, 2), got {x.shape}")
+    if len(y) != len(x):
+        raise ValueError(f"render_decision_boundary: x has {len(x)} points but y has {len(y)} labels")
+    lo, hi = x.min(axis=0), x.max(axis=0)
+    pad = np.where(hi > lo, 0.08 * (hi - lo), 1.0)
+    lo, hi = lo - pad, hi + pad
+    lattice = np.column_stack([np.tile(np.linspace(lo[0], hi[0], grid), grid),
+                               np.repeat(np.linspace(hi[1], lo[1], grid), grid)])  # row 0 at the top
+    lattice = lattice.astype(getattr(model, "dtype", None) or np.float64)
+    if hasattr(model, "predict_proba"):
+        proba = np.asarray(model.predict_proba(lattice), dtype=np.float64)
+        if not np.isfinite(proba).all():
+            return None
+        k = max(proba.shape[1], 2)
+        classes = proba.argmax(axis=1)
+        sure = np.clip((proba.max(axis=1) - 1.0 / k) / (1.0 - 1.0 / k), 0.0, 1.0)
+    else:
+        classes = np.asarray(model.predict(lattice)).ravel().astype(np.int64)
+        sure = np.ones(len(classes))
+    alpha = (0.2 + 0.45 * sure)[:, None]
+    background = (255.0 - alpha * (255.0 - _PALETTE[classes % len(_PALETTE)])).reshape(grid, grid, 3)
+    pixel = np.arange(size) * grid // size
+    image = background[pixel][:, pixel].astype(np.uint8)
+
+    if len(x) > max_points:
+        keep = np.linspace(0, len(x) - 1, max_points).astype(np.int64)
+        x, y = x[keep], y[keep]
+    px = np.rint((x[:, 0] - lo[0]) / (hi[0] - lo[0]) * (size - 1)).astype(np.int64)
+    py = np.rint((hi[1] - x[:, 1]) / (hi[1] - lo[1]) * (size - 1)).astype(np.int64)
+    radius = max(2, size // 96)
+    for r, colors in ((radius + 1, np.full((len(y), 3), 40.0)), (radius, _PALETTE[y % len(_PALETTE)])):
+        dy, dx = np.mgrid[-r:r + 1, -r:r + 1]
+        disc = dx * dx + dy * dy <= r * r + r
+        rows = np.clip(py[:, None] + dy[disc], 0, size - 1)
+        cols = np.clip(px[:, None] + dx[disc], 0, size - 1)
+        image[rows, cols] = colors[:, None, :].astype(np.uint8)
+    return image
