@@ -11,6 +11,7 @@ __all__ = [
     "forward_pass",
     "backward_pass",
     "forward_and_backward",
+    "Plan",
     "describe",
     "unbroadcast",
 ]
@@ -121,8 +122,15 @@ class Node:
                 total = g if total is None else total + g
         return np.zeros_like(self.value) if total is None else total
 
-    def backward(self):
-        grad = self.upstream_gradient()
+    def vjp(self, grad, out=None):
+        """The gradient for each inbound node given ``grad`` = d(output)/d(self.value).
+
+        Returns one entry per inbound node, in order (None: no gradient for that input), each
+        already in its input's shape. The generic version calls ``backprop`` and sums broadcast
+        gradients back; nodes may override it with a faster one giving the same numbers. ``out``
+        may offer a preallocated array per input (or None) that the result for that input can be
+        written into; the generic version ignores it.
+        """
         inbound = self.inbound_nodes
         grads = self.backprop(grad, *[n.value for n in inbound])
         if len(grads) != len(inbound):
@@ -130,13 +138,33 @@ class Node:
                 f"{type(self).__name__}.backprop returned {len(grads)} gradients "
                 f"for {len(inbound)} inputs"
             )
+        result = []
+        for node, g in zip(inbound, grads):
+            if g is not None:
+                shape = np.shape(node.value)
+                if np.shape(g) != shape:
+                    g = unbroadcast(g, shape)
+            result.append(g)
+        return result
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # A subclass that writes its own backprop (and no vjp) must not inherit a fast vjp that
+        # does not call backprop (as Linear's).
+        if "backprop" in cls.__dict__ and "vjp" not in cls.__dict__ and not cls._vjp_calls_backprop:
+            cls.vjp = Node.vjp
+            cls._vjp_calls_backprop = True
+
+    # Whether this class's vjp gets its numbers from backprop (False for a vjp with its own math).
+    _vjp_calls_backprop = True
+
+    def backward(self):
+        inbound = self.inbound_nodes
+        grads = self.vjp(self.upstream_gradient())
         gradients = {}
         for node, g in zip(inbound, grads):
             if g is None:
                 continue
-            shape = np.shape(node.value)
-            if np.shape(g) != shape:
-                g = unbroadcast(g, shape)
             if node in gradients:
                 gradients[node] = gradients[node] + g
             else:
@@ -327,3 +355,83 @@ def forward_and_backward(graph):
         n.forward()
     backward_pass(graph)
     return graph[-1].value
+
+
+class Plan:
+    """A graph's training pass worked out once: the fast path for running it step after step.
+
+    ``Plan(graph).run()`` does what ``forward_and_backward(graph)`` does, with the same numbers,
+    but decides once which nodes need a gradient, and can write the gradients of chosen parameters
+    into arrays given in ``grad_buffers`` (the same arrays every step, as PyTorch's ``.grad``;
+    copy one to keep it past the next step). It applies when every node's backward is flowlab's
+    own (``Node.backward`` through ``vjp``) and every consumer of a node is in the graph; otherwise
+    (a node written the MiniFlow way, with its own ``backward``) it runs the generic passes. A
+    plan is tied to the graph's structure and ``requires_grad`` flags: make a new one after sorting
+    again. Values may change freely between runs (``X.value = batch``).
+
+    Args:
+        graph: a list from ``topological_sort``.
+        grad_buffers: ``{Input: array}``, arrays shaped and typed like each Input's value. They are
+            offered to the node reading the Input (``vjp``'s ``out``); an Input read by more than
+            one node, or whose gradient comes out in another shape or dtype, gets a fresh array.
+    """
+
+    def __init__(self, graph, grad_buffers=None):
+        self.graph = graph = list(graph)
+        members = set(map(id, graph))
+        self.fast = all(_plannable(n) and all(id(c) in members for c in n.outbound_nodes) for n in graph)
+        self.grad_buffers = dict(grad_buffers or {})
+        self._forwards = [n.forward for n in graph if type(n).forward is not Input.forward]
+        self._backward = []  # (node, out) for computed nodes, last first
+        self._inputs = []  # Inputs that get a gradient
+        for node in reversed(graph):
+            if not node.requires_grad:
+                continue
+            if isinstance(node, Input):
+                self._inputs.append(node)
+                continue
+            out = None
+            for k, parent in enumerate(node.inbound_nodes):
+                buffer = self.grad_buffers.get(parent)
+                if buffer is not None and len(parent.outbound_nodes) == 1 and node.inbound_nodes.count(parent) == 1:
+                    out = out or [None] * len(node.inbound_nodes)
+                    out[k] = buffer
+            unique = len(set(map(id, node.inbound_nodes))) == len(node.inbound_nodes)
+            self._backward.append((node, node.inbound_nodes, out and tuple(out), unique))
+
+    def run(self):
+        """One forward and one backward pass; returns the value of the graph's last node."""
+        for forward in self._forwards:
+            forward()
+        if not self.fast:
+            backward_pass(self.graph)
+            return self.graph[-1].value
+        for node, inbound, out, unique in self._backward:
+            grads = node.vjp(node.upstream_gradient(), out)
+            if unique:
+                node.gradients = {parent: g for parent, g in zip(inbound, grads) if g is not None}
+                continue
+            gradients = {}
+            for parent, g in zip(inbound, grads):
+                if g is None:
+                    continue
+                if parent in gradients:
+                    gradients[parent] = gradients[parent] + g
+                else:
+                    gradients[parent] = g
+            node.gradients = gradients
+        for node in self._inputs:
+            node.gradients = {node: node.upstream_gradient()}
+        return self.graph[-1].value
+
+
+def _plannable(node):
+    """Whether a plan may call ``node.vjp`` in place of ``node.backward`` (its class keeps flowlab's backward)."""
+    cls = type(node)
+    if isinstance(node, Input):
+        return _defined_by(cls, "backward") is Input and _defined_by(cls, "upstream_gradient") is Node
+    return _defined_by(cls, "backward") is Node and _defined_by(cls, "upstream_gradient") is Node
+
+
+def _defined_by(cls, name):
+    return next((klass for klass in cls.__mro__ if name in klass.__dict__), None)

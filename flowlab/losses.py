@@ -37,18 +37,14 @@ class MSE(Node):
         self.m = np.shape(y_node.value)[0] if ys else 1
         self.value = np.mean(self.diff * self.diff)
 
-    def backward(self):
+    _vjp_calls_backprop = False
+
+    def vjp(self, grad, out=None):
         y_node, a_node = self.inbound_nodes
-        scale = 2.0 / max(self.diff.size, 1)
-        upstream = self.upstream_gradient()
-        g = self.diff * (scale * upstream)
-        gradients = {}
-        if y_node.requires_grad:
-            gradients[y_node] = np.reshape(g, np.shape(y_node.value))
-        if a_node.requires_grad:
-            ga = np.negative(g)
-            gradients[a_node] = ga if a_node is not y_node else gradients.get(a_node, 0) + ga
-        self.gradients = gradients
+        g = self.diff * ((2.0 / max(self.diff.size, 1)) * grad)
+        gy = np.reshape(g, np.shape(y_node.value)) if y_node.requires_grad else None
+        ga = np.negative(g) if a_node.requires_grad else None
+        return gy, ga
 
 
 def log_softmax(z, axis=-1):
@@ -83,8 +79,6 @@ class SoftmaxCrossEntropy(Node):
                 f"got {np.shape(z)}"
             )
         m, k = z.shape
-        logp = log_softmax(z)
-        self.logp = logp
         if np.ndim(y) == 1:
             if y.shape[0] != m:
                 raise ValueError(
@@ -92,7 +86,8 @@ class SoftmaxCrossEntropy(Node):
                     f"{describe(y_node)}; feed one class id per row"
                 )
             ids = y if y.dtype.kind in "iu" else y.astype(np.intp)
-            if m and (ids.min() < 0 or ids.max() >= k):
+            # One pass for both bounds: a negative id read as unsigned is huge.
+            if m and (ids.view(f"u{ids.itemsize}") if ids.dtype.kind == "i" else ids).max() >= k:
                 bad = ids[(ids < 0) | (ids >= k)][0]
                 raise ValueError(
                     f"{describe(self)}: label {bad} in {describe(y_node)} is outside [0, {k}); "
@@ -103,10 +98,21 @@ class SoftmaxCrossEntropy(Node):
                     f"{describe(self)}: labels in {describe(y_node)} must be whole class ids, "
                     f"got {y[ids != y][0]}"
                 )
-            self.ids = ids
-            self.value = -np.mean(logp[np.arange(m), ids]) if m else 0.0
+            rows = self._rows
+            if rows is None or rows.shape[0] != m:
+                rows = self._rows = np.arange(m)
+            # log-sum-exp with the max subtracted; exp(shifted) is kept: the gradient is softmax.
+            shifted = z - z.max(axis=1, keepdims=True)
+            if shifted.dtype.kind != "f":
+                shifted = shifted.astype(np.float64)
+            picked = shifted[rows, ids]
+            e = np.exp(shifted, out=shifted)
+            total = e.sum(axis=1, keepdims=True)
+            self.ids, self.logp, self._exp, self._total = ids, None, e, total
+            self.value = np.add.reduce(np.log(total[:, 0]) - picked) / m if m else 0.0  # the mean
         elif np.shape(y) == (m, k):
-            self.ids = None
+            self.ids, self._exp, self._total = None, None, None
+            self.logp = logp = log_softmax(z)
             self.value = -np.sum(y * logp) / max(m, 1)
         else:
             raise ValueError(
@@ -114,20 +120,24 @@ class SoftmaxCrossEntropy(Node):
                 f"class ids ({m},) nor one-hot ({m}, {k}) for logits of shape {z.shape}"
             )
 
-    def backward(self):
+    _rows = None  # np.arange(batch), kept from step to step
+    _vjp_calls_backprop = False
+
+    def vjp(self, grad, out=None):
         z_node, y_node = self.inbound_nodes
-        upstream = self.upstream_gradient()
+        gz = gy = None
+        if self.ids is not None:
+            if z_node.requires_grad:
+                m = self._exp.shape[0]
+                gz = self._exp / self._total  # softmax(z)
+                gz[self._rows, self.ids] -= 1.0
+                gz *= grad / max(m, 1)
+            return gz, gy
         m = max(self.logp.shape[0], 1)
-        gradients = {}
         if z_node.requires_grad:
-            g = np.exp(self.logp)
-            if self.ids is not None:
-                g[np.arange(self.logp.shape[0]), self.ids] -= 1.0
-            else:
-                y = y_node.value
-                g = g * np.sum(y, axis=1, keepdims=True) - y
-            g *= upstream / m
-            gradients[z_node] = g
-        if self.ids is None and y_node.requires_grad:
-            gradients[y_node] = self.logp * (-upstream / m)
-        self.gradients = gradients
+            y = y_node.value
+            gz = np.exp(self.logp) * np.sum(y, axis=1, keepdims=True) - y
+            gz *= grad / m
+        if y_node.requires_grad:
+            gy = self.logp * (-grad / m)
+        return gz, gy

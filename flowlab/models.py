@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .graph import Input, Node, backward_pass, topological_sort
+from .graph import Input, Node, Plan, topological_sort
 from .init import default_init, get_initializer
 from .losses import SoftmaxCrossEntropy
 from .nodes import Linear, get_activation
@@ -91,6 +91,13 @@ class MLP:
         self.logits = h
         self.loss = SoftmaxCrossEntropy(self.logits, self.labels, name="loss/softmax_cross_entropy")
         self.params = [p for layer in self.layers for p in (layer.kernel, layer.bias)]
+        # All parameters live in one flat array, and their gradients in another, so an optimizer
+        # can update every parameter with one numpy call per operation (see flowlab.optim).
+        self._flat_params, views = _flat_views([p.value for p in self.params], dtype)
+        for p, view in zip(self.params, views):
+            view[...] = p.value
+            p.value = view
+        self._flat_grads, grad_views = _flat_views([p.value for p in self.params], dtype)
 
         # Sort once; every step after this only assigns values (no re-sorting per step).
         self.graph = topological_sort({
@@ -100,6 +107,7 @@ class MLP:
         cut = self.graph.index(self.logits) + 1
         self._inference = [n for n in self.graph[:cut] if not isinstance(n, Input)]
         self._loss_nodes = [n for n in self.graph if not isinstance(n, Input)]
+        self._plan = Plan(self.graph, grad_buffers=dict(zip(self.params, grad_views)))
 
     @property
     def layer_names(self):
@@ -127,12 +135,12 @@ class MLP:
             self.labels.value = y
 
     def train_step(self, x, y):
-        """Forward and backward on one batch; leaves ``p.gradients[p]`` for each param. Returns the loss."""
+        """Forward and backward on one batch; leaves ``p.gradients[p]`` for each param. Returns the loss.
+
+        The gradient arrays are reused from step to step (as PyTorch's ``.grad``): copy one to keep it.
+        """
         self._feed(x, y)
-        for node in self._loss_nodes:
-            node.forward()
-        backward_pass(self.graph)
-        return self.loss.value
+        return self._plan.run()
 
     def forward(self, x):
         """The logits for a batch, by a forward pass only."""
@@ -210,6 +218,16 @@ class MLP:
             model = cls(**config)
             model.set_weights({name: data[name] for name in data.files if name != "__config__"})
         return model
+
+
+def _flat_views(arrays, dtype):
+    """One flat array of ``dtype`` holding as many numbers as ``arrays``, and a view of it shaped as each."""
+    flat = np.zeros(sum(a.size for a in arrays), dtype=dtype)
+    views, offset = [], 0
+    for a in arrays:
+        views.append(flat[offset:offset + a.size].reshape(a.shape))
+        offset += a.size
+    return flat, views
 
 
 def _is_sequence(value):

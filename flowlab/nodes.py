@@ -155,7 +155,8 @@ class Linear(Node):
         super().__init__([X, W, b], name=name)
 
     def forward(self):
-        X, W, b = (n.value for n in self.inbound_nodes)
+        X_node, W_node, b_node = self.inbound_nodes
+        X, W, b = X_node.value, W_node.value, b_node.value
         try:
             out = np.matmul(X, W)
             try:
@@ -186,9 +187,56 @@ class Linear(Node):
         gx, gw = _matmul_grads(grad, np.asarray(X), np.asarray(W), nx, nw)
         return gx, gw, (grad if nb else None)
 
+    _vjp_calls_backprop = False
+
+    def vjp(self, grad, out=None):
+        X_node, W_node, b_node = self.inbound_nodes
+        X, W, b = X_node.value, W_node.value, b_node.value
+        if not (type(grad) is np.ndarray and grad.ndim == 2 and type(X) is np.ndarray and X.ndim == 2
+                and W.ndim == 2 and np.ndim(b) == 1):
+            return Node.vjp(self, grad)  # 1-D inputs, a broadcast bias, ...: the general rule
+        gx = gw = gb = None
+        gw_out = gb_out = None
+        if out is not None:
+            gw_out, gb_out = out[1], out[2]
+            dtype = grad.dtype
+            if gw_out is not None and (gw_out.shape != W.shape or gw_out.dtype != dtype or X.dtype != dtype):
+                gw_out = None
+            if gb_out is not None and (gb_out.shape != b.shape or gb_out.dtype != dtype):
+                gb_out = None
+        if X_node.requires_grad:
+            gx = grad @ W.T
+        if W_node.requires_grad:
+            if X.shape[0] == 1:
+                # An outer product: numpy's matmul is very slow on (n, 1) @ (1, k).
+                gw = np.multiply(X.T, grad, out=gw_out)
+            else:
+                gw = np.matmul(X.T, grad, out=gw_out)
+        if b_node.requires_grad:
+            gb = np.add.reduce(grad, axis=0, out=gb_out)
+        return gx, gw, gb
+
+
+class _Unary(Node):
+    """A node of one input whose gradient has that input's shape: forward and vjp without the generic loops."""
+
+    def forward(self):
+        x = self.inbound_nodes[0].value
+        try:
+            self.value = self.compute(x)
+        except (ValueError, TypeError, IndexError) as exc:
+            raise self._input_error([x], exc) from exc
+
+    def vjp(self, grad, out=None):
+        x = self.inbound_nodes[0].value
+        g = self.backprop(grad, x)
+        if len(g) == 1 and type(g[0]) is np.ndarray and type(x) is np.ndarray and g[0].shape == x.shape:
+            return g
+        return Node.vjp(self, grad)
+
 
 @register_activation("sigmoid")
-class Sigmoid(Node):
+class Sigmoid(_Unary):
     """Logistic sigmoid 1 / (1 + exp(-x)), computed without overflow for any x."""
 
     def __init__(self, node, name=None):
@@ -203,7 +251,9 @@ class Sigmoid(Node):
         return out
 
     def compute(self, x):
-        return self._sigmoid(np.asarray(x, dtype=np.result_type(x, np.float32)))
+        if not (type(x) is np.ndarray and x.dtype.kind == "f" and x.dtype.itemsize >= 4):
+            x = np.asarray(x, dtype=np.result_type(x, np.float32))
+        return self._sigmoid(x)
 
     def backprop(self, grad, x):
         s = self.value
@@ -211,7 +261,7 @@ class Sigmoid(Node):
 
 
 @register_activation("tanh")
-class Tanh(Node):
+class Tanh(_Unary):
     """Hyperbolic tangent."""
 
     def __init__(self, node, name=None):
@@ -226,7 +276,7 @@ class Tanh(Node):
 
 
 @register_activation("relu")
-class ReLU(Node):
+class ReLU(_Unary):
     """Rectified linear unit max(0, x); its gradient at 0 is 0, as in PyTorch."""
 
     def __init__(self, node, name=None):
@@ -240,7 +290,7 @@ class ReLU(Node):
 
 
 @register_activation("leaky_relu")
-class LeakyReLU(Node):
+class LeakyReLU(_Unary):
     """Leaky ReLU: x for x > 0, alpha * x otherwise (alpha=0.01 as in PyTorch)."""
 
     def __init__(self, node, alpha=0.01, name=None):
@@ -264,7 +314,7 @@ def softmax(x, axis=-1):
     return e
 
 
-class Softmax(Node):
+class Softmax(_Unary):
     """Softmax over the last axis (each row sums to 1), stable for any input size."""
 
     def __init__(self, node, axis=-1, name=None):

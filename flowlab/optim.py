@@ -210,13 +210,32 @@ class Optimizer:
         t: number of steps taken (a failed step does not count).
     """
 
+    #: Whether ``update`` treats every element on its own (True for the built-in rules). Then, when
+    #: the parameters tile one flat array and so do their gradients (as ``flowlab.models.MLP`` lays
+    #: them out), one ``update`` on the flat arrays updates them all with the same numbers. A
+    #: subclass that writes its own ``update`` or ``init_state`` must say so to get this.
+    elementwise = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if ("update" in cls.__dict__ or "init_state" in cls.__dict__) and "elementwise" not in cls.__dict__:
+            cls.elementwise = False
+
     def __init__(self, params, lr, weight_decay=0.0):
         owner = type(self).__name__
         self.params = _param_list(owner, params)
         self.lr = _positive(owner, "lr", lr)
         self.weight_decay = _non_negative(owner, "weight_decay", weight_decay)
-        self.state = {p: {} for p in self.params}
+        self._state = {p: {} for p in self.params}
+        self._flat = None  # a _FlatLayout while updating all parameters at once
         self.t = 0
+
+    @property
+    def state(self):
+        """``{node: dict}``: each parameter's state (views of the flat state while updating at once)."""
+        if self._flat is not None:
+            self._flat.share_state(self._state)
+        return self._state
 
     def init_state(self, value):
         """Return the state dict for one parameter whose current value is ``value``."""
@@ -228,17 +247,34 @@ class Optimizer:
 
     def step(self):
         """Update every parameter once from ``p.gradients[p]`` (call after the backward pass)."""
+        flat = self._flat
+        if flat is None and self.elementwise and self.t == 0:
+            flat = self._flat = _FlatLayout.find(self.params)
+            if flat is not None:
+                flat.state = self.init_state(flat.value)
+                if self.weight_decay:
+                    flat.state["decayed_grad"] = np.empty_like(flat.value)
+        if flat is not None:
+            if flat.holds(self.params):
+                self.t += 1
+                self._update(flat.value, flat.grad, flat.state)
+                return
+            # A parameter or gradient array was replaced: one parameter at a time from now on.
+            flat.share_state(self._state)
+            self._flat = None
         # Check every gradient before changing anything, so a failed step leaves no half-update.
-        work = [self._gradient(p, state) for p, state in self.state.items()]
+        work = [self._gradient(p, state) for p, state in self._state.items()]
         self.t += 1
-        weight_decay = self.weight_decay
         for value, grad, state in work:
-            if weight_decay:
-                decayed = state["decayed_grad"]
-                np.multiply(value, weight_decay, out=decayed)
-                decayed += grad
-                grad = decayed
-            self.update(value, grad, state)
+            self._update(value, grad, state)
+
+    def _update(self, value, grad, state):
+        if self.weight_decay:
+            decayed = state["decayed_grad"]
+            np.multiply(value, self.weight_decay, out=decayed)
+            decayed += grad
+            grad = decayed
+        self.update(value, grad, state)
 
     def _gradient(self, p, state):
         try:
@@ -284,6 +320,59 @@ class Optimizer:
         return f"{type(self).__name__}({args})"
 
 
+class _FlatLayout:
+    """Parameters whose values tile one flat array, in order, and whose gradients tile another."""
+
+    def __init__(self, values, grads, value, grad):
+        self.values, self.grads, self.value, self.grad = values, grads, value, grad
+        self.state = {}
+
+    @classmethod
+    def find(cls, params):
+        """The layout of ``params`` now, or None when their arrays do not tile flat arrays."""
+        values = [p.value for p in params]
+        grads = [p.gradients.get(p) if isinstance(p.gradients, dict) else None for p in params]
+        value, grad = _tiled(values), _tiled(grads)
+        if value is None or grad is None or value.dtype != grad.dtype or np.shares_memory(value, grad):
+            return None
+        return cls(values, grads, value, grad)
+
+    def holds(self, params):
+        """Whether every parameter still has the same value array and gradient array."""
+        for p, value, grad in zip(params, self.values, self.grads):
+            if p.value is not value or p.gradients.get(p) is not grad:
+                return False
+        return True
+
+    def share_state(self, states):
+        """Fills each parameter's state dict with views of the flat state (scalars copied)."""
+        offset, size = 0, self.value.size
+        for (p, state), value in zip(states.items(), self.values):
+            end = offset + value.size
+            state.clear()
+            for key, v in self.state.items():
+                is_flat = isinstance(v, np.ndarray) and v.shape == (size,)
+                state[key] = v[offset:end].reshape(value.shape) if is_flat else v
+            offset = end
+
+
+def _tiled(arrays):
+    """The 1-D array that ``arrays`` are consecutive views of, from its start to its end, or None."""
+    first = arrays[0] if arrays else None
+    base = getattr(first, "base", None)
+    if not (isinstance(base, np.ndarray) and base.ndim == 1 and base.flags.c_contiguous and base.dtype.kind == "f"
+            and base.flags.writeable):
+        return None
+    address, itemsize = base.__array_interface__["data"][0], base.itemsize
+    start = address
+    for a in arrays:
+        if not (isinstance(a, np.ndarray) and a.base is base and a.dtype == base.dtype and a.flags.c_contiguous
+                and a.__array_interface__["data"][0] == address):
+            return None
+        address += a.size * itemsize
+    return base if address == start + base.size * itemsize else None
+
+
 # --- the optimizers, in order of increasing complexity ------------------------------------------------
 
 
@@ -298,6 +387,8 @@ class SGD(Optimizer):
         lr: learning rate.
         weight_decay: L2 penalty added to the gradient.
     """
+
+    elementwise = True
 
     def __init__(self, params, lr=0.01, weight_decay=0.0):
         super().__init__(params, lr, weight_decay)
@@ -323,6 +414,8 @@ class Momentum(Optimizer):
         dampening: dampening of the gradient in the buffer, in [0, 1].
         weight_decay: L2 penalty added to the gradient.
     """
+
+    elementwise = True
 
     def __init__(self, params, lr=0.01, momentum=0.9, nesterov=False, dampening=0.0, weight_decay=0.0):
         super().__init__(params, lr, weight_decay)
@@ -392,6 +485,8 @@ class Adagrad(Optimizer):
         eps: added to the denominator (outside the sqrt).
     """
 
+    elementwise = True
+
     def __init__(self, params, lr=0.01, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0, eps=1e-10):
         super().__init__(params, lr, weight_decay)
         owner = type(self).__name__
@@ -430,6 +525,8 @@ class RMSprop(Optimizer):
         momentum: momentum factor, >= 0.
         centered: normalize by an estimate of the gradient's variance.
     """
+
+    elementwise = True
 
     def __init__(self, params, lr=0.01, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False):
         super().__init__(params, lr, weight_decay)
@@ -490,6 +587,8 @@ class Adadelta(Optimizer):
         weight_decay: L2 penalty added to the gradient.
     """
 
+    elementwise = True
+
     def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0):
         super().__init__(params, lr, weight_decay)
         owner = type(self).__name__
@@ -541,6 +640,8 @@ class Adam(Optimizer):
         amsgrad: use the running maximum of the second moment.
     """
 
+    elementwise = True
+
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False):
         super().__init__(params, lr, weight_decay)
         owner = type(self).__name__
@@ -591,6 +692,8 @@ class Adamax(Optimizer):
         weight_decay: L2 penalty added to the gradient.
     """
 
+    elementwise = True
+
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
         super().__init__(params, lr, weight_decay)
         owner = type(self).__name__
@@ -628,6 +731,8 @@ class NAdam(Optimizer):
         weight_decay: L2 penalty added to the gradient.
         momentum_decay: psi in the momentum schedule mu_t, >= 0.
     """
+
+    elementwise = True
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, momentum_decay=4e-3):
         super().__init__(params, lr, weight_decay)
