@@ -37,7 +37,13 @@ def _add_config_flags(parser, many):
     parser.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core; "
                         "1 runs in this process)")
     parser.add_argument("--executor", default=None,
-                        help="local (default), a Dask scheduler tcp://host:port, or a scheduler file .json")
+                        help="local (default), a Dask scheduler tcp://host:port, or a scheduler file .json "
+                        "(default: $DASK_SCHEDULER_ADDRESS if set)")
+    parser.add_argument("--scheduler-file", default=None, metavar="FILE",
+                        help="the Dask scheduler file (as `dask scheduler --scheduler-file FILE` writes)")
+    parser.add_argument("--shared-logdir", action="store_true",
+                        help="Dask workers write straight into --logdir (a filesystem they share, same path), "
+                        "so TensorBoard updates while runs train; default: runs send their files back")
     parser.add_argument("--resume", default=None, metavar="DIR", help="finish an earlier sweep directory")
     parser.add_argument("--no-histograms", action="store_true", help="skip weight and gradient histograms")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -104,6 +110,18 @@ def _datasets():
     return 0
 
 
+def _shared_logdir_executor(executor):
+    import os
+
+    from .executors import DaskExecutor
+
+    executor = executor or os.environ.get("DASK_SCHEDULER_ADDRESS")
+    if not executor or executor == "local":
+        raise ValueError("--shared-logdir is for a Dask cluster (--executor tcp://host:port or --scheduler-file); "
+                         "local runs always write straight into the logdir")
+    return DaskExecutor(executor, shared_logdir=True)
+
+
 def _raise_interrupt(signum, frame):
     raise KeyboardInterrupt(f"signal {signum}")
 
@@ -128,15 +146,25 @@ def main(argv=None):
         axes.update({k: [_convert(k, v) for v in vs] for k, vs in DEFAULT_SWEEP.items()})
     name = args.name or ("sweep" if many else "train")
 
+    from .executors import ClusterError
     from .experiment import Experiment, SweepInterrupted
 
+    if args.scheduler_file and args.executor:
+        print(f"flowlab {args.command}: error: give --executor or --scheduler-file, not both", file=sys.stderr)
+        return 2
+    executor = args.scheduler_file or args.executor
     try:
-        exp = Experiment(name, logdir=args.logdir, workers=args.workers, executor=args.executor,
+        exp = Experiment(name, logdir=args.logdir, workers=args.workers, executor=executor,
                          histograms=not args.no_histograms, progress=not args.no_progress)
         exp.grid(**axes)  # validate everything before anything is written
+        if args.shared_logdir:
+            exp.executor = _shared_logdir_executor(executor)
     except (ValueError, ImportError) as exc:
         print(f"flowlab {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except ClusterError as exc:
+        print(f"flowlab {args.command}: error: {exc}", file=sys.stderr)
+        return 1
 
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     interrupted = False
@@ -147,6 +175,9 @@ def main(argv=None):
     except ValueError as exc:
         print(f"flowlab {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except ClusterError as exc:
+        print(f"flowlab {args.command}: error: {exc}", file=sys.stderr)
+        return 1
     finally:
         signal.signal(signal.SIGTERM, previous)
 

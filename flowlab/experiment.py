@@ -24,7 +24,8 @@ from .init import INITIALIZERS
 from .nodes import ACTIVATIONS, unknown_choice
 from .optim import OPTIMIZERS
 
-__all__ = ["Experiment", "RunConfig", "RunResult", "Results", "SweepInterrupted", "run_name", "execute_run"]
+__all__ = ["Experiment", "RunConfig", "RunResult", "Results", "SweepInterrupted", "run_name", "execute_run",
+           "run_detached", "write_run_files"]
 
 #: Statuses a resumed sweep keeps: the run finished and its result stands (a diverged run diverges again).
 FINISHED = ("completed", "early_stopped", "diverged")
@@ -373,7 +374,9 @@ class Experiment:
             return results
         data_dir = tempfile.mkdtemp(prefix="flowlab-data-")
         try:
-            _share_datasets(tasks, data_dir, local=getattr(executor, "local", False))
+            # Remote (Dask) workers cannot read the driver's files: they load the datasets themselves.
+            local = getattr(executor, "local", False) or getattr(executor, "remote", False)
+            _share_datasets(tasks, data_dir, local=local)
 
             def on_done(task, outcome):
                 record = _as_record(task, outcome)
@@ -512,12 +515,13 @@ def _load_data(task):
     return data
 
 
-def execute_run(task):
+def execute_run(task, callbacks=()):
     """Trains one config into ``task["run_dir"]`` and returns its record as a dict.
 
     The run directory is emptied first (a redone run leaves no duplicate steps), ``run.json`` and
     ``model.npz`` are written atomically, and the record comes back whatever happened: Ctrl-C or
-    SIGTERM make it ``interrupted``, an exception ``failed`` with its message.
+    SIGTERM make it ``interrupted``, an exception ``failed`` with its message. ``callbacks`` are
+    added to the training loop's (an executor's stop check).
     """
     from .models import MLP
     from .tensorboard import TensorBoardLogger
@@ -538,7 +542,8 @@ def execute_run(task):
         config = RunConfig(**{**c, "hidden": tuple(c["hidden"])})
         logger = TensorBoardLogger(run_dir, hparams=config.hparams(), group_name=task.get("group_name"),
                                    histograms=task.get("histograms", True))
-        trainer = Trainer(model, c["optimizer"], lr=c["learning_rate"], callbacks=[logger], seed=c["seed"])
+        trainer = Trainer(model, c["optimizer"], lr=c["learning_rate"], callbacks=[logger, *callbacks],
+                          seed=c["seed"])
         trainer.fit(data, epochs=c["epochs"], batch_size=c["batch_size"])
         status, error = trainer.status, trainer.error
     except KeyboardInterrupt:
@@ -561,6 +566,58 @@ def execute_run(task):
               "error": error, "seconds": round(seconds, 3), "initial_weights": initial}
     write_run_json(run_dir, dict(record, traceback=details) if details else record)
     return record
+
+
+def run_detached(fn, task, **kwargs):
+    """Runs ``fn(task)`` (``execute_run``) into a temporary directory on this machine, a remote worker.
+
+    Returns ``(record, files)``: the record as it reads in the driver's run directory, and the run's
+    files as {path relative to the run directory: bytes}, for ``write_run_files`` in the driver.
+    """
+    with tempfile.TemporaryDirectory(prefix="flowlab-run-") as tmp:
+        here = Path(tmp) / "run"
+        record = fn(dict(task, run_dir=str(here)), **kwargs)
+        if isinstance(record, dict) and "logdir" in record:
+            record["logdir"] = task["run_dir"]
+        if (here / "run.json").is_file():
+            saved = json.loads((here / "run.json").read_text())
+            write_run_json(here, dict(saved, logdir=task["run_dir"]))
+        files = {p.relative_to(here).as_posix(): p.read_bytes() for p in sorted(here.rglob("*")) if p.is_file()}
+    return record, files
+
+
+def write_run_files(run_dir, files):
+    """Replaces ``run_dir`` with a directory holding ``files`` ({relative path: bytes}).
+
+    The files are written beside it and swapped in by renames, so a reader sees the old run or the
+    new one, and a redone run leaves no stale event files.
+    """
+    run_dir = Path(run_dir)
+    run_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=run_dir.parent, prefix=f".{run_dir.name}.", suffix=".new"))
+    try:
+        os.chmod(staging, 0o777 & ~_UMASK)  # mkdtemp makes 0700
+        for rel, payload in files.items():
+            parts = rel.split("/")
+            if rel.startswith("/") or ".." in parts:
+                raise ValueError(f"write_run_files: {rel!r} is not a path inside the run directory")
+            path = staging.joinpath(*parts)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(payload)
+        old = run_dir.with_name(f".{run_dir.name}.{os.urandom(4).hex()}.old")
+        if run_dir.exists():
+            os.replace(run_dir, old)
+        try:
+            os.replace(staging, run_dir)
+        except BaseException:
+            if old.exists():
+                os.replace(old, run_dir)
+            raise
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+    return run_dir
 
 
 def _fingerprint(model):
