@@ -61,9 +61,17 @@ class ProcessExecutor:
         self.workers = workers or _cpu_count()
         self.threads = threads
 
-    def run(self, fn, tasks, on_done):
+    def start(self):
+        """Starts the forkserver now, so its imports overlap with the driver loading the data."""
         ctx = multiprocessing.get_context("forkserver")
         ctx.set_forkserver_preload(["flowlab.experiment", "flowlab.tensorboard", "tensorboardX"])
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
+        return ctx
+
+    def run(self, fn, tasks, on_done):
+        ctx = self.start()
         pending = deque(tasks)
         live = {}  # connection -> (process, task)
         try:

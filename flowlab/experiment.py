@@ -198,10 +198,13 @@ class Results(list):
     def ranked(self, metric="val_accuracy"):
         lower = "loss" in metric
 
+        tiebreak = "val_loss" if metric != "val_loss" else "loss"
+
         def key(r):
-            value = r.metrics.get(metric)
+            value, second = r.metrics.get(metric), r.metrics.get(tiebreak)
             ok = r.status in FINISHED and _finite(value)
-            return (0 if ok else 1, (value if lower else -value) if ok else 0.0, r.name)
+            return (0 if ok else 1, (value if lower else -value) if ok else 0.0,
+                    second if _finite(second) else math.inf, r.name)
 
         return sorted(self, key=key)
 
@@ -372,6 +375,8 @@ class Experiment:
         if not tasks:
             publish()
             return results
+        if hasattr(executor, "start"):
+            executor.start()
         data_dir = tempfile.mkdtemp(prefix="flowlab-data-")
         try:
             # Remote (Dask) workers cannot read the driver's files: they load the datasets themselves.
@@ -406,7 +411,9 @@ def _finite(value):
 
 
 def _fmt(value):
-    return f"{value:.4f}" if _finite(value) else "-"
+    if not _finite(value):
+        return "-"
+    return f"{value:.4f}" if abs(value) < 1e4 else f"{value:.3g}"
 
 
 def _cell(value):
