@@ -72,7 +72,8 @@ class TensorBoardLogger(Callback):
             averaged metrics (for runs that differ only in seed). None or "": one row per run.
         histogram_freq: write histograms every this many epochs (0: never).
         histograms: False turns weight and gradient histograms off (the CLI's --no-histograms).
-        graph: write the model's graph (once, in train/, with the shapes of the first batch).
+        graph: write the model's graph (once, in train/, after the first epoch; the batch dimension
+            of the shapes shows as "?").
         layer_stats: write per-layer gradient norm and update-to-weight ratio every epoch.
         boundary_freq: for data with two features, draw the decision boundary every this many
             epochs and after the last one (0: never).
@@ -116,8 +117,8 @@ class TensorBoardLogger(Callback):
         self._reset()
 
     def _reset(self):
-        self._params, self._tags, self._layers = [], [], {}
-        self._start_flat = None
+        self._params, self._tags, self._layers, self._layout = [], [], [], None
+        self._before = None  # (weights, their squared norms) at the start of the epoch
         self._graph_pending = False
         self._last_epoch = self._boundary_epoch = None
         self._epochs_logged = 0
@@ -158,6 +159,7 @@ class TensorBoardLogger(Callback):
         for i, tag in enumerate(self._tags):  # dense_1/kernel -> dense_1
             layers.setdefault(tag.rsplit("/", 1)[0], []).append(i)
         self._layers = list(layers.items())
+        self._layout = _Layout([np.size(p.value) for p in self._params] * 2, self.histogram_bins)
         self._graph_pending = self.graph
         event = _event()
         config = self.config if self.config is not None else self._hparams()
@@ -168,30 +170,32 @@ class TensorBoardLogger(Callback):
         self._writer("train")  # the run's directories exist from the start
 
     def on_epoch_begin(self, epoch, logs=None):
-        if self.layer_stats and self._params:
-            self._start_flat = _flatten([p.value for p in self._params])[0]  # a copy
+        # The weights the previous epoch ended with are kept by on_epoch_end; copy only the first time.
+        if self.layer_stats and self._params and self._before is None:
+            weights = np.concatenate([p.value.reshape(-1) for p in self._params], dtype=np.float64)
+            self._before = weights, _segment_sums(weights * weights, self._layout.starts[:len(self._params)])
 
     def on_epoch_end(self, epoch, logs=None):
         if self._graph_pending:
             self._write_graph()  # first: drawing the decision boundary changes the nodes' values
         logs = logs or {}
         train, validation = _event(), _event()
+        add_train, add_validation = train.summary.value.add, validation.summary.value.add
         for key, value in logs.items():
-            if key in _NOT_SCALARS or isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+            if key in _NOT_SCALARS or value.__class__ is bool or not isinstance(value, (int, float, np.number)):
                 continue
             if key.startswith("val_"):
-                validation.summary.value.add(tag="epoch_" + key[4:], simple_value=float(value))
+                add_validation(tag="epoch_" + key[4:], simple_value=value)
             else:
-                train.summary.value.add(tag="epoch_" + key, simple_value=float(value))
-        optimizer = getattr(self.trainer, "optimizer", None)
-        if "learning_rate" not in logs and hasattr(optimizer, "lr"):
-            train.summary.value.add(tag="epoch_learning_rate", simple_value=float(optimizer.lr))
+                add_train(tag="epoch_" + key, simple_value=value)
+        if "learning_rate" not in logs and hasattr(getattr(self.trainer, "optimizer", None), "lr"):
+            add_train(tag="epoch_learning_rate", simple_value=float(self.trainer.optimizer.lr))
         with np.errstate(all="ignore"):
             self._add_param_summaries(train.summary, epoch)
             if self.boundary_freq and epoch % self.boundary_freq == 0:
                 self._add_boundary(train.summary, epoch)
         self._writer("train").add_event(train, step=epoch)
-        if validation.summary.value:
+        if len(validation.summary.value):
             self._writer("validation").add_event(validation, step=epoch)
         self._last_epoch = epoch
         self._epochs_logged += 1
@@ -258,45 +262,45 @@ class TensorBoardLogger(Callback):
     def _add_param_summaries(self, summary, epoch):
         """Histograms of every parameter and gradient; gradient_norm/<layer> and update_ratio/<layer>.
 
-        The arrays are raveled into one vector and summarised by a few numpy reductions over its
-        segments: one numpy call per array and statistic would cost more than the arithmetic. The
-        gradient is the last batch's; the update is the whole epoch's, ``||w_end - w_begin|| /
-        ||w_begin||`` over the layer's parameters.
+        Weights and gradients are copied into one vector and summarised by a few numpy calls over
+        its segments (``reduceat``, one ``bincount``): with a call per array and statistic, the
+        calls would cost more than the arithmetic. The gradient is the last batch's; the update is
+        the whole epoch's, ``||w_end - w_begin|| / ||w_begin||`` over the layer's parameters.
         """
         histograms = self.histograms and self.histogram_freq and epoch % self.histogram_freq == 0
-        params = self._params
+        params, layout = self._params, self._layout
         if not params or not (histograms or self.layer_stats):
             return
-        n, tags = len(params), self._tags
-        grads = [_gradient(p) for p in params]
-        if any(g is None or np.shape(g) != np.shape(p.value) for g, p in zip(grads, params)):
-            grads = [g if g is not None and np.shape(g) == np.shape(p.value) else np.full(np.shape(p.value), np.nan)
-                     for g, p in zip(grads, params)]  # no gradient (yet): an empty histogram, no norm
-        flat, starts, sizes = _flatten([p.value for p in params] + grads)
-        sumsq = np.add.reduceat(flat * flat, starts)
+        n = len(params)
+        arrays = [p.value for p in params]
+        for p in params:
+            g = _gradient(p)
+            arrays.append(g if g is not None and np.shape(g) == np.shape(p.value) else np.full(np.shape(p.value), np.nan))
+        flat = np.concatenate([a.reshape(-1) for a in arrays], dtype=np.float64)
+        if flat.size != layout.total:  # a parameter changed size: lay the segments out again
+            layout = self._layout = _Layout([np.size(a) for a in arrays], self.histogram_bins)
+            self._before = None
+        sumsq = _segment_sums(flat * flat, layout.starts)
         if histograms:
-            _add_histograms(summary, tags + [t + "/gradient" for t in tags], flat, starts, sizes, sumsq,
-                            self.histogram_bins)
+            tags = self._tags + [t + "/gradient" for t in self._tags]
+            _add_histograms(summary, tags, flat, layout, sumsq)
         if not self.layer_stats:
             return
-        grad_sq = sumsq[n:].tolist()
-        before = self._start_flat
-        weights = flat[:starts[n]]
-        if before is not None and before.shape == weights.shape:
+        weights, weight_sq = flat[:layout.starts[n]], sumsq[:n]
+        if self._before is not None:
+            before, before_sq = self._before
             change = weights - before
-            change_sq = np.add.reduceat(change * change, starts[:n]).tolist()
-            before_sq = np.add.reduceat(before * before, starts[:n]).tolist()
-        else:
-            before = None
+            change_sq = _segment_sums(change * change, layout.starts[:n])
         add = summary.value.add
         for layer, members in self._layers:
-            norm = math.sqrt(sum(grad_sq[i] for i in members))
+            norm = math.sqrt(sum(sumsq[n + i] for i in members))
             if not math.isnan(norm):
                 add(tag=f"gradient_norm/{layer}", simple_value=norm)
-            if before is not None:
+            if self._before is not None:
                 weight = math.sqrt(sum(before_sq[i] for i in members))
                 if weight > 0:
                     add(tag=f"update_ratio/{layer}", simple_value=math.sqrt(sum(change_sq[i] for i in members)) / weight)
+        self._before = weights, weight_sq  # flat is a fresh copy: next epoch's starting point
 
     def _add_boundary(self, summary, epoch):
         x, y = getattr(self.trainer, "x_train", None), getattr(self.trainer, "y_train", None)
@@ -413,44 +417,48 @@ def _gradient(p):
     return grads.get(p) if isinstance(grads, dict) else None
 
 
-def _flatten(arrays):
-    """The arrays raveled into one new float64 vector, with each one's start and size."""
-    arrays = [np.ravel(a) for a in arrays]
-    sizes = np.array([a.size for a in arrays], dtype=np.intp)
-    starts = np.zeros(len(arrays), dtype=np.intp)
-    np.cumsum(sizes[:-1], out=starts[1:])
-    return np.concatenate(arrays, dtype=np.float64), starts, sizes
+class _Layout:
+    """Where each array sits in the vector of all of them, worked out once per run."""
+
+    def __init__(self, sizes, bins):
+        self.sizes = np.array(sizes, dtype=np.intp)
+        self.starts = np.zeros(len(sizes), dtype=np.intp)
+        np.cumsum(self.sizes[:-1], out=self.starts[1:])
+        self.total = int(self.sizes.sum())
+        self.bins = bins
+        self.edges = np.arange(1, bins + 1) / bins
 
 
-def _add_histograms(summary, tags, flat, starts, sizes, sumsq, bins):
-    """One histogram per segment of ``flat``: ``bins`` equal-width buckets from its min to its max."""
-    n = len(starts)
-    lo = np.minimum.reduceat(flat, starts)
-    hi = np.maximum.reduceat(flat, starts)
+def _segment_sums(values, starts):
+    return np.add.reduceat(values, starts).tolist()
+
+
+def _add_histograms(summary, tags, flat, layout, sumsq):
+    """One histogram per array in ``flat``: ``layout.bins`` equal-width buckets from its min to its max."""
+    bins, starts, sizes = layout.bins, layout.starts, layout.sizes.tolist()
+    lo = np.minimum.reduceat(flat, starts).tolist()
+    hi = np.maximum.reduceat(flat, starts).tolist()
     totals = np.add.reduceat(flat, starts).tolist()
-    # Segments holding NaN or infinity, or one repeated value, are done one by one below.
-    regular = np.isfinite(lo) & np.isfinite(hi) & (hi > lo)
-    width = np.where(regular, hi - lo, 1.0)
-    # Bucket of x in segment k, offset by k * bins so that one bincount counts every segment:
-    # floor(x * scale + offset), squeezed by 1e-6 of a bucket so x = max stays in the last bucket
-    # and x = min in the first despite rounding.
-    scale = (bins - 2e-6) / width
-    offset = np.arange(0, n * bins, bins) + 1e-6 - lo * scale
-    values, scale_, offset_, sizes_ = flat, scale, offset, sizes
-    if not regular.all():
-        values = flat[np.repeat(regular, sizes)]
-        scale_, offset_, sizes_ = scale[regular], offset[regular], sizes[regular]
-    position = np.repeat(scale_, sizes_)
-    position *= values
-    position += np.repeat(offset_, sizes_)
+    # Bucket of x in array k, offset by k * bins so that one bincount counts them all:
+    # floor(x * scale + offset), squeezed by 1e-6 of a bucket so that x = max lands in the last
+    # bucket and x = min in the first despite rounding. Arrays holding NaN or infinity, or a
+    # single value, get scale 0 here and are done one by one below.
+    regular = [math.isfinite(b - a) and b > a for a, b in zip(lo, hi)]
+    scale = [(bins - 2e-6) / (b - a) if r else 0.0 for a, b, r in zip(lo, hi, regular)]
+    offset = [k * bins + 1e-6 - (a * c if r else 0.0) for k, (a, c, r) in enumerate(zip(lo, scale, regular))]
+    position = np.repeat(np.array(scale), layout.sizes)
+    position *= flat
+    position += np.repeat(np.array(offset), layout.sizes)
+    if not all(regular):
+        np.nan_to_num(position, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
     # As floats: the bucket field is a double, and protobuf converts a list of ints 5x slower.
-    counts = np.bincount(position.astype(np.intp), minlength=n * bins).astype(np.float64).reshape(n, bins).tolist()
-    limits = lo[:, None] + (width / bins)[:, None] * np.arange(1, bins + 1)
-    limits[:, -1] = hi
-    limits = limits.tolist()
-    lo, hi, sumsq, sizes = lo.tolist(), hi.tolist(), sumsq.tolist(), sizes.tolist()
+    counts = np.bincount(position.astype(np.intp), minlength=len(sizes) * bins).astype(np.float64)
+    counts = counts.reshape(len(sizes), bins).tolist()
+    low = np.array(lo)
+    limits = (low[:, None] + (np.array(hi) - low)[:, None] * layout.edges).tolist()
     for k, tag in enumerate(tags):
         if regular[k]:
+            limits[k][-1] = hi[k]
             _add_histogram(summary, tag, lo[k], hi[k], sizes[k], totals[k], sumsq[k], limits[k], counts[k])
             continue
         v = flat[starts[k]:starts[k] + sizes[k]]
@@ -461,7 +469,10 @@ def _add_histograms(summary, tags, flat, starts, sizes, sumsq, bins):
         if low == high:
             limit, count = [high], [float(v.size)]
         else:
-            count, edges = np.histogram(v, bins=bins, range=(low, high))
+            try:
+                count, edges = np.histogram(v, bins=bins, range=(low, high))
+            except ValueError:  # a range too wide for float64
+                continue
             limit, count = edges[1:].tolist(), count.astype(np.float64).tolist()
         _add_histogram(summary, tag, low, high, v.size, float(v.sum()), float(np.dot(v, v)), limit, count)
 
@@ -603,8 +614,9 @@ def graph_def(nodes, batch_dim=False):
     from tensorboardX.proto.graph_pb2 import GraphDef
     from tensorboardX.proto.versions_pb2 import VersionDef
 
-    dtypes = {"float64": types_pb2.DT_DOUBLE, "float32": types_pb2.DT_FLOAT, "float16": types_pb2.DT_HALF,
-              "int64": types_pb2.DT_INT64, "int32": types_pb2.DT_INT32, "bool": types_pb2.DT_BOOL}
+    dtypes = {np.dtype(np.float64): types_pb2.DT_DOUBLE, np.dtype(np.float32): types_pb2.DT_FLOAT,
+              np.dtype(np.float16): types_pb2.DT_HALF, np.dtype(np.int64): types_pb2.DT_INT64,
+              np.dtype(np.int32): types_pb2.DT_INT32, np.dtype(np.bool_): types_pb2.DT_BOOL}
     nodes = list(nodes)
     names = {id(n): name for n, name in zip(nodes, _node_names(nodes))}
     batched, batch = set(), None
@@ -624,7 +636,7 @@ def graph_def(nodes, batch_dim=False):
         nd.input.extend(names[id(n)] for n in getattr(node, "inbound_nodes", ()) if id(n) in names)
         value = getattr(node, "value", None)
         if value is not None:
-            dtype = dtypes.get(np.asarray(value).dtype.name)
+            dtype = dtypes.get(getattr(value, "dtype", None) or np.asarray(value).dtype)
             if dtype is not None:
                 nd.attr["dtype"].type = dtype
             # A list of shapes, one per output (a bare shape breaks the Graphs dashboard: tensorboard#4867).

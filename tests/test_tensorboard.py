@@ -19,7 +19,7 @@ from flowlab.graph import Input, Node
 from flowlab.models import MLP
 from flowlab.nodes import Linear, Sigmoid
 from flowlab.tensorboard import EventFile, TensorBoardLogger, graph_def, render_decision_boundary
-from flowlab.train import Callback, Trainer
+from flowlab.train import Callback, EarlyStopping, Trainer
 
 HPARAMS = {"learning_rate": 0.05, "optimizer": "adam", "activation": "relu", "hidden": [8], "batch_size": 16,
            "epochs": 3, "dataset": "blobs", "seed": 0, "standardize": True}
@@ -310,6 +310,15 @@ def test_a_run_stopped_by_an_exception_keeps_its_epochs_and_fails(tmp_path, exc,
     assert text(tmp_path / "run", "status").startswith(f"**{status}** after 2 epoch(s)")
     if status == "failed":
         assert "RuntimeError: boom" in text(tmp_path / "run", "status")
+
+
+def test_an_early_stopped_run_shows_as_a_success(tmp_path):
+    stopper = EarlyStopping(monitor="val_loss", patience=0, min_delta=100.0)
+    trainer, _, _ = train(tmp_path / "run", epochs=5, callbacks=[stopper])
+    assert trainer.status == "early_stopped"
+    hparams, _, end = session(tmp_path / "run")
+    assert hparams["status"] == "early_stopped" and end == "STATUS_SUCCESS"
+    assert [e.step for e in load(tmp_path / "run" / "validation").Scalars("epoch_loss")] == [0, 1]
 
 
 def test_a_diverged_run_shows_as_failed(tmp_path):

@@ -1,0 +1,194 @@
+"""Logging overhead: training with and without the TensorBoard logger, side by side.
+
+Three workloads, BLAS limited to one thread (as the sweep's workers run):
+
+- ``digits fit``: ``Trainer.fit`` of the default sweep's network (digits, 64-64-10 ReLU, Adam,
+  20 epochs, batch 32): the training loop alone, the strictest baseline;
+- ``digits sweep run``: the same run as a sweep worker does it (``flowlab.experiment.execute_run``:
+  data from the cache, model, training, run.json, model.npz), with the logger or a no-op stand-in;
+- ``MNIST-sized fit``: 784-256-10 on random data of MNIST's shape (``--mnist-samples`` examples).
+
+Runs alternate logger off / on ``--repeats`` times and the medians are compared three ways:
+
+- ``hooks``: time inside the logger's own hooks (timed around each call, opening and closing the
+  event files included), over the median training time without the logger;
+- ``cpu``: the process's CPU time with the logger over without (the logger starts no threads);
+- ``wall``: the same for wall time (noisiest: a difference of two medians on a shared machine).
+
+The one-time ``import tensorboardX`` (per process, not per run) is measured in a fresh interpreter.
+
+    python benchmarks/logging_overhead.py [--repeats 9] [--mnist-samples 10000] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+import flowlab.tensorboard
+from flowlab.data import load_dataset
+from flowlab.experiment import RunConfig, execute_run
+from flowlab.models import MLP
+from flowlab.tensorboard import TensorBoardLogger
+from flowlab.train import Callback, Trainer
+
+# The hooks the logger implements (timing the others would add calls the logger does not make).
+HOOKS = [name for name in ("on_train_begin", "on_epoch_begin", "on_batch_end", "on_epoch_end", "on_train_end")
+         if getattr(TensorBoardLogger, name) is not getattr(Callback, name)]
+
+
+class TimedLogger(TensorBoardLogger):
+    """The logger, adding up the time spent in its hooks; the last one made is ``TimedLogger.last``."""
+
+    last = None
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.seconds = 0.0
+        TimedLogger.last = self
+
+
+def _timed(name):
+    hook = getattr(TensorBoardLogger, name)
+
+    def timed(self, *args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return hook(self, *args, **kwargs)
+        finally:
+            self.seconds += time.perf_counter() - start
+
+    return timed
+
+
+for _name in HOOKS:
+    setattr(TimedLogger, _name, _timed(_name))
+
+
+class NoLogger(Callback):
+    """Stands in for the logger in ``execute_run``: same arguments, writes nothing."""
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+
+def fit_workload(name, sizes, x, y, val, epochs):
+    def once(logdir):
+        model = MLP(sizes, activation="relu", seed=0)
+        callbacks = [] if logdir is None else [TimedLogger(logdir, hparams={"sizes": sizes, "lr": 0.001})]
+        trainer = Trainer(model, "adam", lr=0.001, callbacks=callbacks, seed=0)
+        trainer.fit(x, y, validation_data=val, epochs=epochs, batch_size=32)
+
+    return name, epochs, once
+
+
+def digits_fit():
+    data = load_dataset("digits", seed=0)
+    return fit_workload("digits 64-64-10 fit", [64, 64, 10], data.x_train, data.y_train,
+                        (data.x_val, data.y_val), 20)
+
+
+def digits_sweep_run():
+    config = asdict(RunConfig(dataset="digits", hidden=(64,), epochs=20, batch_size=32).validated())
+
+    def once(logdir):
+        flowlab.tensorboard.TensorBoardLogger = NoLogger if logdir is None else TimedLogger
+        try:
+            run_dir = logdir or Path(tempfile.mkdtemp(prefix="flowlab-bench-nolog-"))
+            execute_run({"name": "run", "run_dir": str(run_dir), "config": config, "group_name": "bench/run",
+                         "histograms": True})
+            if logdir is None:
+                shutil.rmtree(run_dir, ignore_errors=True)
+        finally:
+            flowlab.tensorboard.TensorBoardLogger = TensorBoardLogger
+
+    return "digits sweep run (execute_run)", 20, once
+
+
+def mnist_fit(samples, epochs):
+    rng = np.random.default_rng(0)
+    n_val = max(samples // 6, 1)
+    x = rng.standard_normal((samples + n_val, 784))
+    y = rng.integers(0, 10, samples + n_val)
+    return fit_workload(f"MNIST-sized 784-256-10 fit ({samples} ex.)", [784, 256, 10], x[:samples], y[:samples],
+                        (x[samples:], y[samples:]), epochs)
+
+
+def measure(workload, repeats):
+    """Alternates the workload with the logger off and on; returns the medians compared."""
+    name, epochs, once = workload
+    tmp = Path(tempfile.mkdtemp(prefix="flowlab-bench-"))
+    sides = {False: [], True: []}
+    try:
+        once(tmp / "warmup")  # first files, imports, caches
+        for i in range(repeats):
+            for logger in (False, True):
+                TimedLogger.last = None
+                wall, cpu = time.perf_counter(), time.process_time()
+                once(tmp / f"run{i}" if logger else None)
+                wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+                hooks = TimedLogger.last.seconds if logger else 0.0
+                sides[logger].append((wall, cpu, hooks))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    (wall_off, cpu_off, _), (wall_on, cpu_on, hooks) = (
+        [statistics.median(r[k] for r in sides[side]) for k in range(3)] for side in (False, True))
+    return {
+        "workload": name, "epochs": epochs, "repeats": repeats,
+        "median_s_off": round(wall_off, 4), "median_s_on": round(wall_on, 4),
+        "ms_per_epoch_off": round(1e3 * wall_off / epochs, 3),
+        "hooks_ms_per_epoch": round(1e3 * hooks / epochs, 3),
+        "hooks_pct": round(100 * hooks / wall_off, 2),
+        "cpu_pct": round(100 * (cpu_on - cpu_off) / cpu_off, 2),
+        "wall_pct": round(100 * (wall_on - wall_off) / wall_off, 2),
+    }
+
+
+def import_seconds():
+    """Median time of ``import tensorboardX`` in a fresh interpreter (paid once per process)."""
+    code = "import time; t = time.perf_counter(); import tensorboardX; print(time.perf_counter() - t)"
+    times = [float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+             for _ in range(3)]
+    return round(statistics.median(times), 3)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=9, help="runs per side (medians are taken)")
+    parser.add_argument("--mnist-samples", type=int, default=10000, help="training examples, MNIST-sized run")
+    parser.add_argument("--mnist-epochs", type=int, default=3)
+    parser.add_argument("--json", action="store_true", help="print JSON lines only")
+    args = parser.parse_args(argv)
+
+    results = []
+    with threadpool_limits(limits=1, user_api="blas"):
+        for workload in (digits_fit(), digits_sweep_run(), mnist_fit(args.mnist_samples, args.mnist_epochs)):
+            results.append(measure(workload, args.repeats))
+    extra = {"import_tensorboardX_s": import_seconds()}
+    if args.json:
+        for r in results + [extra]:
+            print(json.dumps(r))
+        return 0
+    print(f"{'workload':<44} {'off s':>7} {'on s':>7} {'ms/epoch':>9} {'log ms/ep':>9} "
+          f"{'hooks %':>8} {'cpu %':>6} {'wall %':>7}")
+    for r in results:
+        print(f"{r['workload']:<44} {r['median_s_off']:>7.3f} {r['median_s_on']:>7.3f} "
+              f"{r['ms_per_epoch_off']:>9.2f} {r['hooks_ms_per_epoch']:>9.3f} "
+              f"{r['hooks_pct']:>8.2f} {r['cpu_pct']:>6.2f} {r['wall_pct']:>7.2f}")
+    print(f"import tensorboardX (once per process): {extra['import_tensorboardX_s']} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
