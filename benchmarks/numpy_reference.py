@@ -47,7 +47,10 @@ class NumpyMLP:
         if self.activation == "relu":
             return np.maximum(h, 0)
         if self.activation == "sigmoid":
-            return 0.5 + 0.5 * np.tanh(0.5 * h)
+            if h.dtype == np.float32:
+                return 0.5 + 0.5 * np.tanh(0.5 * h)  # numpy's float32 tanh beats exp
+            with np.errstate(over="ignore"):
+                return 1 / (1 + np.exp(-h))
         return np.tanh(h)
 
     def _act_grad(self, g, h, a):

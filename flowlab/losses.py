@@ -47,6 +47,15 @@ class MSE(Node):
         return gy, ga
 
 
+def _precise_floor(dtype, _floors={}):
+    """The smallest row sum of exps whose terms that matter (>= sum * eps) are normal floats."""
+    floor = _floors.get(dtype)
+    if floor is None:
+        info = np.finfo(dtype)
+        floor = _floors[dtype] = info.tiny / info.eps
+    return floor
+
+
 def log_softmax(z, axis=-1):
     """log(softmax(z)), computed with the log-sum-exp trick so it is finite for any finite z."""
     shifted = z - np.max(z, axis=axis, keepdims=True)
@@ -101,15 +110,18 @@ class SoftmaxCrossEntropy(Node):
             rows = self._rows
             if rows is None or rows.shape[0] != m:
                 rows = self._rows = np.arange(m)
+            if not m:
+                self.ids, self.logp, self._exp, self._total = ids, None, np.zeros((0, k)), np.ones((0, 1))
+                self.value = 0.0
+                return
             # log-sum-exp with the max subtracted; exp(shifted) is kept: the gradient is softmax.
-            shifted = z - z.max(axis=1, keepdims=True)
-            if shifted.dtype.kind != "f":
-                shifted = shifted.astype(np.float64)
-            picked = shifted[rows, ids]
-            e = np.exp(shifted, out=shifted)
-            total = e.sum(axis=1, keepdims=True)
+            # One shift for the whole batch (a max per row is several times slower on narrow rows)
+            # unless a row lies so far below the batch's max that its exps would lose precision.
+            e, total, picked = self._shifted_exp(z, z.max(), rows, ids)
+            if total.min() < _precise_floor(e.dtype):
+                e, total, picked = self._shifted_exp(z, z.max(axis=1, keepdims=True), rows, ids)
             self.ids, self.logp, self._exp, self._total = ids, None, e, total
-            self.value = np.add.reduce(np.log(total[:, 0]) - picked) / m if m else 0.0  # the mean
+            self.value = np.add.reduce(np.log(total[:, 0]) - picked) / m  # the mean
         elif np.shape(y) == (m, k):
             self.ids, self._exp, self._total = None, None, None
             self.logp = logp = log_softmax(z)
@@ -120,7 +132,20 @@ class SoftmaxCrossEntropy(Node):
                 f"class ids ({m},) nor one-hot ({m}, {k}) for logits of shape {z.shape}"
             )
 
+    def _shifted_exp(self, z, shift, rows, ids):
+        """exp(z - shift), its row sums (m, 1), and (z - shift)[row, label]."""
+        shifted = z - shift
+        if shifted.dtype.kind != "f":
+            shifted = shifted.astype(np.float64)
+        picked = shifted[rows, ids]
+        e = np.exp(shifted, out=shifted)
+        ones = self._ones
+        if ones is None or ones.shape[0] != e.shape[1] or ones.dtype != e.dtype:
+            ones = self._ones = np.ones((e.shape[1], 1), dtype=e.dtype)
+        return e, np.dot(e, ones), picked  # row sums by BLAS: faster than sum(axis=1) on narrow rows
+
     _rows = None  # np.arange(batch), kept from step to step
+    _ones = None  # a column of ones for the row sums
     _vjp_calls_backprop = False
 
     def vjp(self, grad, out=None):

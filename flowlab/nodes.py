@@ -243,7 +243,14 @@ class Sigmoid(_Unary):
         super().__init__([node], name=name)
 
     def _sigmoid(self, x):
-        # 0.5 * (1 + tanh(x / 2)) equals 1 / (1 + exp(-x)) and never overflows.
+        if x.dtype == np.float64:
+            # numpy's float64 exp is faster than its tanh; exp(-x) = inf for x < -709 gives 0.
+            with np.errstate(over="ignore"):
+                out = np.negative(x)
+                np.exp(out, out=out)
+            out += 1.0
+            return np.divide(1.0, out, out=out)
+        # 0.5 * (1 + tanh(x / 2)) equals 1 / (1 + exp(-x)), never overflows, and is the faster in float32.
         out = np.multiply(x, 0.5)
         np.tanh(out, out=out)
         out *= 0.5

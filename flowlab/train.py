@@ -219,17 +219,18 @@ class Trainer:
         """One pass over the training data; None when the loss stopped being finite."""
         start = time.perf_counter()
         model, step = self.model, self.optimizer.step
+        train_step, logits, isfinite, count_nonzero = model.train_step, model.logits, math.isfinite, np.count_nonzero
         total, correct, seen = 0.0, 0, 0
         for b, (xb, yb) in enumerate(epoch_batches(self.x_train, self.y_train, batch_size, self.seed, epoch)):
-            loss = float(model.train_step(xb, yb))
-            if not math.isfinite(loss):
+            loss = float(train_step(xb, yb))
+            if not isfinite(loss):
                 self.error = (f"loss became {loss} at epoch {epoch}, batch {b} "
                               f"(learning rate {self.optimizer.lr:g}); a smaller learning rate may train")
                 return None
             step()
             n = len(yb)
             total += loss * n
-            correct += int(np.count_nonzero(np.argmax(model.logits.value, axis=1) == yb))
+            correct += int(count_nonzero(logits.value.argmax(axis=1) == yb))
             seen += n
             if on_batch:
                 batch_logs = {"loss": loss, "size": n}

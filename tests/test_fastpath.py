@@ -254,3 +254,21 @@ def test_batch_of_one_uses_the_outer_product_and_matches_matmul():
     forward_and_backward(graph)
     assert_array_equal(w.gradients[w], grad_out)
     assert out.value.shape == (1, 16)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_cross_entropy_shifts_row_by_row_when_rows_are_far_apart(dtype):
+    # One shift for the batch would underflow the second row's exps; the loss must not notice.
+    logits = np.array([[0.0, 1.0, 3.0], [-1000.0, -1001.0, -999.5], [50.0, 52.0, 51.0]], dtype=dtype)
+    labels = np.array([2, 0, 1])
+    z, y = Input(name="z"), Input(name="y", requires_grad=False)
+    loss = SoftmaxCrossEntropy(z, y)
+    graph = topological_sort({z: logits, y: labels})
+    value = Plan(graph).run()
+    z64 = logits.astype(np.float64)
+    logp = z64 - z64.max(axis=1, keepdims=True)
+    logp -= np.log(np.exp(logp).sum(axis=1, keepdims=True))
+    expected_grad = (np.exp(logp) - np.eye(3)[labels]) / 3
+    tol = 1e-12 if dtype == np.float64 else 1e-5
+    assert value.dtype == dtype and loss.value == pytest.approx(-logp[[0, 1, 2], labels].mean(), rel=tol)
+    np.testing.assert_allclose(z.gradients[z], expected_grad, rtol=tol, atol=tol * 1e-3)
