@@ -1,12 +1,15 @@
 """Logging overhead: training with and without the TensorBoard logger, side by side.
 
-Three workloads, BLAS limited to one thread (as the sweep's workers run):
+Workloads, BLAS limited to one thread (as the sweep's workers run):
 
 - ``digits fit``: ``Trainer.fit`` of the default sweep's network (digits, 64-64-10 ReLU, Adam,
   20 epochs, batch 32): the training loop alone, the strictest baseline;
 - ``digits sweep run``: the same run as a sweep worker does it (``flowlab.experiment.execute_run``:
   data from the cache, model, training, run.json, model.npz), with the logger or a no-op stand-in;
-- ``MNIST-sized fit``: 784-256-10 on random data of MNIST's shape (``--mnist-samples`` examples).
+- ``MNIST-sized fit``: 784-256-10 on random data of MNIST's shape (``--mnist-samples`` examples);
+- the digits fit again with ``histograms=False``, to show what the histograms cost;
+- a real default sweep (``Experiment.sweep``, ``--sweep-runs`` learning rates, one worker), whose
+  wall time is compared with the logger's in-process time per run times the number of runs.
 
 Runs alternate logger off / on ``--repeats`` times and the medians are compared three ways:
 
@@ -83,20 +86,22 @@ class NoLogger(Callback):
         pass
 
 
-def fit_workload(name, sizes, x, y, val, epochs):
+def fit_workload(name, sizes, x, y, val, epochs, **logger_kwargs):
     def once(logdir):
         model = MLP(sizes, activation="relu", seed=0)
-        callbacks = [] if logdir is None else [TimedLogger(logdir, hparams={"sizes": sizes, "lr": 0.001})]
+        callbacks = [] if logdir is None else [TimedLogger(logdir, hparams={"sizes": sizes, "lr": 0.001},
+                                                           **logger_kwargs)]
         trainer = Trainer(model, "adam", lr=0.001, callbacks=callbacks, seed=0)
         trainer.fit(x, y, validation_data=val, epochs=epochs, batch_size=32)
 
     return name, epochs, once
 
 
-def digits_fit():
+def digits_fit(**logger_kwargs):
     data = load_dataset("digits", seed=0)
-    return fit_workload("digits 64-64-10 fit", [64, 64, 10], data.x_train, data.y_train,
-                        (data.x_val, data.y_val), 20)
+    label = ", ".join(f"{k}={v}" for k, v in logger_kwargs.items())
+    return fit_workload(f"digits 64-64-10 fit{f' ({label})' if label else ''}", [64, 64, 10], data.x_train,
+                        data.y_train, (data.x_val, data.y_val), 20, **logger_kwargs)
 
 
 def digits_sweep_run():
@@ -155,6 +160,23 @@ def measure(workload, repeats):
     }
 
 
+def sweep_share(runs, logger_seconds_per_run):
+    """Wall time of a real default sweep (digits, 64 hidden, 20 epochs, batch 32; ``runs`` learning
+    rates, one worker process) and the share of it the logger takes, from its in-process timing."""
+    from flowlab.experiment import Experiment
+
+    tmp = Path(tempfile.mkdtemp(prefix="flowlab-bench-sweep-"))
+    try:
+        exp = Experiment("bench", logdir=tmp, workers=1, dataset="digits", hidden=[64], epochs=20, batch_size=32)
+        start = time.perf_counter()
+        exp.sweep(learning_rate=[float(lr) for lr in np.geomspace(1e-4, 1e-1, runs)])
+        wall = time.perf_counter() - start
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return {"sweep_runs": runs, "sweep_wall_s": round(wall, 3),
+            "sweep_logger_pct": round(100 * runs * logger_seconds_per_run / wall, 2)}
+
+
 def import_seconds():
     """Median time of ``import tensorboardX`` in a fresh interpreter (paid once per process)."""
     code = "import time; t = time.perf_counter(); import tensorboardX; print(time.perf_counter() - t)"
@@ -168,14 +190,18 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=9, help="runs per side (medians are taken)")
     parser.add_argument("--mnist-samples", type=int, default=10000, help="training examples, MNIST-sized run")
     parser.add_argument("--mnist-epochs", type=int, default=3)
+    parser.add_argument("--sweep-runs", type=int, default=8, help="runs of the real sweep timed (0: skip)")
     parser.add_argument("--json", action="store_true", help="print JSON lines only")
     args = parser.parse_args(argv)
 
     results = []
     with threadpool_limits(limits=1, user_api="blas"):
-        for workload in (digits_fit(), digits_sweep_run(), mnist_fit(args.mnist_samples, args.mnist_epochs)):
+        for workload in (digits_fit(), digits_fit(histograms=False), digits_sweep_run(),
+                         mnist_fit(args.mnist_samples, args.mnist_epochs)):
             results.append(measure(workload, args.repeats))
     extra = {"import_tensorboardX_s": import_seconds()}
+    if args.sweep_runs:
+        extra.update(sweep_share(args.sweep_runs, results[2]["hooks_ms_per_epoch"] * 20 / 1e3))
     if args.json:
         for r in results + [extra]:
             print(json.dumps(r))
@@ -187,6 +213,9 @@ def main(argv=None):
               f"{r['ms_per_epoch_off']:>9.2f} {r['hooks_ms_per_epoch']:>9.3f} "
               f"{r['hooks_pct']:>8.2f} {r['cpu_pct']:>6.2f} {r['wall_pct']:>7.2f}")
     print(f"import tensorboardX (once per process): {extra['import_tensorboardX_s']} s")
+    if "sweep_wall_s" in extra:
+        print(f"default sweep, {extra['sweep_runs']} runs, 1 worker: {extra['sweep_wall_s']} s wall, "
+              f"{extra['sweep_logger_pct']}% of it in the logger (in-process hook time x runs / wall)")
     return 0
 
 

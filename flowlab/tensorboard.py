@@ -26,6 +26,9 @@ SESSION_STATUS = {
     "interrupted": "STATUS_FAILURE",
 }
 
+# Pending epochs are written once their snapshots of weights and gradients hold this many numbers.
+_MAX_PENDING = 4 << 20
+
 # Epoch logs keys that are bookkeeping, not metrics.
 _NOT_SCALARS = frozenset({"seconds", "size", "status", "epoch", "batch"})
 
@@ -55,13 +58,17 @@ class TensorBoardLogger(Callback):
     hyperparameter; the session status is success for completed and early_stopped and failure
     otherwise. Runs still training show in every dashboard except HParams.
 
-    Durability: each epoch is one record per event file, written by the training thread itself
-    (no writer thread, no queue), handed to the OS at most ``flush_secs`` after the previous
-    flush, and every file is closed in ``on_train_end``, which the trainer calls
-    however the run ends. A run stopped by Ctrl-C keeps every epoch it logged and shows as
+    Cost and liveness: an epoch's end only copies the weights and last gradients (one vector) and
+    the logs. Epochs are summarised and written together, by the training thread itself (no writer
+    thread, no queue), once ``flush_secs`` have passed since the last write, and handed to the OS
+    right away: a running TensorBoard shows an epoch at most ``flush_secs`` plus one epoch after it
+    ended, and a whole short run costs the same few numpy calls as one epoch.
+
+    Durability: ``on_train_end``, which the trainer calls however the run ends, writes what is
+    pending and closes every file. A run stopped by Ctrl-C keeps every epoch it logged and shows as
     interrupted. SIGTERM kills Python without running ``finally`` blocks unless the process turns
-    it into an exception, e.g. ``signal.signal(signal.SIGTERM, signal.default_int_handler)``
-    (the runner's job). SIGKILL loses what was not flushed yet.
+    it into an exception, e.g. ``signal.signal(signal.SIGTERM, signal.default_int_handler)`` (the
+    runner's job). SIGKILL loses the epochs not written yet (at most ``flush_secs`` of them).
 
     Args:
         run_dir: the run's directory, e.g. ``tensorboard-logs/<sweep>/lr=0.01,activation=relu``.
@@ -78,8 +85,8 @@ class TensorBoardLogger(Callback):
         boundary_freq: for data with two features, draw the decision boundary every this many
             epochs and after the last one (0: never).
         boundary_size: side of the decision boundary image, in pixels.
-        flush_secs: hand written records to the OS when this many seconds passed since the last
-            time, so a running TensorBoard shows them.
+        flush_secs: write pending epochs when this many seconds passed since the last write (0:
+            after every epoch).
         histogram_bins: buckets per histogram (30, as TF2/Keras).
         config: what the ``config`` text summary shows as a table; None: ``hparams``.
 
@@ -118,7 +125,9 @@ class TensorBoardLogger(Callback):
 
     def _reset(self):
         self._params, self._tags, self._layers, self._layout = [], [], [], None
-        self._before = None  # (weights, their squared norms) at the start of the epoch
+        self._before = None  # (weights, their squared norms) at the start of the next pending epoch
+        self._pending, self._snapshots = [], []  # epochs waiting to be written; their weights and gradients
+        self._last_write = time.monotonic()
         self._graph_pending = False
         self._last_epoch = self._boundary_epoch = None
         self._epochs_logged = 0
@@ -170,8 +179,9 @@ class TensorBoardLogger(Callback):
         self._writer("train")  # the run's directories exist from the start
 
     def on_epoch_begin(self, epoch, logs=None):
-        # The weights the previous epoch ended with are kept by on_epoch_end; copy only the first time.
-        if self.layer_stats and self._params and self._before is None:
+        # The weights an epoch starts from are the ones the previous epoch ended with, which
+        # on_epoch_end keeps anyway: copy them only before the first epoch.
+        if self.layer_stats and self._params and self._before is None and not self._snapshots:
             weights = np.concatenate([p.value.reshape(-1) for p in self._params], dtype=np.float64)
             self._before = weights, _segment_sums(weights * weights, self._layout.starts[:len(self._params)])
 
@@ -179,39 +189,50 @@ class TensorBoardLogger(Callback):
         if self._graph_pending:
             self._write_graph()  # first: drawing the decision boundary changes the nodes' values
         logs = logs or {}
-        train, validation = _event(), _event()
-        add_train, add_validation = train.summary.value.add, validation.summary.value.add
+        train, validation = [], []
         for key, value in logs.items():
             if key in _NOT_SCALARS or value.__class__ is bool or not isinstance(value, (int, float, np.number)):
                 continue
             if key.startswith("val_"):
-                add_validation(tag="epoch_" + key[4:], simple_value=value)
+                validation.append(("epoch_" + key[4:], value))
             else:
-                add_train(tag="epoch_" + key, simple_value=value)
+                train.append(("epoch_" + key, value))
         if "learning_rate" not in logs and hasattr(getattr(self.trainer, "optimizer", None), "lr"):
-            add_train(tag="epoch_learning_rate", simple_value=float(self.trainer.optimizer.lr))
-        with np.errstate(all="ignore"):
-            self._add_param_summaries(train.summary, epoch)
-            if self.boundary_freq and epoch % self.boundary_freq == 0:
-                self._add_boundary(train.summary, epoch)
-        self._writer("train").add_event(train, step=epoch)
-        if len(validation.summary.value):
-            self._writer("validation").add_event(validation, step=epoch)
+            train.append(("epoch_learning_rate", float(self.trainer.optimizer.lr)))
+        histograms = bool(self.histograms and self.histogram_freq and epoch % self.histogram_freq == 0)
+        entry = {"epoch": epoch, "train": train, "validation": validation, "histograms": histograms,
+                 "row": None, "image": None}
+        if self._params and (histograms or self.layer_stats):
+            entry["row"] = self._snapshot()
+        if self.boundary_freq and epoch % self.boundary_freq == 0:
+            with np.errstate(all="ignore"):
+                entry["image"] = self._boundary()
+            if entry["image"] is not None:
+                self._boundary_epoch = epoch
+        self._pending.append(entry)
         self._last_epoch = epoch
         self._epochs_logged += 1
+        if (time.monotonic() - self._last_write >= self.flush_secs
+                or len(self._snapshots) * self._layout.total >= _MAX_PENDING):
+            self._write_pending()
 
     def on_train_end(self, logs=None):
         try:
             status = self._status()
             if self._graph_pending:  # no epoch completed: the graph as it stands
                 self._write_graph()
-            last = self._last_epoch
-            if self.boundary_freq and last is not None and self._boundary_epoch != last:
-                event = _event()
+            last = self._pending[-1] if self._pending else None
+            if (self.boundary_freq and self._last_epoch is not None and self._boundary_epoch != self._last_epoch):
                 with np.errstate(all="ignore"):
-                    self._add_boundary(event.summary, last)
-                if event.summary.value:
-                    self._writer("train").add_event(event, step=last)
+                    image = self._boundary()
+                if image is not None:
+                    self._boundary_epoch = self._last_epoch
+                    if last is not None and last["epoch"] == self._last_epoch:
+                        last["image"] = image
+                    else:
+                        self._pending.append({"epoch": self._last_epoch, "train": [], "validation": [],
+                                              "histograms": False, "row": None, "image": image})
+            self._write_pending()
             error = getattr(self.trainer, "error", None)
             seconds = time.time() - (self._start_time or time.time())
             event = _event()
@@ -259,59 +280,114 @@ class TensorBoardLogger(Callback):
             hp.setdefault("status", status)
         return {str(k): _hparam_value(v) for k, v in hp.items()}
 
-    def _add_param_summaries(self, summary, epoch):
-        """Histograms of every parameter and gradient; gradient_norm/<layer> and update_ratio/<layer>.
+    def _snapshot(self):
+        """Copies every parameter and its last gradient into one new vector; returns its number.
 
-        Weights and gradients are copied into one vector and summarised by a few numpy calls over
-        its segments (``reduceat``, one ``bincount``): with a call per array and statistic, the
-        calls would cost more than the arithmetic. The gradient is the last batch's; the update is
-        the whole epoch's, ``||w_end - w_begin|| / ||w_begin||`` over the layer's parameters.
+        A missing gradient reads as NaN: no histogram, no norm.
         """
-        histograms = self.histograms and self.histogram_freq and epoch % self.histogram_freq == 0
-        params, layout = self._params, self._layout
-        if not params or not (histograms or self.layer_stats):
-            return
-        n = len(params)
+        params = self._params
         arrays = [p.value for p in params]
         for p in params:
             g = _gradient(p)
             arrays.append(g if g is not None and np.shape(g) == np.shape(p.value) else np.full(np.shape(p.value), np.nan))
         flat = np.concatenate([a.reshape(-1) for a in arrays], dtype=np.float64)
-        if flat.size != layout.total:  # a parameter changed size: lay the segments out again
-            layout = self._layout = _Layout([np.size(a) for a in arrays], self.histogram_bins)
+        if flat.size != self._layout.total:  # a parameter changed size: finish what is pending, lay out again
+            self._write_pending()
+            self._layout = _Layout([np.size(a) for a in arrays], self.histogram_bins)
             self._before = None
-        sumsq = _segment_sums(flat * flat, layout.starts)
-        if histograms:
+        self._snapshots.append(flat)
+        return len(self._snapshots) - 1
+
+    def _write_pending(self):
+        """Summarises the pending epochs together and writes them, in order, then flushes.
+
+        Epochs wait in memory until ``flush_secs`` passed since the last write (nothing reaches
+        TensorBoard before a flush anyway), so their statistics take the same few numpy calls
+        whatever their number.
+        """
+        pending, snapshots = self._pending, self._snapshots
+        self._pending, self._snapshots = [], []
+        self._last_write = time.monotonic()
+        if not pending:
+            return
+        events = [_event() for _ in pending]
+        for entry, event in zip(pending, events):
+            add = event.summary.value.add
+            for tag, value in entry["train"]:
+                add(tag=tag, simple_value=value)
+        if snapshots:
+            with np.errstate(all="ignore"):
+                self._add_statistics(np.stack(snapshots),
+                                     [(e["histograms"], ev.summary) for e, ev in zip(pending, events) if e["row"] is not None])
+        train_file = self._writer("train")
+        for entry, event in zip(pending, events):
+            if entry["image"] is not None:
+                event.summary.value.extend(entry["image"])
+            train_file.add_event(event, step=entry["epoch"])
+            if entry["validation"]:
+                event = _event()
+                add = event.summary.value.add
+                for tag, value in entry["validation"]:
+                    add(tag=tag, simple_value=value)
+                self._writer("validation").add_event(event, step=entry["epoch"])
+        for writer in self._writers.values():
+            writer.flush()
+
+    def _add_statistics(self, rows, targets):
+        """Adds histograms and layer statistics of the snapshot rows (one per epoch) to their summaries.
+
+        ``targets`` holds, per row, whether the epoch gets histograms and the summary to add to.
+        Every statistic is a numpy reduction over the segments of all rows at once. The gradient is
+        the epoch's last batch's; the update is the whole epoch's, ``||w_end - w_begin|| /
+        ||w_begin||`` over the layer's parameters, ``w_begin`` being what the previous epoch ended with.
+        """
+        layout, n = self._layout, len(self._params)
+        starts = layout.starts
+        sumsq = np.add.reduceat(rows * rows, starts, axis=1)
+        picked = [k for k, (histograms, _) in enumerate(targets) if histograms]
+        if picked:
             tags = self._tags + [t + "/gradient" for t in self._tags]
-            _add_histograms(summary, tags, flat, layout, sumsq)
+            every = len(picked) == len(rows)
+            _add_histograms([targets[k][1] for k in picked], tags, rows if every else rows[picked], layout,
+                            sumsq if every else sumsq[picked])
         if not self.layer_stats:
             return
-        weights, weight_sq = flat[:layout.starts[n]], sumsq[:n]
+        weights = rows[:, :starts[n]]
+        weight_sq = sumsq[:, :n].tolist()
+        grad_sq = sumsq[:, n:].tolist()
+        change_sq = [None] * len(rows)
+        if len(rows) > 1:
+            change = weights[1:] - weights[:-1]
+            change_sq[1:] = np.add.reduceat(change * change, starts[:n], axis=1).tolist()
+        previous_sq = [None] + weight_sq[:-1]
         if self._before is not None:
-            before, before_sq = self._before
-            change = weights - before
-            change_sq = _segment_sums(change * change, layout.starts[:n])
-        add = summary.value.add
-        for layer, members in self._layers:
-            norm = math.sqrt(sum(sumsq[n + i] for i in members))
-            if not math.isnan(norm):
-                add(tag=f"gradient_norm/{layer}", simple_value=norm)
-            if self._before is not None:
-                weight = math.sqrt(sum(before_sq[i] for i in members))
-                if weight > 0:
-                    add(tag=f"update_ratio/{layer}", simple_value=math.sqrt(sum(change_sq[i] for i in members)) / weight)
-        self._before = weights, weight_sq  # flat is a fresh copy: next epoch's starting point
+            change = weights[0] - self._before[0]
+            change_sq[0] = _segment_sums(change * change, starts[:n])
+            previous_sq[0] = self._before[1]
+        for k, (_, summary) in enumerate(targets):
+            add = summary.value.add
+            for layer, members in self._layers:
+                norm = math.sqrt(sum(grad_sq[k][i] for i in members))
+                if not math.isnan(norm):
+                    add(tag=f"gradient_norm/{layer}", simple_value=norm)
+                if change_sq[k] is not None:
+                    weight = math.sqrt(sum(previous_sq[k][i] for i in members))
+                    if weight > 0:
+                        ratio = math.sqrt(sum(change_sq[k][i] for i in members)) / weight
+                        add(tag=f"update_ratio/{layer}", simple_value=ratio)
+        self._before = weights[-1], weight_sq[-1]  # rows is a fresh copy
 
-    def _add_boundary(self, summary, epoch):
+    def _boundary(self):
+        """The decision boundary image as summary values, or None (data not 2-D, outputs not finite)."""
         x, y = getattr(self.trainer, "x_train", None), getattr(self.trainer, "y_train", None)
         if x is None or y is None or np.ndim(x) != 2 or np.shape(x)[1] != 2 or not len(x):
-            return
+            return None
         image = render_decision_boundary(self.trainer.model, x, y, size=self.boundary_size)
-        if image is not None:
-            from tensorboardX.summary import image as image_summary
+        if image is None:
+            return None
+        from tensorboardX.summary import image as image_summary
 
-            summary.value.extend(image_summary("decision_boundary", image, dataformats="HWC").value)
-            self._boundary_epoch = epoch
+        return list(image_summary("decision_boundary", image, dataformats="HWC").value)
 
 
 class EventFile:
@@ -433,53 +509,68 @@ def _segment_sums(values, starts):
     return np.add.reduceat(values, starts).tolist()
 
 
-def _add_histograms(summary, tags, flat, layout, sumsq):
-    """One histogram per array in ``flat``: ``layout.bins`` equal-width buckets from its min to its max."""
-    bins, starts, sizes = layout.bins, layout.starts, layout.sizes.tolist()
-    lo = np.minimum.reduceat(flat, starts).tolist()
-    hi = np.maximum.reduceat(flat, starts).tolist()
-    totals = np.add.reduceat(flat, starts).tolist()
-    # Bucket of x in array k, offset by k * bins so that one bincount counts them all:
-    # floor(x * scale + offset), squeezed by 1e-6 of a bucket so that x = max lands in the last
-    # bucket and x = min in the first despite rounding. Arrays holding NaN or infinity, or a
-    # single value, get scale 0 here and are done one by one below.
-    regular = [math.isfinite(b - a) and b > a for a, b in zip(lo, hi)]
-    scale = [(bins - 2e-6) / (b - a) if r else 0.0 for a, b, r in zip(lo, hi, regular)]
-    offset = [k * bins + 1e-6 - (a * c if r else 0.0) for k, (a, c, r) in enumerate(zip(lo, scale, regular))]
-    position = np.repeat(np.array(scale), layout.sizes)
-    position *= flat
-    position += np.repeat(np.array(offset), layout.sizes)
-    if not all(regular):
-        np.nan_to_num(position, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
-    # As floats: the bucket field is a double, and protobuf converts a list of ints 5x slower.
-    counts = np.bincount(position.astype(np.intp), minlength=len(sizes) * bins).astype(np.float64)
-    counts = counts.reshape(len(sizes), bins).tolist()
-    low = np.array(lo)
-    limits = (low[:, None] + (np.array(hi) - low)[:, None] * layout.edges).tolist()
-    for k, tag in enumerate(tags):
-        if regular[k]:
-            limits[k][-1] = hi[k]
-            _add_histogram(summary, tag, lo[k], hi[k], sizes[k], totals[k], sumsq[k], limits[k], counts[k])
-            continue
-        v = flat[starts[k]:starts[k] + sizes[k]]
-        v = v[np.isfinite(v)]
-        if not v.size:
-            continue
-        low, high = float(v.min()), float(v.max())
-        if low == high:
-            limit, count = [high], [float(v.size)]
+def _add_histograms(summaries, tags, rows, layout, sumsq):
+    """Adds to each ``summaries[r]`` one histogram per segment of ``rows[r]`` (tagged ``tags``):
+    ``layout.bins`` equal-width buckets from the segment's min to its max.
+
+    Each segment is done for every row at once, as a 2-D block: the numpy calls are per segment,
+    not per segment and row.
+    """
+    bins, starts, sizes = layout.bins, layout.starts.tolist(), layout.sizes.tolist()
+    k = len(rows)
+    spare = k * bins  # where NaN and infinity go (their segments are done one by one below)
+    base = np.arange(0, spare, bins) + 1e-6
+    sumsq = sumsq.tolist()
+    adds = [summary.value.add for summary in summaries]
+    for s, tag in enumerate(tags):
+        block = rows[:, starts[s]:starts[s] + sizes[s]]
+        lo, hi = block.min(axis=1), block.max(axis=1)
+        width = hi - lo
+        regular = np.isfinite(width) & (width > 0)  # not: NaN or infinity, or a single value
+        every = bool(regular.all())
+        # Bucket of x in row r: floor(x * scale + offset), offset by r * bins so that one bincount
+        # counts every row, and squeezed by 1e-6 of a bucket so that x = max lands in the last
+        # bucket and x = min in the first despite rounding.
+        if every:
+            scale = (bins - 2e-6) / width
+            offset = base - lo * scale
         else:
-            try:
-                count, edges = np.histogram(v, bins=bins, range=(low, high))
-            except ValueError:  # a range too wide for float64
+            scale = np.where(regular, (bins - 2e-6) / np.where(regular, width, 1.0), 0.0)
+            offset = base - np.where(regular, lo * scale, 0.0)
+        position = block * scale[:, None]
+        position += offset[:, None]
+        if not every:
+            np.nan_to_num(position, copy=False, nan=spare, posinf=spare, neginf=spare)
+        # As floats: the bucket field is a double, and protobuf converts a list of ints 5x slower.
+        counts = np.bincount(position.astype(np.intp).ravel(), minlength=spare + 1)[:spare]
+        counts = counts.astype(np.float64).reshape(k, bins).tolist()
+        limits = lo[:, None] + (np.where(regular, width, 0.0) / bins)[:, None] * layout.edges
+        limits[:, -1] = hi
+        limits, totals = limits.tolist(), block.sum(axis=1).tolist()
+        lo, hi, regular = lo.tolist(), hi.tolist(), regular.tolist()
+        for r in range(k):
+            if regular[r]:
+                _fill_histogram(adds[r](tag=tag).histo, lo[r], hi[r], sizes[s], totals[r], sumsq[r][s],
+                                limits[r], counts[r])
                 continue
-            limit, count = edges[1:].tolist(), count.astype(np.float64).tolist()
-        _add_histogram(summary, tag, low, high, v.size, float(v.sum()), float(np.dot(v, v)), limit, count)
+            v = block[r][np.isfinite(block[r])]
+            if not v.size:
+                continue
+            low, high = float(v.min()), float(v.max())
+            if low == high:
+                limit, count = [high], [float(v.size)]
+            else:
+                try:
+                    count, edges = np.histogram(v, bins=bins, range=(low, high))
+                except ValueError:  # a range too wide for float64
+                    continue
+                limit, count = edges[1:].tolist(), count.astype(np.float64).tolist()
+            _fill_histogram(adds[r](tag=tag).histo, low, high, v.size, float(v.sum()), float(np.dot(v, v)),
+                            limit, count)
 
 
-def _add_histogram(summary, tag, lo, hi, num, total, sumsq, limits, counts):
+def _fill_histogram(histo, lo, hi, num, total, sumsq, limits, counts):
     # HistogramProto semantics: bucket k spans (limits[k-1], limits[k]], the first one from min.
-    histo = summary.value.add(tag=tag).histo
     histo.min, histo.max, histo.num = lo, hi, num
     histo.sum, histo.sum_squares = total, sumsq
     histo.bucket_limit.extend(limits)
