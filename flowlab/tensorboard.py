@@ -526,16 +526,19 @@ def _add_histograms(summaries, tags, rows, layout, sumsq):
         block = rows[:, starts[s]:starts[s] + sizes[s]]
         lo, hi = block.min(axis=1), block.max(axis=1)
         width = hi - lo
-        regular = np.isfinite(width) & (width > 0)  # not: NaN or infinity, or a single value
-        every = bool(regular.all())
         # Bucket of x in row r: floor(x * scale + offset), offset by r * bins so that one bincount
         # counts every row, and squeezed by 1e-6 of a bucket so that x = max lands in the last
-        # bucket and x = min in the first despite rounding.
+        # bucket and x = min in the first despite rounding. Rows holding NaN or infinity, a single
+        # value, or values too close together for that rounding (spread < 1e-9 of their size) are
+        # done one by one below.
+        regular = np.isfinite(width) & (width > 0)
+        scale = (bins - 2e-6) / np.where(regular, width, 1.0)
+        regular &= np.maximum(np.abs(lo), np.abs(hi)) * scale < 1e9
+        every = bool(regular.all())
         if every:
-            scale = (bins - 2e-6) / width
             offset = base - lo * scale
         else:
-            scale = np.where(regular, (bins - 2e-6) / np.where(regular, width, 1.0), 0.0)
+            scale = np.where(regular, scale, 0.0)
             offset = base - np.where(regular, lo * scale, 0.0)
         position = block * scale[:, None]
         position += offset[:, None]
@@ -557,14 +560,13 @@ def _add_histograms(summaries, tags, rows, layout, sumsq):
             if not v.size:
                 continue
             low, high = float(v.min()), float(v.max())
-            if low == high:
-                limit, count = [high], [float(v.size)]
-            else:
+            limit, count = [high], [float(v.size)]  # one value: one bucket
+            if low < high:
                 try:
                     count, edges = np.histogram(v, bins=bins, range=(low, high))
-                except ValueError:  # a range too wide for float64
-                    continue
-                limit, count = edges[1:].tolist(), count.astype(np.float64).tolist()
+                    limit, count = edges[1:].tolist(), count.astype(np.float64).tolist()
+                except ValueError:  # values too close together for numpy to make finite buckets
+                    pass
             _fill_histogram(adds[r](tag=tag).histo, low, high, v.size, float(v.sum()), float(np.dot(v, v)),
                             limit, count)
 
