@@ -394,8 +394,9 @@ class EventFile:
 
     Records are framed exactly as tensorboardX's ``RecordWriter`` frames them (TFRecord: length,
     masked CRC32C of the length, the serialized ``Event``, masked CRC32C of the data), but each
-    record is a single ``write()``: a KeyboardInterrupt cannot leave half a record in the middle of
-    the file, and there is no writer thread or queue, so an epoch's record costs microseconds.
+    record is a single ``write()``, so a Ctrl-C between two Python statements never leaves half a
+    record in the middle of the file; and there is no writer thread or queue (tensorboardX pickles
+    every event through a multiprocessing queue to a thread), so a record costs microseconds.
 
     The name is ``events.out.tfevents.<time>.<host>.<pid>.<random>`` and the file is created
     exclusively: two writers in one directory never truncate each other's files (tensorboardX
