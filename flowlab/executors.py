@@ -64,7 +64,7 @@ class ProcessExecutor:
     def start(self):
         """Starts the forkserver now, so its imports overlap with the driver loading the data."""
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["flowlab.experiment", "flowlab.tensorboard", "tensorboardX"])
+        ctx.set_forkserver_preload(["flowlab.experiment", "flowlab.tensorboard", "tensorboardX", "PIL.Image"])
         from multiprocessing import forkserver
 
         forkserver.ensure_running()
