@@ -382,13 +382,14 @@ class Plan:
         self.fast = all(_plannable(n) and all(id(c) in members for c in n.outbound_nodes) for n in graph)
         self.grad_buffers = dict(grad_buffers or {})
         self._forwards = [n.forward for n in graph if type(n).forward is not Input.forward]
-        self._backward = []  # (node, out) for computed nodes, last first
-        self._inputs = []  # Inputs that get a gradient
+        self._backward = []  # (node, its inputs, out, inputs all distinct, sole consumer) for computed nodes, last first
+        self._inputs = []  # (Input, sole consumer) for the Inputs that get a gradient
         for node in reversed(graph):
             if not node.requires_grad:
                 continue
+            consumer = node.outbound_nodes[0] if len(node.outbound_nodes) == 1 else None
             if isinstance(node, Input):
-                self._inputs.append(node)
+                self._inputs.append((node, consumer))
                 continue
             out = None
             for k, parent in enumerate(node.inbound_nodes):
@@ -397,7 +398,7 @@ class Plan:
                     out = out or [None] * len(node.inbound_nodes)
                     out[k] = buffer
             unique = len(set(map(id, node.inbound_nodes))) == len(node.inbound_nodes)
-            self._backward.append((node, node.inbound_nodes, out and tuple(out), unique))
+            self._backward.append((node, node.inbound_nodes, out and tuple(out), unique, consumer))
 
     def run(self):
         """One forward and one backward pass; returns the value of the graph's last node."""
@@ -406,8 +407,10 @@ class Plan:
         if not self.fast:
             backward_pass(self.graph)
             return self.graph[-1].value
-        for node, inbound, out, unique in self._backward:
-            grads = node.vjp(node.upstream_gradient(), out)
+        for node, inbound, out, unique, consumer in self._backward:
+            # upstream_gradient(), inlined for the usual case of one consumer
+            grad = None if consumer is None else consumer.gradients.get(node)
+            grads = node.vjp(node.upstream_gradient() if grad is None else grad, out)
             if unique:
                 node.gradients = {parent: g for parent, g in zip(inbound, grads) if g is not None}
                 continue
@@ -420,8 +423,9 @@ class Plan:
                 else:
                     gradients[parent] = g
             node.gradients = gradients
-        for node in self._inputs:
-            node.gradients = {node: node.upstream_gradient()}
+        for node, consumer in self._inputs:
+            grad = None if consumer is None else consumer.gradients.get(node)
+            node.gradients = {node: node.upstream_gradient() if grad is None else grad}
         return self.graph[-1].value
 
 

@@ -245,13 +245,14 @@ class Sigmoid(_Unary):
     def _sigmoid(self, x):
         if x.dtype == np.float64:
             # numpy's float64 exp is faster than its tanh; exp(-x) = inf for x < -709 gives 0.
+            out = np.empty_like(x)  # an array even for a 0-d x (a ufunc would return a scalar)
             with np.errstate(over="ignore"):
-                out = np.negative(x)
+                np.negative(x, out=out)
                 np.exp(out, out=out)
             out += 1.0
             return np.divide(1.0, out, out=out)
         # 0.5 * (1 + tanh(x / 2)) equals 1 / (1 + exp(-x)), never overflows, and is the faster in float32.
-        out = np.multiply(x, 0.5)
+        out = np.multiply(x, 0.5, out=np.empty_like(x))
         np.tanh(out, out=out)
         out *= 0.5
         out += 0.5
@@ -264,7 +265,10 @@ class Sigmoid(_Unary):
 
     def backprop(self, grad, x):
         s = self.value
-        return (grad * s * (1.0 - s),)
+        g = np.subtract(1.0, s)  # s * (1 - s) * grad, in one fresh array
+        g *= s
+        g *= grad
+        return (g,)
 
 
 @register_activation("tanh")
@@ -279,7 +283,10 @@ class Tanh(_Unary):
 
     def backprop(self, grad, x):
         t = self.value
-        return (grad * (1.0 - t * t),)
+        g = t * t  # (1 - t * t) * grad, in one fresh array
+        g = np.subtract(1.0, g, out=g if g.ndim else None)
+        g *= grad
+        return (g,)
 
 
 @register_activation("relu")
