@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import gzip
 import os
 import zlib
@@ -12,6 +11,8 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
+
+from .nodes import unknown_choice
 
 __all__ = [
     "DATASETS", "Dataset", "DatasetInfo", "batches", "check_batch_size", "epoch_batches",
@@ -200,7 +201,7 @@ def load_dataset(name: str = "digits", *, val_fraction: float = 0.2, seed: int =
         ValueError: unknown name (with a did-you-mean) or an invalid argument.
         FileNotFoundError: mnist/fashion-mnist files missing; the message says where to get them.
     """
-    info = _lookup(name)
+    info = dataset_info(name)
     _check_fraction(val_fraction)
     _check_seed(seed)
     dtype = _check_dtype(dtype)
@@ -238,17 +239,15 @@ def load_dataset(name: str = "digits", *, val_fraction: float = 0.2, seed: int =
                    class_names=class_names)
 
 
-def _lookup(name) -> DatasetInfo:
+def dataset_info(name) -> DatasetInfo:
+    """The registry entry for ``name`` (case, ``-`` and ``_`` ignored); ValueError with a did-you-mean otherwise."""
     if not isinstance(name, str):
         raise TypeError(f"dataset name must be a str, got {name!r}")
     key = name.strip().lower().replace("-", "_")
     for info in DATASETS.values():
         if info.name.replace("-", "_") == key:
             return info
-    known = sorted(DATASETS)
-    hint = difflib.get_close_matches(name.strip().lower(), known, n=1)
-    suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
-    raise ValueError(f"unknown dataset {name!r}; choose from {', '.join(known)}{suggestion}")
+    raise ValueError(unknown_choice("dataset", name, DATASETS))
 
 
 def _check_fraction(val_fraction) -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import DATASETS, check_batch_size
+from .data import DATASETS, check_batch_size, dataset_info
 from .init import INITIALIZERS
 from .nodes import ACTIVATIONS, unknown_choice
 from .optim import OPTIMIZERS
@@ -61,11 +61,7 @@ class RunConfig:
         """A normalized copy; raises ValueError naming the field, the value and what would work."""
         c = self
         if c.dataset not in DATASETS:
-            key = str(c.dataset).lower().replace("_", "-")
-            match = next((name for name in DATASETS if name.replace("_", "-") == key), None)
-            if match is None:
-                raise ValueError(unknown_choice("dataset", c.dataset, DATASETS))
-            c = replace(c, dataset=match)
+            c = replace(c, dataset=dataset_info(str(c.dataset)).name)
         if c.activation not in ACTIVATIONS:
             raise ValueError(unknown_choice("activation", c.activation, ACTIVATIONS))
         if str(c.optimizer).lower() not in OPTIMIZERS:

@@ -5,11 +5,12 @@ Every initializer is ``fn(shape, rng, dtype=np.float64) -> ndarray`` with ``rng`
 same weights in float32 and float64 (up to rounding). Biases are initialized with ``zeros``.
 """
 
-import difflib
 import math
 import operator
 
 import numpy as np
+
+from .nodes import unknown_choice
 
 __all__ = [
     "INITIALIZERS",
@@ -77,12 +78,7 @@ def get_initializer(name):
         return name
     key = name.strip().lower().replace("-", "_") if isinstance(name, str) else name
     if key not in INITIALIZERS:
-        choices = sorted(INITIALIZERS)
-        message = f"unknown initializer {name!r}; choose from {', '.join(choices)}"
-        close = difflib.get_close_matches(str(key), choices, n=1)
-        if close:
-            message += f" (did you mean {close[0]!r}?)"
-        raise ValueError(message)
+        raise ValueError(unknown_choice("initializer", name, INITIALIZERS))
     return INITIALIZERS[key]
 
 
