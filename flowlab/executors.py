@@ -43,12 +43,14 @@ class InProcessExecutor:
 
 
 class ProcessExecutor:
-    """Runs each task in its own worker process, ``workers`` at a time.
+    """Runs tasks in ``workers`` local worker processes, each taking one task after another.
 
-    A process per run means a worker that dies (segfault, SIGKILL, out of memory) fails only its
-    own run, and the sweep goes on. Processes come from a forkserver that has flowlab and
-    tensorboardX imported already, so starting one costs milliseconds. Each worker limits BLAS to
-    ``threads`` threads: several BLAS threads per worker on a shared core are many times slower.
+    The driver knows which task each worker holds, so a worker that dies (segfault, SIGKILL, out
+    of memory) fails only the run it was running; a new worker takes its place and the sweep goes
+    on. Workers come from a forkserver that has flowlab and tensorboardX imported already, and
+    stay alive for the whole sweep, so their imports, caches and loaded data serve every run.
+    Each worker limits BLAS to ``threads`` threads: several BLAS threads per worker on a shared
+    core are many times slower.
 
     Args:
         workers: processes at once (default: the number of CPUs this process may use).
@@ -73,39 +75,85 @@ class ProcessExecutor:
     def run(self, fn, tasks, on_done):
         ctx = self.start()
         pending = deque(tasks)
-        live = {}  # connection -> (process, task)
+        idle = []   # workers waiting for a task
+        busy = {}   # connection -> (worker, task)
         try:
-            while pending or live:
-                while pending and len(live) < self.workers:
+            while pending or busy:
+                while pending and len(busy) < self.workers:
+                    worker = idle.pop() if idle else _Worker(ctx, fn, self.threads)
                     task = pending.popleft()
-                    reader, writer = ctx.Pipe(duplex=False)
-                    process = ctx.Process(target=_worker, args=(fn, task, writer, self.threads), daemon=True)
-                    process.start()
-                    writer.close()
-                    live[reader] = (process, task)
-                for conn in wait(list(live)):
-                    process, task = live.pop(conn)
-                    on_done(task, _collect(conn, process))
+                    try:
+                        worker.conn.send(task)
+                    except OSError:  # it died while idle: the task goes to a new worker
+                        worker.close()
+                        pending.appendleft(task)
+                        continue
+                    busy[worker.conn] = (worker, task)
+                for conn in wait(list(busy)):
+                    worker, task = busy.pop(conn)
+                    outcome = worker.result()
+                    if isinstance(outcome, WorkerDied):
+                        worker.close()
+                    else:
+                        idle.append(worker)
+                    on_done(task, outcome)
         except KeyboardInterrupt:
             pending.clear()
-            self._stop(live, on_done)
+            self._stop(busy, on_done)
             raise
+        finally:
+            for worker in idle + [w for w, _ in busy.values()]:
+                worker.close()
 
-    def _stop(self, live, on_done):
-        """Asks every running worker to stop (SIGTERM), reports what they return, kills stragglers."""
-        for process, _ in live.values():
-            if process.is_alive():
-                process.terminate()
+    def _stop(self, busy, on_done):
+        """Asks every busy worker to stop (SIGTERM), reports what they return, kills stragglers."""
+        for worker, _ in busy.values():
+            worker.process.terminate()
         deadline = _now() + STOP_GRACE
-        while live and _now() < deadline:
-            for conn in wait(list(live), timeout=max(0.0, deadline - _now())):
-                process, task = live.pop(conn)
-                outcome = _collect(conn, process)
+        while busy and _now() < deadline:
+            for conn in wait(list(busy), timeout=max(0.0, deadline - _now())):
+                worker, task = busy.pop(conn)
+                outcome = worker.result()
+                worker.close()
                 if not isinstance(outcome, WorkerDied):
                     on_done(task, outcome)
-        for process, _ in live.values():
-            process.kill()
-            process.join()
+        for worker, _ in busy.values():
+            worker.close()
+        busy.clear()
+
+
+class _Worker:
+    """One worker process and the driver's end of its pipe."""
+
+    def __init__(self, ctx, fn, threads):
+        self.conn, child = ctx.Pipe()
+        self.process = ctx.Process(target=_worker_loop, args=(fn, child, threads), daemon=True)
+        self.process.start()
+        child.close()
+
+    def result(self):
+        """The worker's answer to its task, or a WorkerDied/RuntimeError saying why there is none."""
+        try:
+            kind, payload = self.conn.recv()
+        except (EOFError, OSError):
+            self.process.join()
+            code = self.process.exitcode
+            how = f"signal {signal.Signals(-code).name}" if code is not None and code < 0 else f"exit code {code}"
+            return WorkerDied(f"worker process died ({how}) before the run finished")
+        return payload if kind == "ok" else RuntimeError(payload)
+
+    def close(self, timeout=5.0):
+        """Tells the worker to finish (or kills it if it does not) and reaps it."""
+        if self.process.is_alive():
+            try:
+                self.conn.send(None)
+            except OSError:
+                pass
+            self.process.join(timeout)
+            if self.process.is_alive():
+                self.process.kill()
+        self.process.join()
+        self.conn.close()
 
 
 def _now():
@@ -114,42 +162,44 @@ def _now():
     return time.monotonic()
 
 
-def _collect(conn, process):
-    """The worker's result, or a WorkerDied/RuntimeError saying why there is none."""
-    try:
-        kind, payload = conn.recv()
-    except (EOFError, OSError):
-        process.join()
-        code = process.exitcode
-        how = f"signal {signal.Signals(-code).name}" if code is not None and code < 0 else f"exit code {code}"
-        return WorkerDied(f"worker process died ({how}) before the run finished")
-    finally:
-        conn.close()
-    process.join()
-    return payload if kind == "ok" else RuntimeError(payload)
+_RUNNING = False
 
 
-def _worker(fn, task, conn, threads):
-    """A worker process: one task, BLAS limited, SIGTERM turned into KeyboardInterrupt."""
+def _worker_loop(fn, conn, threads):
+    """A worker process: tasks one after another until told to stop; BLAS limited."""
+    global _RUNNING
     # Ctrl-C in a terminal reaches every process of the group; the driver decides what stops,
-    # and tells the workers with SIGTERM, which the run turns into an 'interrupted' record.
+    # and tells busy workers with SIGTERM, which the run turns into an 'interrupted' record.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, _raise_interrupt)
-    try:
-        from threadpoolctl import threadpool_limits
+    signal.signal(signal.SIGTERM, _on_term)
+    from threadpoolctl import threadpool_limits
 
-        with threadpool_limits(limits=threads, user_api="blas"):
-            result = ("ok", fn(task))
-    except BaseException as exc:  # noqa: BLE001 - everything must reach the driver as a message
-        result = ("error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")
-    try:
-        conn.send(result)
-    finally:
-        conn.close()
+    with threadpool_limits(limits=threads, user_api="blas"):
+        while True:
+            try:
+                task = conn.recv()
+            except (EOFError, OSError):
+                break
+            if task is None:
+                break
+            _RUNNING = True
+            try:
+                result = ("ok", fn(task))
+            except BaseException as exc:  # noqa: BLE001 - everything must reach the driver as a message
+                result = ("error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")
+            finally:
+                _RUNNING = False
+            try:
+                conn.send(result)
+            except OSError:
+                break
+    conn.close()
 
 
-def _raise_interrupt(signum, frame):
-    raise KeyboardInterrupt(f"signal {signum}")
+def _on_term(signum, frame):
+    if _RUNNING:
+        raise KeyboardInterrupt(f"signal {signum}")
+    os._exit(0)  # idle: nothing to save
 
 
 def _cpu_count():

@@ -137,7 +137,8 @@ def test_process_executor_survives_dying_workers():
     assert isinstance(outcomes["die"], WorkerDied) and "exit code 3" in str(outcomes["die"])
     assert isinstance(outcomes["kill"], WorkerDied) and "SIGKILL" in str(outcomes["kill"])
     assert "ValueError: bad task" in str(outcomes["raise"])
-    assert len({o["pid"] for o in outcomes.values() if isinstance(o, dict)}) == 3  # a process per run
+    # Workers are reused between tasks; each death costs its own task only and a new worker.
+    assert len({o["pid"] for o in outcomes.values() if isinstance(o, dict)}) <= 4
 
 
 def test_in_process_executor_runs_in_this_process():
