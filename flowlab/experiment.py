@@ -561,10 +561,7 @@ def execute_run(task, callbacks=()):
     if history.get("val_accuracy"):
         metrics["best_val_accuracy"] = max(history["val_accuracy"])
     if model is not None and status != "failed":
-        buffer = io.BytesIO()
-        np.savez(buffer, **{p.name: p.value for p in model.params},
-                 __config__=np.array(json.dumps({"format": 1, **model.config})))
-        _write_atomic(run_dir / "model.npz", buffer.getvalue())
+        model.save(run_dir / "model.npz")
     record = {"name": task["name"], "config": c, "status": status, "metrics": metrics, "logdir": str(run_dir),
               "error": error, "seconds": round(seconds, 3), "initial_weights": initial}
     write_run_json(run_dir, dict(record, traceback=details) if details else record)

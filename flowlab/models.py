@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -199,12 +200,21 @@ class MLP:
             p.value[...] = value
 
     def save(self, path):
-        """Writes the config and parameters to an ``.npz`` file (no pickle)."""
+        """Writes the config and parameters to an ``.npz`` file (no pickle).
+
+        The file appears whole or not at all: it is written beside ``path`` and renamed into place.
+        """
         path = Path(path)
         arrays = {p.name: p.value for p in self.params}
         arrays["__config__"] = np.array(json.dumps({"format": FORMAT_VERSION, **self.config}))
-        with open(path, "wb") as f:
-            np.savez(f, **arrays)
+        partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+        try:
+            with open(partial, "wb") as f:
+                np.savez(f, **arrays)
+            os.replace(partial, path)
+        finally:
+            if partial.exists():
+                partial.unlink()
         return path
 
     @classmethod

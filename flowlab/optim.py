@@ -1,6 +1,5 @@
 """Optimizers that update parameter nodes in place with torch.optim's rules, plus a name registry."""
 
-import difflib
 import inspect
 import math
 import numbers
@@ -8,7 +7,8 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 
-from flowlab.graph import describe
+from .graph import describe
+from .nodes import unknown_choice
 
 __all__ = [
     "Optimizer",
@@ -78,12 +78,7 @@ def get_optimizer(name, params, lr=None, **kwargs):
     """
     key = name.strip().lower() if isinstance(name, str) else name
     if key not in OPTIMIZERS:
-        choices = sorted(OPTIMIZERS)
-        message = f"unknown optimizer {name!r}; choose from {', '.join(choices)}"
-        close = difflib.get_close_matches(str(key), choices, n=1)
-        if close:
-            message += f" (did you mean {close[0]!r}?)"
-        raise ValueError(message)
+        raise ValueError(unknown_choice("optimizer", name, OPTIMIZERS))
     cls = OPTIMIZERS[key]
     if lr is None:
         return cls(params, **kwargs)
