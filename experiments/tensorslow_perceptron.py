@@ -6,15 +6,7 @@ import os
 import numpy as np
 
 from flowlab import tensorslow as ts
-
-
-def tensorboard_writer(logdir, suffix):
-    """A tensorboardX writer for logdir/train, or None without a logdir (to move to flowlab's logger)."""
-    if not logdir:
-        return None
-    from tensorboardX import SummaryWriter  # only runs that log need it
-
-    return SummaryWriter(os.path.join(logdir, "train"), flush_secs=5, filename_suffix=suffix)
+from flowlab.tensorboard import EventFile
 
 
 def main(argv=None):
@@ -42,7 +34,7 @@ def main(argv=None):
     feed_dict = {X: np.concatenate((blue_points, red_points)),
                  c: [[1, 0]] * len(blue_points) + [[0, 1]] * len(red_points)}
     session = ts.Session()
-    writer = tensorboard_writer(args.logdir, ".tensorslow_perceptron")
+    writer = EventFile(os.path.join(args.logdir, "train")) if args.logdir else None  # flowlab's event writer
     for step in range(args.steps):
         J_value = session.run(J, feed_dict)
         if writer:

@@ -450,6 +450,12 @@ class EventFile:
         event.summary.CopyFrom(summary)
         self.add_event(event, step, walltime)
 
+    def add_scalar(self, tag, value, step):
+        """Appends one scalar at ``step`` (what ``SummaryWriter.add_scalar`` writes)."""
+        from tensorboardX.summary import scalar
+
+        self.add_summary(scalar(tag, float(value)), step)
+
     def flush(self):
         """Hands buffered records to the OS: TensorBoard can read them from now on."""
         self._file.flush()
