@@ -364,3 +364,19 @@ def test_export_dot(tmp_path):
     text = ts.get_default_graph().export_dot(str(tmp_path / "mlp_"))
     assert (tmp_path / "mlp_1var_2op.dot").read_text() == text
     assert '"X" -> "matmul";' in text and f'"matmul" -> "{y.name}";' in text
+
+
+@pytest.mark.parametrize("script", ["tensorslow_perceptron.py", "tensorslow_mlp.py"])
+def test_series_examples_run_and_log_their_loss(tmp_path, script):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    root = Path(__file__).parent.parent
+    out = subprocess.run([sys.executable, str(root / "experiments" / script), "--steps", "20", "--logdir",
+                          str(tmp_path)], capture_output=True, text=True, check=True, cwd=root).stdout
+    assert "Final loss:" in out
+    losses = [e.value for e in EventAccumulator(str(tmp_path / "train")).Reload().Scalars("epoch_loss")]
+    assert len(losses) == 20 and losses[-1] < losses[0]
