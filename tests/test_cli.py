@@ -116,3 +116,30 @@ def test_sigint_keeps_finished_runs_intact_and_exits_130(tmp_path):
         if r["status"] == "completed":
             assert len(steps) == 40
     assert (sweep_dir / "results.csv").read_text().count("\n") == len(records) + 1
+
+
+def test_sigterm_to_a_training_keeps_its_epochs_and_marks_it_interrupted(tmp_path):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "flowlab", "train", "--dataset", "digits", "--epochs", "400", "--batch-size", "1",
+         "--hidden", "16", "--logdir", str(tmp_path), "--workers", "1", "--no-progress", "--no-histograms"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline and not list(tmp_path.glob("*/run/train/events.*")):
+            time.sleep(0.2)
+        time.sleep(2.0)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    run = next(tmp_path.glob("*/run"))
+    record = json.loads((run / "run.json").read_text())
+    assert record["status"] == "interrupted" and 0 < record["metrics"]["epochs_run"] < 400
+    ea = EventAccumulator(str(run / "train"), size_guidance=STORE_EVERYTHING_SIZE_GUIDANCE).Reload()
+    assert [e.step for e in ea.Scalars("epoch_loss")] == list(range(record["metrics"]["epochs_run"]))
+    root = EventAccumulator(str(run), size_guidance=STORE_EVERYTHING_SIZE_GUIDANCE).Reload()
+    from tensorboard.plugins.hparams import plugin_data_pb2
+    end = plugin_data_pb2.HParamsPluginData.FromString(
+        root.PluginTagToContent("hparams")["_hparams_/session_end_info"]).session_end_info
+    assert end.status == 2  # STATUS_FAILURE
