@@ -158,7 +158,7 @@ def test_default_init_follows_the_activation(activation, expected):
 
 
 def test_default_init_accepts_node_classes():
-    nodes = pytest.importorskip("flowlab.nodes")
+    import flowlab.nodes as nodes
     assert default_init(nodes.ReLU) == "he_normal"
     assert default_init(nodes.LeakyReLU) == "he_normal"
     assert default_init(nodes.Sigmoid) == "glorot_uniform"
