@@ -146,7 +146,7 @@ def main(argv=None):
         axes.update({k: [_convert(k, v) for v in vs] for k, vs in DEFAULT_SWEEP.items()})
     name = args.name or ("sweep" if many else "train")
 
-    from .executors import ClusterError
+    from .executors import ClusterError, WorkerStartError
     from .experiment import Experiment, SweepInterrupted
 
     if args.scheduler_file and args.executor:
@@ -175,7 +175,7 @@ def main(argv=None):
     except ValueError as exc:
         print(f"flowlab {args.command}: error: {exc}", file=sys.stderr)
         return 2
-    except ClusterError as exc:
+    except (ClusterError, WorkerStartError) as exc:
         print(f"flowlab {args.command}: error: {exc}", file=sys.stderr)
         return 1
     finally:

@@ -373,6 +373,14 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     return data.astype(dtype.newbyteorder("="), copy=True).reshape(shape)
 
 
+def check_files(name, data_dir=None) -> None:
+    """Raises FileNotFoundError (naming the files and where to get them) if a local-file dataset's files
+    are missing; does nothing for the built-in ones. Cheap: checks that the files exist, reads nothing."""
+    info = dataset_info(name)
+    if not info.builtin:
+        _find_idx_files(info.name, data_dir)
+
+
 def _find_idx_files(name, data_dir) -> list[Path]:
     directory = Path(data_dir if data_dir is not None else Path("data") / name).expanduser()
     found, missing = [], []

@@ -17,8 +17,8 @@ import traceback
 from collections import deque
 from multiprocessing.connection import wait
 
-__all__ = ["ClusterError", "DaskExecutor", "InProcessExecutor", "ProcessExecutor", "WorkerDied", "local_cluster",
-           "make_executor"]
+__all__ = ["ClusterError", "DaskExecutor", "InProcessExecutor", "ProcessExecutor", "WorkerDied", "WorkerStartError",
+           "local_cluster", "make_executor"]
 
 #: Seconds a stopped worker gets to write its interrupted record before it is killed.
 STOP_GRACE = 20.0
@@ -94,6 +94,13 @@ class ProcessExecutor:
                     outcome = worker.result()
                     if isinstance(outcome, WorkerDied):
                         worker.close()
+                        if not worker.started:
+                            pending.appendleft(task)
+                            raise WorkerStartError(
+                                f"worker processes could not start ({outcome}). If this sweep runs from a "
+                                "script, put it under `if __name__ == \"__main__\":`: each worker imports the "
+                                "script, and a sweep at its top level runs again there. From code with no "
+                                "file to import (stdin, some embeddings), use workers=1.")
                     else:
                         idle.append(worker)
                     on_done(task, outcome)
@@ -122,8 +129,14 @@ class ProcessExecutor:
         busy.clear()
 
 
+class WorkerStartError(RuntimeError):
+    """Worker processes die before finishing any task: a problem with the setup, not with a run."""
+
+
 class _Worker:
     """One worker process and the driver's end of its pipe."""
+
+    started = False  # whether it said it is ready: a death before that is a start-up failure
 
     def __init__(self, ctx, fn, threads):
         self.conn, child = ctx.Pipe()
@@ -135,6 +148,9 @@ class _Worker:
         """The worker's answer to its task, or a WorkerDied/RuntimeError saying why there is none."""
         try:
             kind, payload = self.conn.recv()
+            if kind == "ready":  # sent once, when the process has started and imported what it needs
+                self.started = True
+                kind, payload = self.conn.recv()
         except (EOFError, OSError):
             self.process.join()
             code = self.process.exitcode
@@ -174,6 +190,7 @@ def _worker_loop(fn, conn, threads):
     signal.signal(signal.SIGTERM, _on_term)
     from threadpoolctl import threadpool_limits
 
+    conn.send(("ready", None))
     with threadpool_limits(limits=threads, user_api="blas"):
         while True:
             try:

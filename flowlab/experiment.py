@@ -7,19 +7,22 @@ import io
 import itertools
 import json
 import math
+import multiprocessing
 import os
 import re
 import shutil
 import tempfile
 import time
 import traceback
+import warnings
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 
-from .data import DATASETS, check_batch_size, dataset_info
+from .data import DATASETS, check_batch_size, check_files, dataset_info
+from .executors import WorkerStartError
 from .init import INITIALIZERS
 from .nodes import ACTIVATIONS, unknown_choice
 from .optim import OPTIMIZERS
@@ -62,6 +65,10 @@ class RunConfig:
         c = self
         if c.dataset not in DATASETS:
             c = replace(c, dataset=dataset_info(str(c.dataset)).name)
+        try:
+            check_files(c.dataset, c.data_dir)
+        except FileNotFoundError as exc:
+            raise ValueError(str(exc)) from None
         if c.activation not in ACTIVATIONS:
             raise ValueError(unknown_choice("activation", c.activation, ACTIVATIONS))
         if str(c.optimizer).lower() not in OPTIMIZERS:
@@ -184,12 +191,11 @@ class Results(list):
     sweep_dir = None
 
     def best(self, metric="val_accuracy"):
-        """The finished run with the best ``metric`` (highest accuracy, lowest loss), or None."""
-        lower = "loss" in metric
-        scored = [r for r in self if r.status in FINISHED and _finite(r.metrics.get(metric))]
-        if not scored:
-            return None
-        return (min if lower else max)(scored, key=lambda r: r.metrics[metric])
+        """The completed run ranked first by ``metric`` (as in ``table()``), or None."""
+        top = self.ranked(metric)[:1]
+        if top and top[0].status in ("completed", "early_stopped") and _finite(top[0].metrics.get(metric)):
+            return top[0]
+        return None
 
     def ranked(self, metric="val_accuracy"):
         lower = "loss" in metric
@@ -199,7 +205,8 @@ class Results(list):
         def key(r):
             value, second = r.metrics.get(metric), r.metrics.get(tiebreak)
             ok = r.status in FINISHED and _finite(value)
-            return (0 if ok else 1, (value if lower else -value) if ok else 0.0,
+            group = (0 if r.status in ("completed", "early_stopped") else 1) if ok else 2
+            return (group, (value if lower else -value) if ok else 0.0,
                     second if _finite(second) else math.inf, r.name)
 
         return sorted(self, key=key)
@@ -276,7 +283,7 @@ class Experiment:
                  histograms=True, progress=False, **config):
         unknown = [k for k in config if k not in CONFIG_FIELDS]
         if unknown:
-            raise ValueError(unknown_choice("config field", unknown[0], CONFIG_FIELDS))
+            raise ValueError(_unknown_field("config field", unknown[0]))
         if not re.fullmatch(r"[A-Za-z0-9._+=-]+", str(name)):
             raise ValueError(f"Experiment: name must be letters, digits and . _ + = -, got name={name!r}")
         if workers is not None and (not isinstance(workers, int) or workers < 1):
@@ -291,7 +298,7 @@ class Experiment:
         """The validated configs of the grid (the product of the axes) and the names of the varied fields."""
         unknown = [k for k in axes if k not in CONFIG_FIELDS]
         if unknown:
-            raise ValueError(unknown_choice("sweep axis", unknown[0], CONFIG_FIELDS))
+            raise ValueError(_unknown_field("sweep axis", unknown[0]))
         values = {}
         for key, vals in axes.items():
             if isinstance(vals, (str, bytes)) or not hasattr(vals, "__iter__"):
@@ -332,6 +339,10 @@ class Experiment:
             SweepInterrupted: Ctrl-C or SIGTERM; finished runs are kept, running ones are marked
                 ``interrupted``, and ``.results`` holds the records.
         """
+        if getattr(multiprocessing.current_process(), "_inheriting", False):
+            raise RuntimeError(
+                "Experiment.sweep was called while a worker process was importing your script: put the "
+                "sweep under `if __name__ == \"__main__\":` (workers import the script that started them)")
         configs, varied = self.grid(**axes)
         sweep_dir = Path(resume) if resume else None
         if sweep_dir is not None and not sweep_dir.is_dir():
@@ -348,7 +359,7 @@ class Experiment:
         for config in configs:
             name = run_name(config, varied)
             previous = read_run(sweep_dir / name)
-            if previous is not None and previous.status in FINISHED:
+            if previous is not None and previous.status in FINISHED and previous.config == _plain(asdict(config)):
                 records[name] = previous
                 continue
             seedless = [k for k in varied if k != "seed"]
@@ -360,6 +371,12 @@ class Experiment:
                 "histograms": self.histograms,
             })
         order = [run_name(c, varied) for c in configs]
+        if resume:
+            strays = sorted(p.name for p in sweep_dir.iterdir() if (p / "run.json").is_file() and p.name not in order)
+            if strays:
+                warnings.warn(f"resume: {sweep_dir} holds runs outside this grid ({', '.join(strays[:5])}"
+                              f"{', ...' if len(strays) > 5 else ''}); were the same axes given as before? They "
+                              "stay on disk but are not in results.csv", stacklevel=2)
         results = Results()
         results.sweep_dir = sweep_dir
 
@@ -388,6 +405,10 @@ class Experiment:
 
             try:
                 executor.run(execute_run, tasks, on_done)
+            except WorkerStartError:
+                if not resume and not any(sweep_dir.iterdir()):
+                    sweep_dir.rmdir()  # nothing ran: leave no empty sweep behind
+                raise
             except KeyboardInterrupt:
                 for task in tasks:
                     if task["name"] not in records and Path(task["run_dir"]).exists():
@@ -400,6 +421,18 @@ class Experiment:
                 bar.close()
         publish()
         return results
+
+
+def _unknown_field(what, name):
+    long = {short: key for key, short in SHORT.items()}.get(name)
+    if long and long != name:
+        return f"unknown {what} {name!r}; the field is called {long!r}"
+    return unknown_choice(what, name, CONFIG_FIELDS)
+
+
+def _plain(value):
+    """``value`` as it reads back from JSON (tuples become lists), to compare with a stored config."""
+    return json.loads(json.dumps(value, default=_json_default))
 
 
 def _finite(value):
@@ -478,13 +511,20 @@ def _share_datasets(tasks, directory, local):
     in-process runs use the cache, worker processes memory-map .npy files."""
     from .data import load_dataset
 
-    saved = {}
+    saved, failed = {}, {}
     for task in tasks:
         c = task["config"]
         key = _data_key(c)
+        if key in failed:
+            task["data_error"] = failed[key]
+            continue
         if key not in _DATA_CACHE:
-            _DATA_CACHE[key] = load_dataset(c["dataset"], seed=c["seed"], val_fraction=c["val_fraction"],
-                                            data_dir=c.get("data_dir"), dtype=np.dtype(c["dtype"]))
+            try:
+                _DATA_CACHE[key] = load_dataset(c["dataset"], seed=c["seed"], val_fraction=c["val_fraction"],
+                                                data_dir=c.get("data_dir"), dtype=np.dtype(c["dtype"]))
+            except (OSError, ValueError) as exc:  # its runs fail; the other datasets' runs go on
+                failed[key] = task["data_error"] = f"{type(exc).__name__}: {exc}"
+                continue
         if local:
             continue
         if key not in saved:
@@ -503,6 +543,8 @@ def _load_data(task):
     from .data import Dataset, load_dataset
 
     c = task["config"]
+    if task.get("data_error"):
+        raise RuntimeError(f"dataset {c['dataset']!r} could not be loaded: {task['data_error']}")
     key = _data_key(c)
     if key in _DATA_CACHE:
         return _DATA_CACHE[key]

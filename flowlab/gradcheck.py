@@ -8,50 +8,51 @@ import numpy as np
 
 from .graph import Input, describe, forward_and_backward, forward_pass, topological_sort
 
-__all__ = ["numeric_gradient", "check_gradients", "GradientCheck"]
+__all__ = ["numeric_gradient", "numeric_array_gradient", "check_gradients", "GradientCheck"]
 
 
 def numeric_gradient(f, params, h=1e-4):
     """Central-difference gradient of ``f(*params)`` with respect to each entry of ``params``.
 
-    Seed 003's function, extended to arrays: ``params`` is a sequence of numbers (as in the
-    lecture: ``numeric_gradient(forward, [2.0, 1.0])`` gives ``[2., 5.]`` for
-    ``f = (a + b) * (b + 1)``) or one float array, perturbed in place and restored.
+    Seed 003's function: ``numeric_gradient(forward, [2.0, 1.0])`` gives ``[2., 5.]`` for
+    ``forward(a, b) = (a + b) * (b + 1)``. ``params`` is a list or a 1-D array of numbers; an
+    array is perturbed in place and restored.
 
     Args:
-        f: a function returning a scalar.
-        params: a list of numbers or a float numpy array.
+        f: a function of ``len(params)`` numbers returning a scalar.
+        params: the point, a sequence of numbers or a 1-D float array.
         h: the step; the error of central differences shrinks like h**2.
 
     Returns:
-        An array of the shape of ``params``: (f(x + h) - f(x - h)) / (2h) per entry.
+        A float array: (f(x + h) - f(x - h)) / (2h) per entry.
     """
-    if isinstance(params, np.ndarray):
-        if params.dtype.kind != "f":
-            raise TypeError(f"numeric_gradient: params must be a float array, got dtype {params.dtype}")
-        flat = params.reshape(-1)
-        if not np.shares_memory(flat, params):
-            raise ValueError("numeric_gradient: params must be contiguous so it can be perturbed in place")
-        grad = np.zeros(params.shape, dtype=np.float64)
-        g = grad.reshape(-1)
-        for i in range(flat.size):
-            original = flat[i]
-            flat[i] = original + h
-            plus = float(f(params))
-            flat[i] = original - h
-            minus = float(f(params))
-            flat[i] = original
-            g[i] = (plus - minus) / (2 * h)
-        return grad
-    params = [float(p) for p in params]
-    grad = np.zeros(len(params))
-    for i, original in enumerate(params):
-        params[i] = original + h
-        plus = float(f(*params))
-        params[i] = original - h
-        minus = float(f(*params))
-        params[i] = original
-        grad[i] = (plus - minus) / (2 * h)
+    values = params if isinstance(params, np.ndarray) and params.dtype.kind == "f" else \
+        np.array(params, dtype=np.float64)
+    if values.ndim != 1:
+        raise ValueError(f"numeric_gradient: params must be a list or 1-D array of numbers, got shape "
+                         f"{values.shape}; for an array parameter, flatten it or use check_gradients")
+    return numeric_array_gradient(lambda: f(*values), values, h)
+
+
+def numeric_array_gradient(f, array, h=1e-4):
+    """d f() / d array by central differences, for a float array of any shape that ``f`` reads.
+
+    Each entry of ``array`` is perturbed in place (and restored) while ``f()``, which takes no
+    arguments, is evaluated: e.g. ``numeric_array_gradient(lambda: loss(W), W)``.
+    """
+    flat = array.reshape(-1)
+    if not np.shares_memory(flat, array):
+        raise ValueError("numeric gradient: the array must be contiguous so it can be perturbed in place")
+    grad = np.zeros(array.shape, dtype=np.float64)
+    g = grad.reshape(-1)
+    for i in range(flat.size):
+        original = flat[i]
+        flat[i] = original + h
+        plus = float(f())
+        flat[i] = original - h
+        minus = float(f())
+        flat[i] = original
+        g[i] = (plus - minus) / (2 * h)
     return grad
 
 
@@ -131,12 +132,12 @@ def check_gradients(cost, feed_dict, h=1e-6, tolerance=1e-6, inputs=None, raise_
         forward_and_backward(graph)
         analytic = {node: np.array(node.gradients[node], dtype=np.float64) for node in inputs}
 
-        def f(_):
+        def f():
             return float(np.sum(forward_pass(cost, graph)))
 
         errors = {}
         for i, node in enumerate(inputs):
-            numeric = numeric_gradient(f, node.value, h=h)
+            numeric = numeric_array_gradient(f, node.value, h)
             label = node.name or f"{type(node).__name__}#{i}"
             errors[label] = _relative_error(np.broadcast_to(analytic[node], numeric.shape), numeric)
         result = GradientCheck(errors, tolerance)

@@ -205,6 +205,8 @@ class MLP:
         The file appears whole or not at all: it is written beside ``path`` and renamed into place.
         """
         path = Path(path)
+        if not path.parent.is_dir():
+            raise FileNotFoundError(f"MLP.save: folder {path.parent} does not exist; create it first")
         arrays = {p.name: p.value for p in self.params}
         arrays["__config__"] = np.array(json.dumps({"format": FORMAT_VERSION, **self.config}))
         partial = path.with_name(f".{path.name}.{os.getpid()}.partial")

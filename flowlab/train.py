@@ -15,6 +15,10 @@ __all__ = ["Callback", "EarlyStopping", "Trainer", "fit", "STATUSES"]
 #: How a run can end: completed all epochs, stopped early, loss became non-finite, raised, or was stopped.
 STATUSES = ("completed", "early_stopped", "diverged", "failed", "interrupted")
 
+#: A loss at or above this (float32's largest value), or not a number, ends a run as diverged: such a
+#: loss is a learning rate that exploded, and TensorBoard, which stores float32, would show it as inf.
+DIVERGED_LOSS = float(np.finfo(np.float32).max)
+
 
 class Callback:
     """Base class for training callbacks; every hook is a no-op.
@@ -216,15 +220,15 @@ class Trainer:
         return self.history
 
     def _run_epoch(self, epoch, batch_size, on_batch):
-        """One pass over the training data; None when the loss stopped being finite."""
+        """One pass over the training data; None when the loss diverged."""
         start = time.perf_counter()
         model, step = self.model, self.optimizer.step
-        train_step, logits, isfinite, count_nonzero = model.train_step, model.logits, math.isfinite, np.count_nonzero
+        train_step, logits, count_nonzero = model.train_step, model.logits, np.count_nonzero
         total, correct, seen = 0.0, 0, 0
         for b, (xb, yb) in enumerate(epoch_batches(self.x_train, self.y_train, batch_size, self.seed, epoch)):
             loss = float(train_step(xb, yb))
-            if not isfinite(loss):
-                self.error = (f"loss became {loss} at epoch {epoch}, batch {b} "
+            if not loss < DIVERGED_LOSS:  # NaN compares False too
+                self.error = (f"loss became {loss:g} at epoch {epoch}, batch {b} "
                               f"(learning rate {self.optimizer.lr:g}); a smaller learning rate may train")
                 return None
             step()
@@ -239,8 +243,8 @@ class Trainer:
         logs = {"loss": total / seen, "accuracy": correct / seen}
         if self.x_val is not None and len(self.x_val):
             val_loss, val_acc = model.evaluate(self.x_val, self.y_val)
-            if not math.isfinite(val_loss):
-                self.error = (f"validation loss became {val_loss} after epoch {epoch} "
+            if not val_loss < DIVERGED_LOSS:
+                self.error = (f"validation loss became {val_loss:g} after epoch {epoch} "
                               f"(learning rate {self.optimizer.lr:g}); a smaller learning rate may train")
                 return None
             logs["val_loss"], logs["val_accuracy"] = val_loss, val_acc

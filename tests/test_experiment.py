@@ -152,3 +152,42 @@ def test_process_pool_results_equal_in_process_results(tmp_path):
     b = small(tmp_path / "b", workers=2).sweep(learning_rate=[0.01, 0.05])
     for ra, rb in zip(a, b):
         assert ra.metrics == rb.metrics
+
+
+def test_resume_redoes_runs_whose_settings_changed_and_warns_about_strays(tmp_path):
+    first = small(tmp_path, epochs=2).sweep(learning_rate=[0.01, 0.1])
+    again = small(tmp_path, epochs=3).sweep(resume=first.sweep_dir, learning_rate=[0.01, 0.1])
+    assert [r.metrics["epochs_run"] for r in again] == [3, 3]
+    with pytest.warns(UserWarning, match="holds runs outside this grid"):
+        small(tmp_path, epochs=3).sweep(resume=first.sweep_dir, learning_rate=[0.01, 0.1], optimizer=["sgd", "adam"])
+
+
+def test_best_is_the_first_row_of_the_table(tmp_path):
+    results = small(tmp_path, epochs=2).sweep(learning_rate=[0.01, 0.05, 0.1], batch_size=[8, 16])
+    assert results.table().splitlines()[2].split()[1] == results.best().name
+
+
+def test_missing_local_dataset_fails_validation_before_anything_is_written(tmp_path):
+    logdir = tmp_path / "logs"
+    with pytest.raises(ValueError, match=r"mnist: missing train-images-idx3-ubyte"):
+        Experiment("m", logdir=logdir, data_dir=str(tmp_path / "nowhere")).sweep(dataset=["digits", "mnist"])
+    assert not logdir.exists()
+
+
+def test_short_names_point_to_the_field():
+    with pytest.raises(ValueError, match="unknown config field 'lr'; the field is called 'learning_rate'"):
+        Experiment("x", lr=0.1)
+
+
+def test_a_script_without_the_main_guard_gets_a_clear_error(tmp_path):
+    import subprocess
+    import sys
+
+    script = tmp_path / "noguard.py"
+    script.write_text(f"from flowlab import Experiment\n"
+                      f"Experiment('x', dataset='iris', hidden=[4], epochs=1, logdir={str(tmp_path / 'logs')!r},"
+                      f" workers=2).sweep(learning_rate=[0.1, 0.2])\n")
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0
+    assert 'if __name__ == "__main__":' in proc.stderr.splitlines()[-1]
+    assert not any((tmp_path / "logs").iterdir())

@@ -351,8 +351,8 @@ def test_an_early_stopped_run_shows_as_a_success(tmp_path):
 
 
 def test_a_diverged_run_shows_as_failed(tmp_path):
-    trainer, _, _ = train(tmp_path / "run", epochs=12, lr=1e9, optimizer="sgd")
-    assert trainer.status == "diverged"
+    trainer, _, _ = train(tmp_path / "run", epochs=12, lr=100.0, optimizer="sgd")
+    assert trainer.status == "diverged" and 0 < len(trainer.history["loss"]) < 12
     hparams, _, end = session(tmp_path / "run")
     assert hparams["status"] == "diverged" and end == "STATUS_FAILURE"
     steps = [e.step for e in load(tmp_path / "run" / "train").Scalars("epoch_loss")]

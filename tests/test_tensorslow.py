@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from flowlab import tensorslow as ts
-from flowlab.gradcheck import numeric_gradient
+from flowlab.gradcheck import numeric_array_gradient
 
 rng = np.random.default_rng(0)
 
@@ -22,7 +22,7 @@ def assert_gradients_match(loss, variables, rtol=1e-6):
     session.run(loss)
     grads = ts.compute_gradients(loss)
     for v in variables:
-        numeric = numeric_gradient(lambda _: float(np.sum(session.run(loss))), v.value, h=1e-6)
+        numeric = numeric_array_gradient(lambda: float(np.sum(session.run(loss))), v.value, h=1e-6)
         assert grads[v].shape == np.shape(v.value), v.name
         np.testing.assert_allclose(grads[v], numeric, rtol=rtol, atol=1e-8, err_msg=v.name)
 
@@ -126,7 +126,7 @@ def test_series_losses_gradients():
     session.run(J, feed)
     grads = ts.compute_gradients(J)
     for v in (W_hidden, b_hidden, W_output, b_output):
-        numeric = numeric_gradient(lambda _: float(session.run(J, feed)), v.value, h=1e-6)
+        numeric = numeric_array_gradient(lambda: float(session.run(J, feed)), v.value, h=1e-6)
         np.testing.assert_allclose(grads[v], numeric, rtol=1e-6, atol=1e-8, err_msg=v.name)
 
 

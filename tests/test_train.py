@@ -54,12 +54,23 @@ def test_exploding_learning_rate_ends_as_diverged_and_keeps_earlier_epochs(digit
         def on_train_end(self, logs=None):
             ends.append(logs["status"])
 
-    trainer = Trainer(MLP([64, 64, 10], activation="relu", seed=0), "sgd", lr=50.0, callbacks=[Record()])
+    trainer = Trainer(MLP([64, 64, 10], activation="relu", seed=0), "sgd", lr=3.0, callbacks=[Record()])
     history = trainer.fit(digits, epochs=10, batch_size=32)
     assert trainer.status == "diverged" and ends == ["diverged"]
-    assert "loss became nan" in trainer.error or "loss became inf" in trainer.error
-    assert all(np.isfinite(history.get("loss", [])))
-    assert len(history.get("loss", [])) < 10
+    assert "loss became" in trainer.error and "learning rate 3" in trainer.error
+    assert 0 < len(history["loss"]) < 10 and all(np.isfinite(history["loss"]))
+
+
+def test_a_loss_beyond_float32_counts_as_diverged():
+    from flowlab.train import DIVERGED_LOSS
+
+    x = np.array([[1e20], [-1e20]])
+    y = np.array([1, 0])                                     # both confidently wrong
+    model = MLP([1, 2], seed=0)
+    model.params[0].value[...] = [[1e20, -1e20]]            # logits of 1e40: a finite, absurd loss
+    trainer = Trainer(model, "sgd", lr=0.1)
+    trainer.fit(x, y, epochs=1, batch_size=None)
+    assert trainer.status == "diverged" and DIVERGED_LOSS < 1e39
 
 
 def test_early_stopping_stops_and_restores_best(digits):
