@@ -63,7 +63,7 @@ def main():
     # flowlab's settings except the malloc override, which stays Dask's default
     with dask.config.set({k: v for k, v in DASK_CONFIG.items() if "MALLOC" not in k}):
         plain = LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                             dashboard_address=None)
+                             dashboard_address="127.0.0.1:0")
     sides = {
         "local pool": lambda: ProcessExecutor(args.workers),
         "dask": lambda: DaskExecutor(cluster),

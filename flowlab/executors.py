@@ -317,7 +317,7 @@ def local_cluster(n_workers=None, **kwargs):
     import dask
 
     options = {"n_workers": n_workers or _cpu_count(), "threads_per_worker": 1, "processes": True,
-               "host": "127.0.0.1", "dashboard_address": None, "silence_logs": logging.ERROR, **kwargs}
+               "host": "127.0.0.1", "dashboard_address": "127.0.0.1:0", "silence_logs": logging.ERROR, **kwargs}
     with dask.config.set(DASK_CONFIG):
         return distributed.LocalCluster(**options)
 
