@@ -375,7 +375,7 @@ def _tiled(arrays):
 class SGD(Optimizer):
     """p <- p - lr*g.  Matches torch.optim.SGD (momentum=0).
 
-    The default lr is 0.01 (MiniFlow's ``sgd_update`` default); torch's is 1e-3.
+    The default lr is torch's, 1e-3 (MiniFlow's ``sgd_update`` uses 1e-2).
 
     Args:
         params: list of parameter nodes.
@@ -385,7 +385,7 @@ class SGD(Optimizer):
 
     elementwise = True
 
-    def __init__(self, params, lr=0.01, weight_decay=0.0):
+    def __init__(self, params, lr=1e-3, weight_decay=0.0):
         super().__init__(params, lr, weight_decay)
 
     def update(self, value, grad, state):
@@ -399,7 +399,7 @@ class Momentum(Optimizer):
     """b <- momentum*b + (1-dampening)*g (b = g on the first step); p <- p - lr*b.
 
     With nesterov, p <- p - lr*(g + momentum*b). Matches torch.optim.SGD with momentum; at constant
-    lr it equals the slides' v <- momentum*v + lr*g, p <- p - v. The default lr is 0.01 (torch: 1e-3).
+    lr it equals the slides' v <- momentum*v + lr*g, p <- p - v. The default lr is torch's, 1e-3.
 
     Args:
         params: list of parameter nodes.
@@ -412,7 +412,7 @@ class Momentum(Optimizer):
 
     elementwise = True
 
-    def __init__(self, params, lr=0.01, momentum=0.9, nesterov=False, dampening=0.0, weight_decay=0.0):
+    def __init__(self, params, lr=1e-3, momentum=0.9, nesterov=False, dampening=0.0, weight_decay=0.0):
         super().__init__(params, lr, weight_decay)
         owner = type(self).__name__
         self.momentum = _non_negative(owner, "momentum", momentum)
@@ -460,7 +460,7 @@ class Nesterov(Momentum):
         weight_decay: L2 penalty added to the gradient.
     """
 
-    def __init__(self, params, lr=0.01, momentum=0.9, weight_decay=0.0):
+    def __init__(self, params, lr=1e-3, momentum=0.9, weight_decay=0.0):
         super().__init__(params, lr, momentum, nesterov=True, weight_decay=weight_decay)
 
     def hparams(self):

@@ -34,7 +34,7 @@ def test_main_in_process_with_defaults_and_sgd(capsys):
     result = json.loads(out)
     assert out.count("\n") == 1
     assert result["optimizer"] == "sgd" and result["batch"] == 1 and result["dtype"] == "float64"
-    assert result["warmup"] == 10 and result["lr"] == 0.01
+    assert result["warmup"] == 10 and result["lr"] == 1e-3
 
 
 @pytest.mark.parametrize("args", [["--sizes", "64"], ["--sizes", "a,b"], ["--batch", "0"], ["--optimizer", "adm"],

@@ -345,7 +345,7 @@ def test_zero_grad_is_harmless_and_repr_shows_hyperparameters():
     opt = Adam([p], lr=0.01, amsgrad=True)
     opt.zero_grad()
     assert repr(opt) == "Adam(lr=0.01, betas=(0.9, 0.999), eps=1e-08, weight_decay=0.0, amsgrad=True)"
-    assert Nesterov([p]).hparams() == {"lr": 0.01, "momentum": 0.9, "weight_decay": 0.0}
+    assert Nesterov([p]).hparams() == {"lr": 1e-3, "momentum": 0.9, "weight_decay": 0.0}
 
 
 # --- registry ---------------------------------------------------------------------------------------
@@ -353,9 +353,9 @@ def test_zero_grad_is_harmless_and_repr_shows_hyperparameters():
 
 def test_registry_names_and_defaults_follow_torch():
     assert set(OPTIMIZERS) == {"sgd", "momentum", "nesterov", "adam", "rmsprop", "adagrad", "adadelta", "adamax", "nadam"}
-    # torch's defaults, except SGD/momentum: 0.01 as MiniFlow's sgd_update (torch: 1e-3)
+    # torch's defaults (torch.optim.SGD: lr=1e-3)
     assert DEFAULT_LR == {
-        "sgd": 0.01, "momentum": 0.01, "nesterov": 0.01, "adam": 1e-3, "rmsprop": 1e-2,
+        "sgd": 1e-3, "momentum": 1e-3, "nesterov": 1e-3, "adam": 1e-3, "rmsprop": 1e-2,
         "adagrad": 1e-2, "adadelta": 1.0, "adamax": 2e-3, "nadam": 2e-3,
     }
     p = param(X0)
