@@ -5,7 +5,7 @@ digits, trained for 20 epochs by each optimizer flowlab has (sgd, momentum, nest
 rmsprop, adadelta, adam, adamax, nadam), each at its PyTorch default learning rate. Which gets
 furthest, and which is fastest at the start?
 
-Hypothesis: plain SGD at lr=0.01 is the slowest; momentum and nesterov move along consistent
+Hypothesis: plain SGD at lr=0.001 is the slowest; momentum and nesterov move along consistent
 directions faster; the adaptive methods (adagrad, rmsprop, adam and its relatives) scale each weight's
 step by its gradient history, so their steps are not tied to the gradient's size. Whether they start
 fastest depends on their default rate (adam's 0.001 is small; rmsprop's 0.01 is not). Defaults are
@@ -17,7 +17,7 @@ In TensorBoard:
   training loss keeps falling while its validation loss flattens and wobbles.
 - Scalars, `epoch_learning_rate`: each default rate, from 0.001 (adam) to 1.0 (adadelta).
 - Scalars, `update_ratio/*`: how much each layer's weights change per epoch; adam at lr=0.001 moves
-  them more than sgd at lr=0.01, although its learning rate is 10x smaller.
+  them far more than sgd at the same lr=0.001: adam's step does not shrink with the gradient.
 - HParams, Table View: sort by validation accuracy.
 """
 
