@@ -23,7 +23,7 @@ Runtime: batch=1 dominates, a few seconds of the whole sweep on 2 cores.
 
 import argparse
 
-from flowlab.experiment import Experiment
+from flowlab import Experiment
 
 
 def main(argv=None):

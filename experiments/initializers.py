@@ -26,7 +26,7 @@ In TensorBoard:
 
 import argparse
 
-from flowlab.experiment import Experiment
+from flowlab import Experiment
 
 
 def main(argv=None):

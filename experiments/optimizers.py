@@ -23,7 +23,7 @@ In TensorBoard:
 
 import argparse
 
-from flowlab.experiment import Experiment
+from flowlab import Experiment
 from flowlab.optim import OPTIMIZERS
 
 
