@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .graph import Input, describe, forward_and_backward, forward_pass, topological_sort
+from .graph import describe, forward_and_backward, forward_pass, topological_sort
 
 __all__ = ["numeric_gradient", "numeric_array_gradient", "check_gradients", "GradientCheck"]
 

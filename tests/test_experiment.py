@@ -4,7 +4,6 @@ import json
 import os
 import signal
 
-import numpy as np
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import STORE_EVERYTHING_SIZE_GUIDANCE, EventAccumulator
 
