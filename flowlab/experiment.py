@@ -367,7 +367,9 @@ class Experiment:
                 "name": name,
                 "run_dir": str(sweep_dir / name),
                 "config": asdict(config),
-                "group_name": f"{sweep_dir.name}/{run_name(config, seedless)}",
+                # The HParams row's name: the run first (the table cuts long names short), the sweep
+                # after it keeps rows of two sweeps in one logdir apart; seeds share a row.
+                "group_name": f"{run_name(config, seedless)} [{sweep_dir.name}]",
                 "histograms": self.histograms,
             })
         order = [run_name(c, varied) for c in configs]

@@ -190,3 +190,18 @@ def test_a_script_without_the_main_guard_gets_a_clear_error(tmp_path):
     assert proc.returncode != 0
     assert 'if __name__ == "__main__":' in proc.stderr.splitlines()[-1]
     assert not any((tmp_path / "logs").iterdir())
+
+
+def test_hparams_rows_are_named_by_run_and_sweep_and_seeds_share_one(tmp_path):
+    from tensorboard.plugins.hparams import plugin_data_pb2
+
+    results = small(tmp_path).sweep(learning_rate=[0.01, 0.1], seed=[0, 1])
+    groups = {}
+    for r in results:
+        root = EventAccumulator(str(results.sweep_dir / r.name), size_guidance=STORE_EVERYTHING_SIZE_GUIDANCE).Reload()
+        start = plugin_data_pb2.HParamsPluginData.FromString(
+            root.PluginTagToContent("hparams")["_hparams_/session_start_info"]).session_start_info
+        groups[r.name] = start.group_name
+    sweep = results.sweep_dir.name
+    assert groups["lr=0.01,seed=0"] == groups["lr=0.01,seed=1"] == f"lr=0.01 [{sweep}]"
+    assert groups["lr=0.1,seed=0"] == f"lr=0.1 [{sweep}]"
