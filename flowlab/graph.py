@@ -159,17 +159,20 @@ class Node:
     _vjp_calls_backprop = True
 
     def backward(self):
-        inbound = self.inbound_nodes
-        grads = self.vjp(self.upstream_gradient())
-        gradients = {}
-        for node, g in zip(inbound, grads):
-            if g is None:
-                continue
-            if node in gradients:
-                gradients[node] = gradients[node] + g
-            else:
-                gradients[node] = g
-        self.gradients = gradients
+        self.gradients = _by_input(self.inbound_nodes, self.vjp(self.upstream_gradient()))
+
+
+def _by_input(inbound, grads):
+    """The gradients dict: one entry per input, summed where an input appears twice (``Mul(x, x)``)."""
+    gradients = {}
+    for node, g in zip(inbound, grads):
+        if g is None:
+            continue
+        if node in gradients:
+            gradients[node] = gradients[node] + g
+        else:
+            gradients[node] = g
+    return gradients
 
 
 class Input(Node):
@@ -413,16 +416,8 @@ class Plan:
             grads = node.vjp(node.upstream_gradient() if grad is None else grad, out)
             if unique:
                 node.gradients = {parent: g for parent, g in zip(inbound, grads) if g is not None}
-                continue
-            gradients = {}
-            for parent, g in zip(inbound, grads):
-                if g is None:
-                    continue
-                if parent in gradients:
-                    gradients[parent] = gradients[parent] + g
-                else:
-                    gradients[parent] = g
-            node.gradients = gradients
+            else:
+                node.gradients = _by_input(inbound, grads)
         for node, consumer in self._inputs:
             grad = None if consumer is None else consumer.gradients.get(node)
             node.gradients = {node: node.upstream_gradient() if grad is None else grad}
