@@ -44,7 +44,10 @@ def _add_config_flags(parser, many):
     parser.add_argument("--shared-logdir", action="store_true",
                         help="Dask workers write straight into --logdir (a filesystem they share, same path), "
                         "so TensorBoard updates while runs train; default: runs send their files back")
-    parser.add_argument("--resume", default=None, metavar="DIR", help="finish an earlier sweep directory")
+    parser.add_argument("--resume", default=None, metavar="DIR", help="finish an earlier sweep directory: alone, "
+                        "it runs the rest of the sweep's own grid")
+    parser.add_argument("--redo-changed", action="store_true",
+                        help="with --resume and flags that change the sweep's settings: redo the changed runs")
     parser.add_argument("--no-histograms", action="store_true", help="skip weight and gradient histograms")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -127,9 +130,23 @@ def _raise_interrupt(signum, frame):
 
 
 def main(argv=None):
-    """Runs the `flowlab` command; returns the exit status (0 ok, 1 no run finished, 2 bad arguments, 130 interrupted)."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """Runs the `flowlab` command; returns the exit status (0 ok, 1 no run finished, the disk filled up, the
+    sweep is busy or the cluster failed; 2 bad arguments; 130 interrupted)."""
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    command = "flowlab"
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        command = f"flowlab {args.command}" if args.command else command
+        return _main(parser, args)
+    except KeyboardInterrupt:  # before the sweep started, or while its table printed
+        print(f"{command}: interrupted", file=sys.stderr)
+        return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _main(parser, args):
     if args.command is None:
         parser.print_help()
         return 0
@@ -142,12 +159,16 @@ def main(argv=None):
     except ValueError as exc:
         print(f"flowlab {args.command}: error: {exc}", file=sys.stderr)
         return 2
-    if many and not any(k in axes for k in DEFAULT_SWEEP):
+    if args.redo_changed and not args.resume:
+        print(f"flowlab {args.command}: error: --redo-changed goes with --resume DIR", file=sys.stderr)
+        return 2
+    if many and not args.resume and not any(k in axes for k in DEFAULT_SWEEP):
         axes.update({k: [_convert(k, v) for v in vs] for k, vs in DEFAULT_SWEEP.items()})
     name = args.name or ("sweep" if many else "train")
 
     from .executors import ClusterError, WorkerStartError
-    from .experiment import Experiment, SweepInterrupted
+    from .experiment import DiskFullError, Experiment, SweepInterrupted
+    from .sweepdir import SweepLocked
 
     if args.scheduler_file and args.executor:
         print(f"flowlab {args.command}: error: give --executor or --scheduler-file, not both", file=sys.stderr)
@@ -166,20 +187,19 @@ def main(argv=None):
         print(f"flowlab {args.command}: error: {exc}", file=sys.stderr)
         return 1
 
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
-    interrupted = False
+    interrupted = full = None
     try:
-        results = exp.sweep(resume=args.resume, **axes)
+        results = exp.sweep(resume=args.resume, redo_changed=args.redo_changed, **axes)
     except SweepInterrupted as exc:
         results, interrupted = exc.results, True
+    except DiskFullError as exc:
+        results, full = exc.results, exc
     except ValueError as exc:
         print(f"flowlab {args.command}: error: {exc}", file=sys.stderr)
         return 2
-    except (ClusterError, WorkerStartError) as exc:
+    except (ClusterError, WorkerStartError, SweepLocked) as exc:
         print(f"flowlab {args.command}: error: {exc}", file=sys.stderr)
         return 1
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
     print()
     print(results.table())
@@ -193,9 +213,16 @@ def main(argv=None):
         print(f"best: {best.name}  val_accuracy={best.metrics['val_accuracy']:.4f}")
     print(f"results: {results.sweep_dir / 'results.csv'}")
     print(f"next:    tensorboard --logdir {results.sweep_dir}")
+    left = results.remaining
+    if full:
+        kept = sum(r.status in ("completed", "early_stopped", "diverged") for r in results)
+        print(f"flowlab {args.command}: error: the disk is full ({full.reason.splitlines()[0]}); {kept} finished "
+              f"run(s) are in {results.sweep_dir / 'results.csv'}, the runs that could not be written are failed; "
+              f"free some space, then `flowlab {args.command} --resume {results.sweep_dir}`", file=sys.stderr)
+        return 1
     if interrupted:
-        print("interrupted: finished runs are kept; finish the rest with "
-              f"`flowlab {args.command} ... --resume {results.sweep_dir}`", file=sys.stderr)
+        print(f"interrupted: finished runs are kept; `flowlab {args.command} --resume {results.sweep_dir}` "
+              f"runs the remaining {left} run(s) of this sweep", file=sys.stderr)
         return 130
     return 0 if any(r.status in ("completed", "early_stopped", "diverged") for r in results) else 1
 

@@ -27,7 +27,8 @@ from .init import INITIALIZERS
 from .nodes import ACTIVATIONS, unknown_choice
 from .optim import OPTIMIZERS
 
-__all__ = ["Experiment", "RunConfig", "RunResult", "Results", "SweepInterrupted", "run_name", "execute_run",
+__all__ = ["Experiment", "RunConfig", "RunResult", "Results", "SweepInterrupted", "DiskFullError", "run_name",
+           "execute_run",
            "run_detached", "write_run_files"]
 
 #: Statuses a resumed sweep keeps: the run finished and its result stands (a diverged run diverges again).
@@ -189,6 +190,7 @@ class Results(list):
     """The runs of a sweep (``RunResult`` records) with a leaderboard."""
 
     sweep_dir = None
+    remaining = 0  #: runs of the sweep's grid that have not finished (what a resume would run)
 
     def best(self, metric="val_accuracy"):
         """The completed run ranked first by ``metric`` (as in ``table()``), or None."""
@@ -293,6 +295,7 @@ class Experiment:
         self.name, self.logdir, self.workers, self.executor = str(name), Path(logdir), workers, executor
         self.histograms, self.progress = histograms, progress
         self.base = RunConfig(**config)
+        self.explicit = tuple(config)  # the fields given here: a resume compares them with the sweep's
 
     def grid(self, **axes):
         """The validated configs of the grid (the product of the axes) and the names of the varied fields."""
@@ -322,12 +325,14 @@ class Experiment:
                              "remove repeated values from the axes")
         return configs, varied
 
-    def sweep(self, resume=None, **axes):
+    def sweep(self, resume=None, redo_changed=False, **axes):
         """Runs every config of the grid and returns the ``Results``.
 
         Args:
-            resume: an existing sweep directory: runs that finished there are kept, the others are
-                redone from a clean state.
+            resume: a sweep directory flowlab made: runs that finished there are kept, the others are
+                redone from a clean state. With no axes, the sweep's recorded grid is finished; axes
+                that change a recorded run's settings are refused unless ``redo_changed``.
+            redo_changed: on resume, redo the runs whose settings differ from the recorded ones.
             **axes: lists of values per config field, e.g. ``learning_rate=[0.01, 0.1]``.
 
         Returns:
@@ -335,7 +340,10 @@ class Experiment:
             sweep's directory, which also holds ``results.csv``.
 
         Raises:
-            ValueError: a config value is invalid (nothing is written then).
+            ValueError: a config value is invalid (nothing is written then); ``resume`` is not a
+                flowlab sweep (``NotASweep``) or changes its settings.
+            SweepLocked: another process runs this sweep directory now.
+            DiskFullError: the disk filled up; finished runs are kept in results.csv.
             SweepInterrupted: Ctrl-C or SIGTERM; finished runs are kept, running ones are marked
                 ``interrupted``, and ``.results`` holds the records.
         """
@@ -343,25 +351,50 @@ class Experiment:
             raise RuntimeError(
                 "Experiment.sweep was called while a worker process was importing your script: put the "
                 "sweep under `if __name__ == \"__main__\":` (workers import the script that started them)")
-        configs, varied = self.grid(**axes)
-        sweep_dir = Path(resume) if resume else None
-        if sweep_dir is not None and not sweep_dir.is_dir():
-            raise ValueError(f"resume: {sweep_dir} is not an existing sweep directory")
-        if sweep_dir is None:
-            check_writable(self.logdir)
-        executor = _make_executor(self.executor, self.workers)
-        if sweep_dir is None:
-            sweep_dir = _new_sweep_dir(self.logdir, self.name)
-        sweep_dir.mkdir(parents=True, exist_ok=True)
+        from . import sweepdir
 
-        records = {}
-        tasks = []
-        for config in configs:
-            name = run_name(config, varied)
-            previous = read_run(sweep_dir / name)
-            if previous is not None and previous.status in FINISHED and previous.config == _plain(asdict(config)):
-                records[name] = previous
-                continue
+        lock = sweep_dir = None
+        if resume:
+            sweep_dir, manifest, lock = sweepdir.open_sweep(resume)
+        try:
+            if resume:
+                configs, varied, order = _resume_plan(self, sweep_dir, manifest, axes, redo_changed)
+            else:
+                configs, varied = self.grid(**axes)
+                order = [run_name(c, varied) for c in configs]
+                check_writable(self.logdir)
+            executor = _make_executor(self.executor, self.workers)
+            manifest = {"name": self.name, "varied": list(varied), "histograms": self.histograms,
+                        "runs": [{"name": n, "config": _plain(asdict(c))} for n, c in zip(order, configs)]}
+            if resume:
+                sweepdir.write_manifest(sweep_dir, dict(manifest, name=sweep_dir.name))
+            else:
+                sweep_dir, lock = sweepdir.create_sweep_dir(self.logdir, self.name, manifest)
+            return self._run_sweep(executor, sweep_dir, configs, varied, order, resume=bool(resume))
+        except BaseException:
+            if not resume and lock is not None:
+                _remove_if_unused(sweep_dir)
+            raise
+        finally:
+            if lock is not None:
+                lock.release()
+
+    def _run_sweep(self, executor, sweep_dir, configs, varied, order, resume):
+        from . import sweepdir
+
+        records, tasks, damaged = {}, [], []
+        for name, config in zip(order, configs):
+            sweepdir.check_run_dir(sweep_dir, name)
+            previous = _read_record(sweep_dir / name)
+            if previous is not None and previous.get("status") in FINISHED \
+                    and previous.get("config") == _plain(asdict(config)):
+                why = sweepdir.damage(sweep_dir / name, previous)
+                if why is None:
+                    records[name] = _to_result(previous)
+                    continue
+                damaged.append(f"{name} ({why})")
+            elif previous is None and (sweep_dir / name / "run.json").exists():
+                damaged.append(f"{name} (run.json is unreadable or has the wrong shape)")
             seedless = [k for k in varied if k != "seed"]
             tasks.append({
                 "name": name,
@@ -372,19 +405,24 @@ class Experiment:
                 "group_name": f"{run_name(config, seedless)} [{sweep_dir.name}]",
                 "histograms": self.histograms,
             })
-        order = [run_name(c, varied) for c in configs]
+        if damaged:
+            warnings.warn(f"resume: redoing {len(damaged)} damaged run(s): {'; '.join(damaged[:5])}"
+                          f"{'; ...' if len(damaged) > 5 else ''}", stacklevel=3)
         if resume:
-            strays = sorted(p.name for p in sweep_dir.iterdir() if (p / "run.json").is_file() and p.name not in order)
+            strays = sorted(p.name for p in sweep_dir.iterdir()
+                            if not p.is_symlink() and (p / "run.json").is_file() and p.name not in order)
             if strays:
                 warnings.warn(f"resume: {sweep_dir} holds runs outside this grid ({', '.join(strays[:5])}"
-                              f"{', ...' if len(strays) > 5 else ''}); were the same axes given as before? They "
-                              "stay on disk but are not in results.csv", stacklevel=2)
+                              f"{', ...' if len(strays) > 5 else ''}); they stay on disk but are not in results.csv",
+                              stacklevel=3)
         results = Results()
         results.sweep_dir = sweep_dir
+        reserve = _DiskReserve(sweep_dir, len(order))
 
         def publish():
             results[:] = [records[n] for n in order if n in records]
-            results.to_csv(sweep_dir / "results.csv")
+            results.remaining = sum(n not in records or records[n].status not in FINISHED for n in order)
+            reserve.write(sweep_dir / "results.csv", results.to_csv())
 
         bar = _RunProgress(len(configs), len(records), self.name) if self.progress else None
         if not tasks:
@@ -392,25 +430,47 @@ class Experiment:
             return results
         if hasattr(executor, "start"):
             executor.start()
-        data_dir = tempfile.mkdtemp(prefix="flowlab-data-")
+        data_dir = None
+        full = []  # the disk-full error that stopped the sweep
         try:
             # Remote (Dask) workers cannot read the driver's files: they load the datasets themselves.
             local = getattr(executor, "local", False) or getattr(executor, "remote", False)
+            if not local:
+                data_dir = sweepdir.scratch_dir(sweep_dir)
             _share_datasets(tasks, data_dir, local=local)
 
             def on_done(task, outcome):
                 record = _as_record(task, outcome)
                 records[record.name] = record
-                publish()
+                if not full and record.status == "failed" and _is_disk_full(record.error):
+                    full.append(record.error)
+                try:
+                    publish()
+                except OSError as exc:
+                    if not full:
+                        full.append(f"{type(exc).__name__}: {exc}")
+                if full:
+                    raise _DiskFull(full[0])
                 if bar:
                     bar.update(record, results.best())
 
             try:
                 executor.run(execute_run, tasks, on_done)
             except WorkerStartError:
-                if not resume and not any(sweep_dir.iterdir()):
-                    sweep_dir.rmdir()  # nothing ran: leave no empty sweep behind
                 raise
+            except _DiskFull as exc:
+                reason = f"not written: the disk is full ({exc.reason})"
+                for task in tasks:
+                    old = records.get(task["name"])
+                    if old is None or old.status == "interrupted":
+                        records[task["name"]] = replace(old, status="failed", error=reason) if old else \
+                            _to_result({"name": task["name"], "config": task["config"], "status": "failed",
+                                        "logdir": task["run_dir"], "error": reason})
+                try:
+                    publish()
+                except OSError:
+                    pass
+                raise DiskFullError(results, exc.reason) from None
             except KeyboardInterrupt:
                 for task in tasks:
                     if task["name"] not in records and Path(task["run_dir"]).exists():
@@ -418,11 +478,125 @@ class Experiment:
                 publish()
                 raise SweepInterrupted(results) from None
         finally:
-            shutil.rmtree(data_dir, ignore_errors=True)
+            if data_dir is not None:
+                shutil.rmtree(data_dir, ignore_errors=True)
+            reserve.release()
             if bar:
                 bar.close()
-        publish()
+        try:
+            publish()
+        except OSError as exc:
+            raise DiskFullError(results, f"{type(exc).__name__}: {exc}") from None
         return results
+
+
+class DiskFullError(OSError):
+    """The disk filled up during a sweep: runs that could not be written are ``failed`` with the reason,
+    and ``results.csv`` holds every finished run. ``.results`` holds the records."""
+
+    def __init__(self, results, reason):
+        super().__init__(f"the disk is full ({reason})")
+        self.results, self.reason = results, reason
+
+
+class _DiskFull(KeyboardInterrupt):
+    """Stops the executor (as Ctrl-C would: running runs stop, none start) when the disk is full."""
+
+    def __init__(self, reason):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _is_disk_full(error):
+    return bool(error) and ("No space left on device" in error or "Disk quota exceeded" in error)
+
+
+class _DiskReserve:
+    """A few KB kept free beside the sweep so that results.csv can still be written when the disk fills:
+    a write that hits ENOSPC gives the reserve back and tries again."""
+
+    def __init__(self, sweep_dir, runs):
+        self.path = Path(sweep_dir) / ".flowlab" / "reserve"
+        try:
+            with open(self.path, "wb") as f:
+                os.posix_fallocate(f.fileno(), 0, 64 * 1024 + 1024 * runs)
+        except (OSError, AttributeError):
+            self.release()
+
+    def write(self, path, text):
+        try:
+            _write_atomic(path, text.encode())
+        except OSError as exc:
+            if exc.errno not in (28, 122) or not self.path.exists():  # ENOSPC, EDQUOT
+                raise
+            self.release()
+            _write_atomic(path, text.encode())
+            raise  # written; the caller still learns the disk is full
+
+    def release(self):
+        try:
+            self.path.unlink()
+        except OSError:
+            pass
+
+
+def _resume_plan(exp, sweep_dir, manifest, axes, redo_changed):
+    """The configs, varied fields and run names a resume runs: the recorded grid, or the grid given if it
+    changes no recorded run (else ValueError naming what changed, unless ``redo_changed``)."""
+    recorded = {}
+    for run in manifest["runs"]:
+        known = {k: v for k, v in run["config"].items() if k in CONFIG_FIELDS}
+        recorded[run["name"]] = _plain(asdict(replace(RunConfig(), **known)))
+    if not axes and not exp.explicit:
+        configs = [replace(RunConfig(), **{k: (tuple(v) if k == "hidden" else v) for k, v in c.items()}).validated()
+                   for c in recorded.values()]
+        return configs, list(manifest.get("varied", [])), list(recorded)
+    if axes:
+        configs, varied = exp.grid(**axes)
+    else:  # only base settings given: the recorded grid with them applied
+        configs = [replace(RunConfig(), **{**{k: (tuple(v) if k == "hidden" else v) for k, v in c.items()},
+                                           **{k: getattr(exp.base, k) for k in exp.explicit}}).validated()
+                   for c in recorded.values()]
+        varied = list(manifest.get("varied", []))
+    order = [run_name(c, varied) for c in configs]
+    new = dict(zip(order, (_plain(asdict(c)) for c in configs)))
+    changed = {}
+    for name, old in recorded.items():
+        if name in new and new[name] != old:
+            for key in CONFIG_FIELDS:
+                if old.get(key) != new[name].get(key):
+                    entry = changed.setdefault(key, [set(), set(), 0])
+                    entry[0].add(_show(old.get(key)))
+                    entry[1].add(_show(new[name].get(key)))
+                    entry[2] += 1
+    missing = [n for n in recorded if n not in new]
+    if (changed or missing) and not redo_changed:
+        parts = [f"{key} {'/'.join(sorted(a))} -> {'/'.join(sorted(b))} in {n} run(s)"
+                 for key, (a, b, n) in changed.items()]
+        if missing:
+            parts.append(f"{len(missing)} recorded run(s) are not in this grid ({', '.join(missing[:3])}"
+                         f"{', ...' if len(missing) > 3 else ''})")
+        raise ValueError(
+            f"resume: these settings differ from the ones {sweep_dir} was started with: {'; '.join(parts)}. "
+            "Its finished runs are never replaced silently: give --resume DIR alone (sweep(resume=DIR)) to finish "
+            "the sweep as it was started, start a new sweep (without --resume), or add --redo-changed "
+            "(redo_changed=True) to redo the changed runs with the new settings")
+    return configs, varied, order
+
+
+def _show(value):
+    if isinstance(value, list):
+        return "-".join(str(v) for v in value) or "none"
+    return str(value)
+
+
+def _remove_if_unused(sweep_dir):
+    """Removes a sweep directory this process just made if no run wrote anything into it yet."""
+    try:
+        if sweep_dir is not None and {p.name for p in sweep_dir.iterdir()} <= {".flowlab"}:
+            shutil.rmtree(sweep_dir)
+    except (OSError, NameError, UnboundLocalError):
+        pass
 
 
 def _unknown_field(what, name):
@@ -467,15 +641,6 @@ def check_writable(logdir):
     except OSError as exc:
         raise ValueError(f"logdir {logdir} is not writable ({exc.strerror}: {probe}); "
                          "pass --logdir with a directory you can write to") from None
-
-
-def _new_sweep_dir(logdir, name):
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    base = Path(logdir) / f"{name}-{stamp}"
-    path, n = base, 2
-    while path.exists():
-        path, n = Path(f"{base}-{n}"), n + 1
-    return path
 
 
 def _make_executor(executor, workers):
@@ -575,6 +740,8 @@ def execute_run(task, callbacks=()):
     from .train import Trainer
 
     run_dir = Path(task["run_dir"])
+    if run_dir.is_symlink():  # never write (or delete) through a link out of the sweep
+        raise ValueError(f"{run_dir} is a symbolic link; flowlab does not write through it")
     if run_dir.exists():
         shutil.rmtree(run_dir)
     run_dir.mkdir(parents=True)
@@ -604,11 +771,17 @@ def execute_run(task, callbacks=()):
     metrics["epochs_run"] = len(history.get("loss", []))
     if history.get("val_accuracy"):
         metrics["best_val_accuracy"] = max(history["val_accuracy"])
-    if model is not None and status != "failed":
-        model.save(run_dir / "model.npz")
+    try:
+        if model is not None and status != "failed":
+            model.save(run_dir / "model.npz")
+    except OSError as exc:  # a full disk: the run is failed with the reason, and the sweep hears of it
+        status, error = "failed", f"model.npz could not be written: {type(exc).__name__}: {exc}"
     record = {"name": task["name"], "config": c, "status": status, "metrics": metrics, "logdir": str(run_dir),
               "error": error, "seconds": round(seconds, 3), "initial_weights": initial}
-    write_run_json(run_dir, dict(record, traceback=details) if details else record)
+    try:
+        write_run_json(run_dir, dict(record, traceback=details) if details else record)
+    except OSError as exc:
+        record.update(status="failed", error=f"run.json could not be written: {type(exc).__name__}: {exc}")
     return record
 
 
@@ -688,11 +861,20 @@ def _json_default(value):
 
 def read_run(run_dir):
     """The ``RunResult`` stored in ``run_dir/run.json``, or None if there is none (or it is unreadable)."""
+    data = _read_record(run_dir)
+    return _to_result(data) if data is not None else None
+
+
+def _read_record(run_dir):
+    """``run_dir/run.json`` as a dict, or None if it is missing, unreadable or not a run record."""
     try:
         data = json.loads((Path(run_dir) / "run.json").read_text())
     except (OSError, ValueError):
         return None
-    return _to_result(data)
+    if not isinstance(data, dict) or not isinstance(data.get("name"), str) \
+            or not isinstance(data.get("config", {}), dict) or not isinstance(data.get("metrics", {}), dict):
+        return None
+    return data
 
 
 def _to_result(data):
@@ -707,8 +889,11 @@ def _as_record(task, outcome):
     # The run never returned: it raised outside the guarded code, or its worker process died.
     record = {"name": task["name"], "config": task["config"], "status": "failed", "metrics": {},
               "logdir": task["run_dir"], "error": str(outcome), "seconds": 0.0}
-    if Path(task["run_dir"]).is_dir():
-        write_run_json(task["run_dir"], record)
+    if Path(task["run_dir"]).is_dir() and not Path(task["run_dir"]).is_symlink():
+        try:
+            write_run_json(task["run_dir"], record)
+        except OSError:  # a full disk: results.csv still has the record
+            pass
     return _to_result(record)
 
 
@@ -718,7 +903,10 @@ def _mark_interrupted(task):
         return previous
     record = {"name": task["name"], "config": task["config"], "status": "interrupted", "metrics": {},
               "logdir": task["run_dir"], "error": "the sweep was interrupted while this run was going", "seconds": 0.0}
-    write_run_json(task["run_dir"], record)
+    try:
+        write_run_json(task["run_dir"], record)
+    except OSError:
+        pass
     return _to_result(record)
 
 

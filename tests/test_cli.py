@@ -24,7 +24,7 @@ def test_sweep_prints_a_leaderboard_and_the_tensorboard_command(tmp_path, capsys
     assert code == 0
     sweep_dir = next(tmp_path.iterdir())
     assert sweep_dir.name.startswith("cli-")
-    assert sorted(p.name for p in sweep_dir.iterdir() if p.is_dir()) == [
+    assert sorted(p.name for p in sweep_dir.iterdir() if p.is_dir() and p.name != ".flowlab") == [
         "lr=0.01,optimizer=adam", "lr=0.01,optimizer=sgd", "lr=0.1,optimizer=adam", "lr=0.1,optimizer=sgd"]
     assert "val_acc" in out and "runs: 4 completed" in out
     assert f"tensorboard --logdir {sweep_dir}" in out
@@ -103,7 +103,7 @@ def test_sigint_keeps_finished_runs_intact_and_exits_130(tmp_path):
     finally:
         proc.kill()
     assert proc.returncode == 130, err
-    assert "--resume" in err
+    assert "--resume" in err and "remaining" in err
     sweep_dir = next(tmp_path.iterdir())
     records = [json.loads(p.read_text()) for p in sweep_dir.glob("*/run.json")]
     assert records and {r["status"] for r in records} <= {"completed", "interrupted"}

@@ -79,7 +79,8 @@ def assert_same_sweep(results, reference):
             assert scalars(run_dir, group) == scalars(reference.sweep_dir / want.name, group)
         with np.load(run_dir / "model.npz") as a, np.load(reference.sweep_dir / want.name / "model.npz") as b:
             assert all(np.array_equal(a[k], b[k]) for k in b.files)
-    assert not [p for p in results.sweep_dir.iterdir() if p.name.startswith(".")]  # no staging leftovers
+    assert not [p for p in results.sweep_dir.iterdir() if p.name.startswith(".") and p.name != ".flowlab"]  # no staging
+    assert sorted(p.name for p in (results.sweep_dir / ".flowlab").iterdir()) == ["lock", "sweep.json"]
 
 
 def test_sweep_on_a_local_cluster_equals_the_local_sweep(tmp_path, cluster, workers, local_sweep):
@@ -198,12 +199,12 @@ def test_ctrl_c_keeps_finished_runs_stops_running_ones_and_resume_finishes(tmp_p
         exp.sweep(**axes)
     results = info.value.results
     sweep_dir = results.sweep_dir
-    assert sorted(r.status for r in results) == ["completed"] * 3 + ["interrupted"] * 2
+    assert sorted(r.status for r in results) == ["completed"] * 3 + ["interrupted"] * 2, [(r.name, r.status, r.error) for r in results]
     for r in results:
         assert read_run(sweep_dir / r.name).status == r.status
         if r.status == "interrupted":
             assert r.metrics["epochs_run"] < 600
-    assert len([p for p in sweep_dir.iterdir() if p.is_dir()]) == 5  # the queued run never started
+    assert len([p for p in sweep_dir.iterdir() if p.is_dir() and p.name != ".flowlab"]) == 5  # the queued run never started
 
     finished = {p: p.stat().st_mtime_ns for p in sweep_dir.rglob("*") if p.is_file() and "epochs=3" in str(p)}
     resumed = exp.sweep(resume=sweep_dir, **axes)

@@ -153,12 +153,17 @@ def test_process_pool_results_equal_in_process_results(tmp_path):
         assert ra.metrics == rb.metrics
 
 
-def test_resume_redoes_runs_whose_settings_changed_and_warns_about_strays(tmp_path):
+def test_resume_with_changed_settings_refuses_unless_asked_to_redo_them(tmp_path):
     first = small(tmp_path, epochs=2).sweep(learning_rate=[0.01, 0.1])
-    again = small(tmp_path, epochs=3).sweep(resume=first.sweep_dir, learning_rate=[0.01, 0.1])
+    before = {p: p.read_bytes() for p in first.sweep_dir.rglob("*") if p.is_file() and ".flowlab" not in p.parts}
+    with pytest.raises(ValueError, match=r"epochs 2 -> 3 in 2 run\(s\).*--redo-changed"):
+        small(tmp_path, epochs=3).sweep(resume=first.sweep_dir, learning_rate=[0.01, 0.1])
+    assert {p: p.read_bytes() for p in before} == before   # nothing touched
+    again = small(tmp_path, epochs=3).sweep(resume=first.sweep_dir, redo_changed=True, learning_rate=[0.01, 0.1])
     assert [r.metrics["epochs_run"] for r in again] == [3, 3]
     with pytest.warns(UserWarning, match="holds runs outside this grid"):
-        small(tmp_path, epochs=3).sweep(resume=first.sweep_dir, learning_rate=[0.01, 0.1], optimizer=["sgd", "adam"])
+        small(tmp_path, epochs=3).sweep(resume=first.sweep_dir, redo_changed=True, learning_rate=[0.01, 0.1],
+                                        optimizer=["sgd", "adam"])
 
 
 def test_best_is_the_first_row_of_the_table(tmp_path):

@@ -37,7 +37,7 @@ def test_script_runs_its_sweep_and_prints_the_leaderboard(tmp_path, script):
 
     [sweep_dir] = list(logdir.iterdir())
     assert sweep_dir.name.startswith(f"{name}-")
-    assert sorted(p.name for p in sweep_dir.iterdir() if p.is_dir()) == sorted(runs)
+    assert sorted(p.name for p in sweep_dir.iterdir() if p.is_dir() and p.name != ".flowlab") == sorted(runs)
     with open(sweep_dir / "results.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     assert sorted(row["name"] for row in rows) == sorted(runs)
