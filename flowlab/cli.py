@@ -125,6 +125,16 @@ def _shared_logdir_executor(executor):
     return DaskExecutor(executor, shared_logdir=True)
 
 
+def _keep_cwd_off_sys_path():
+    """Drops the working directory from ``sys.path`` (``python -m`` puts it first), so a folder there named
+    like a library (``torch``, which tensorboardX tries to import) cannot stand in for it, here or in
+    the worker processes, which copy this ``sys.path``. The command imports no code of the user's."""
+    import os
+
+    cwd = os.getcwd()
+    sys.path[:] = [p for p in sys.path if p not in ("", ".") and os.path.abspath(p) != cwd]
+
+
 def _raise_interrupt(signum, frame):
     raise KeyboardInterrupt(f"signal {signum}")
 
@@ -132,6 +142,7 @@ def _raise_interrupt(signum, frame):
 def main(argv=None):
     """Runs the `flowlab` command; returns the exit status (0 ok, 1 no run finished, the disk filled up, the
     sweep is busy or the cluster failed; 2 bad arguments; 130 interrupted)."""
+    _keep_cwd_off_sys_path()
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     command = "flowlab"
     try:

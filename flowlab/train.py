@@ -210,12 +210,14 @@ class Trainer:
             raise
         finally:
             end_logs = dict(logs or {}, status=self.status)
-            for cb in callbacks:
+            error = None
+            for cb in callbacks:  # each one's end-of-run work runs, whatever the others do
                 try:
                     cb.on_train_end(end_logs)
-                except Exception:
-                    if self.status not in ("failed", "interrupted"):
-                        raise
+                except Exception as exc:
+                    error = error or exc
+            if error is not None and self.status not in ("failed", "interrupted"):
+                raise error
         return self.history
 
     def _run_epoch(self, epoch, batch_size, on_batch):
