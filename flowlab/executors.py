@@ -468,10 +468,15 @@ class DaskExecutor:
     def run(self, fn, tasks, on_done):
         from distributed import as_completed
 
+        import logging
+
         client = self.client
         token = os.urandom(6).hex()
         ship = not self.shared_logdir
         futures = {}
+        # A lost scheduler is reported once, below, as a ClusterError: not as the client's traceback.
+        client_log = logging.getLogger("distributed.client")
+        level, client_log.level = client_log.level, logging.CRITICAL
         try:
             for i, task in enumerate(tasks):
                 sent = self._prepare(task)
@@ -483,6 +488,11 @@ class DaskExecutor:
             try:
                 for future in as_completed(futures, loop=client.loop):
                     reported.add(future)
+                    if _scheduler_lost(future):
+                        raise ClusterError(
+                            f"lost the Dask scheduler at {client.scheduler.address} while runs were going (it "
+                            f"stopped, was killed, or the network failed); {len(futures) - len(reported) + 1} "
+                            "run(s) did not finish")
                     outcome = self._collect(future, futures[future], ship)
                     if outcome is not _NOT_STARTED:
                         on_done(futures[future], outcome)
@@ -490,9 +500,12 @@ class DaskExecutor:
                 self._stop(client, token, futures, reported, ship, on_done)
                 raise
         finally:
-            if futures:
-                client.cancel(list(futures))
-            self.close()
+            try:
+                if futures and client.status == "running":
+                    client.cancel(list(futures))
+                self.close()
+            finally:
+                client_log.setLevel(level)
 
     def _prepare(self, task):
         if not isinstance(task, dict):
@@ -548,6 +561,17 @@ class DaskExecutor:
                     on_done(futures[future], outcome)
         except TimeoutError:  # runs that ignore the stop request are cancelled with the rest
             pass
+
+
+def _scheduler_lost(future):
+    """Whether ``future`` was cancelled because the client lost its scheduler."""
+    if future.status != "cancelled":
+        return False
+    try:
+        future.result(timeout=0)
+    except Exception as exc:  # noqa: BLE001 - FutureCancelledError, with the reason
+        return getattr(exc, "reason", None) == "scheduler-connection-lost"
+    return False
 
 
 def _read_scheduler_file(path, timeout):

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from .data import DATASETS, check_batch_size, check_files, dataset_info
-from .executors import WorkerStartError
+from .executors import ClusterError
 from .init import INITIALIZERS
 from .nodes import ACTIVATIONS, unknown_choice
 from .optim import OPTIMIZERS
@@ -456,8 +456,10 @@ class Experiment:
 
             try:
                 executor.run(execute_run, tasks, on_done)
-            except WorkerStartError:
-                raise
+            except ClusterError as exc:  # the cluster went away: what finished is saved
+                raise ClusterError(f"{exc}; {len(order) - results.remaining} finished run(s) are kept in "
+                                   f"{sweep_dir / 'results.csv'}: `--resume {sweep_dir}` runs the rest once the "
+                                   "cluster is back") from None
             except _DiskFull as exc:
                 reason = f"not written: the disk is full ({exc.reason})"
                 for task in tasks:

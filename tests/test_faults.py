@@ -186,6 +186,7 @@ def test_a_full_disk_is_one_line_fails_unwritten_runs_and_keeps_every_finished_o
     assert len(err) == 1 and "the disk is full" in err[0] and "No space left on device" in err[0], proc.stderr
     [sweep_dir] = small_disk.iterdir()
     rows = {line.split(",")[0]: line for line in (sweep_dir / "results.csv").read_text().splitlines()[1:]}
+    # (one axis: run names hold no comma, so a row splits plainly)
     assert len(rows) == 10
     finished = [p.parent for p in sweep_dir.glob("*/run.json")
                 if json.loads(p.read_text())["status"] == "completed"]
