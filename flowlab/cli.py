@@ -101,6 +101,24 @@ def _convert(key, text):
     return text
 
 
+#: The flag a user types for each config field (messages from the library name the fields).
+FLAGS = {"learning_rate": "--lr", "batch_size": "--batch-size", "data_dir": "--data-dir", "hidden": "--hidden",
+         "epochs": "--epochs", "seed": "--seed", "dtype": "--dtype", "activation": "--activation",
+         "optimizer": "--optimizer", "init": "--init", "dataset": "--dataset", "workers": "--workers",
+         "redo_changed=True": "--redo-changed", "name": "--name"}
+
+
+def _as_typed(message):
+    """``message`` with config field names as the flags the user typed: "--lr must be ..., got --lr 0"."""
+    import re
+
+    message = re.sub(r" \((?:Python: )?redo_changed=True\)| \(sweep\(resume=DIR\)\)", "", message)
+    for field, flag in FLAGS.items():
+        message = re.sub(rf"(?<![\w-]){re.escape(field)}=(?=\S)", f"{flag} ", message)
+        message = re.sub(rf"(^|: |, )(?:Experiment: )?{re.escape(field)}(?= must| is |: )", rf"\g<1>{flag}", message)
+    return message
+
+
 def _datasets():
     from .data import list_datasets
 
@@ -192,7 +210,7 @@ def _main(parser, args):
         if args.shared_logdir:
             exp.executor = _shared_logdir_executor(executor)
     except (ValueError, ImportError) as exc:
-        print(f"flowlab {args.command}: error: {exc}", file=sys.stderr)
+        print(f"flowlab {args.command}: error: {_as_typed(str(exc))}", file=sys.stderr)
         return 2
     except ClusterError as exc:
         print(f"flowlab {args.command}: error: {exc}", file=sys.stderr)
@@ -206,7 +224,7 @@ def _main(parser, args):
     except DiskFullError as exc:
         results, full = exc.results, exc
     except ValueError as exc:
-        print(f"flowlab {args.command}: error: {exc}", file=sys.stderr)
+        print(f"flowlab {args.command}: error: {_as_typed(str(exc))}", file=sys.stderr)
         return 2
     except (ClusterError, WorkerStartError, SweepLocked) as exc:
         print(f"flowlab {args.command}: error: {exc}", file=sys.stderr)

@@ -111,6 +111,10 @@ class Dataset:
     num_classes: int
     class_names: tuple[str, ...] = ()
 
+    def __post_init__(self):
+        check_arrays(self.name, "train", self.x_train, self.y_train)
+        check_arrays(self.name, "validation", self.x_val, self.y_val, empty_ok=True)
+
     @property
     def num_train(self) -> int:
         """Number of training examples."""
@@ -143,6 +147,31 @@ class Dataset:
     def __repr__(self) -> str:
         return (f"Dataset({self.name!r}, train={self.x_train.shape}, val={self.x_val.shape}, "
                 f"classes={self.num_classes}, dtype={self.x_train.dtype})")
+
+
+def check_arrays(name, split, x, y, empty_ok=False) -> None:
+    """Raises ValueError naming the dataset, the split and the first bad entry unless ``x`` is a 2-D array
+    of finite numbers and ``y`` one integer class id per row (not one-hot, not a list of lists)."""
+    where = f"dataset {name!r}, {split} split"
+    x_shape, y_shape = np.shape(x), np.shape(y)
+    if len(x_shape) != 2 or len(y_shape) != 1:
+        raise ValueError(f"{where}: features must be 2-D (examples, features) and labels 1-D class ids, got shapes "
+                         f"{x_shape} and {y_shape}" + (" (one-hot labels? pass y.argmax(axis=1))"
+                                                       if len(y_shape) == 2 else ""))
+    if x_shape[0] != y_shape[0]:
+        raise ValueError(f"{where}: {x_shape[0]} examples but {y_shape[0]} labels")
+    if x_shape[0] == 0 and not empty_ok:
+        raise ValueError(f"{where} is empty")
+    y = np.asarray(y)
+    if not np.issubdtype(y.dtype, np.integer):
+        raise ValueError(f"{where}: labels must be integer class ids 0..k-1, got dtype {y.dtype}")
+    if y.size and y.min() < 0:
+        raise ValueError(f"{where}: labels must be class ids >= 0, got label {y.min()} at y[{int(np.argmin(y))}]")
+    bad = ~np.isfinite(x)
+    if bad.any():
+        row, col = (int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(f"{where}: x[{row}, {col}] is {x[row, col]}; features must be finite numbers (fill or "
+                         "drop missing values first)")
 
 
 def _check_dtype(dtype) -> np.dtype:
@@ -315,10 +344,15 @@ _GENERATORS: dict[str, Callable] = {
 
 def check_files(name, data_dir=None) -> None:
     """Raises FileNotFoundError (naming the files and where to get them) if a local-file dataset's files
-    are missing; does nothing for the built-in ones. Cheap: checks that the files exist, reads nothing."""
+    are missing or damaged; does nothing for the built-in ones. Cheap: reads the files' headers and sizes only."""
     info = dataset_info(name)
     if not info.builtin:
-        find_idx_files(info.name, data_dir)
+        from .idx import check_mnist
+
+        try:
+            check_mnist(info.name, data_dir)
+        except ValueError as exc:  # a damaged file: as plain as a missing one
+            raise FileNotFoundError(str(exc)) from None
 
 
 # ---------------------------------------------------------------------------------------------

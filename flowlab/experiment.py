@@ -64,15 +64,23 @@ class RunConfig:
     def validated(self):
         """A normalized copy; raises ValueError naming the field, the value and what would work."""
         c = self
+        for key in ("dataset", "activation", "optimizer", "dtype") + (("init",) if c.init is not None else ()):
+            if not isinstance(getattr(c, key), str):
+                raise ValueError(f"{key} must be a name (a string), got {key}={getattr(c, key)!r}")
+        # Names compare case-insensitively, as documented: ReLU, HE_NORMAL, Adam.
+        c = replace(c, activation=c.activation.strip().lower(), optimizer=c.optimizer.strip().lower(),
+                    init=c.init.strip().lower() if c.init is not None else None, dtype=c.dtype.strip().lower())
         if c.dataset not in DATASETS:
-            c = replace(c, dataset=dataset_info(str(c.dataset)).name)
+            c = replace(c, dataset=dataset_info(c.dataset).name)
+        if c.data_dir is not None and not isinstance(c.data_dir, (str, os.PathLike)):
+            raise ValueError(f"data_dir must be a folder path, got data_dir={c.data_dir!r}")
         try:
             check_files(c.dataset, c.data_dir)
         except FileNotFoundError as exc:
             raise ValueError(str(exc)) from None
         if c.activation not in ACTIVATIONS:
             raise ValueError(unknown_choice("activation", c.activation, ACTIVATIONS))
-        if str(c.optimizer).lower() not in OPTIMIZERS:
+        if c.optimizer not in OPTIMIZERS:
             raise ValueError(unknown_choice("optimizer", c.optimizer, OPTIMIZERS))
         if c.init is not None and c.init not in INITIALIZERS:
             raise ValueError(unknown_choice("init", c.init, INITIALIZERS))
@@ -88,14 +96,14 @@ class RunConfig:
         hidden = parse_hidden(c.hidden)
         if not isinstance(c.epochs, (int, np.integer)) or isinstance(c.epochs, bool) or c.epochs < 1:
             raise ValueError(f"epochs must be a whole number >= 1, got epochs={c.epochs!r}")
-        if not isinstance(c.seed, (int, np.integer)) or isinstance(c.seed, bool) or c.seed < 0:
-            raise ValueError(f"seed must be a whole number >= 0, got seed={c.seed!r}")
-        if not 0 < _number("val_fraction", c.val_fraction) < 1:
-            raise ValueError(f"val_fraction must be between 0 and 1, got val_fraction={c.val_fraction!r}")
+        if not isinstance(c.seed, (int, np.integer)) or isinstance(c.seed, bool) or not 0 <= c.seed < 2**32:
+            raise ValueError(f"seed must be a whole number from 0 to 2**32 - 1, got seed={c.seed!r}")
+        if isinstance(c.val_fraction, str) or not 0 < _number("val_fraction", c.val_fraction) < 1:
+            raise ValueError(f"val_fraction must be a number between 0 and 1, got val_fraction={c.val_fraction!r}")
         if str(c.dtype) not in ("float32", "float64"):
             raise ValueError(f"dtype must be 'float32' or 'float64', got dtype={c.dtype!r}")
-        return replace(c, optimizer=str(c.optimizer).lower(), batch_size=batch, hidden=hidden,
-                       epochs=int(c.epochs), seed=int(c.seed), dtype=str(c.dtype))
+        return replace(c, batch_size=batch, hidden=hidden, epochs=int(c.epochs), seed=int(c.seed),
+                       val_fraction=float(c.val_fraction))
 
     def hparams(self):
         """The config as TensorBoard HParams values (numbers, strings)."""
@@ -129,22 +137,31 @@ def _number(name, value):
 def parse_hidden(value):
     """Hidden layer widths from 64, "64,32", (64, 32) or "" (no hidden layer), as a tuple of ints."""
     if isinstance(value, str):
-        parts = [p for p in re.split(r"[,x\- ]+", value.strip()) if p]
+        text = value.strip()
+        parts = [] if text.lower() in ("", "none") else [p.strip() for p in text.split(",")]
     elif isinstance(value, (int, np.integer)) and not isinstance(value, bool):
         parts = [value]
     elif isinstance(value, (list, tuple)):
         parts = list(value)
     else:
         parts = None
-    try:
-        widths = tuple(int(p) for p in parts) if parts is not None else None
-    except (TypeError, ValueError):
-        widths = None
-    if widths is None or any(w < 1 for w in widths):
+    widths = None
+    if parts is not None:
+        widths = tuple(_width(p) for p in parts)
+    if widths is None or None in widths:
         raise ValueError(
-            f"hidden must list positive layer widths, e.g. 64 or '64,32', got hidden={value!r}"
+            f"hidden must list whole positive layer widths, e.g. 64 or '64,32' ('' for none), got hidden={value!r}"
         )
     return widths
+
+
+def _width(part):
+    """A layer width from '64' or 64 (not 64.7, -3, True, nan); None if it is not one."""
+    if isinstance(part, str) and re.fullmatch(r"\d+", part):
+        part = int(part)
+    if isinstance(part, (int, np.integer)) and not isinstance(part, (bool, np.bool_)) and part >= 1:
+        return int(part)
+    return None
 
 
 def format_value(key, value):
@@ -288,7 +305,10 @@ class Experiment:
             raise ValueError(_unknown_field("config field", unknown[0]))
         if not re.fullmatch(r"[A-Za-z0-9._+=-]+", str(name)):
             raise ValueError(f"Experiment: name must be letters, digits and . _ + = -, got name={name!r}")
-        if workers is not None and (not isinstance(workers, int) or workers < 1):
+        if len(str(name)) > 100:
+            raise ValueError(f"Experiment: name is {len(str(name))} characters long; keep it to 100 (it names a folder)")
+        if workers is not None and (not isinstance(workers, (int, np.integer)) or isinstance(workers, bool)
+                                    or workers < 1):
             raise ValueError(f"Experiment: workers must be a whole number >= 1, got workers={workers!r}")
         if "hidden" in config:
             config["hidden"] = parse_hidden(config["hidden"])
@@ -319,6 +339,10 @@ class Experiment:
             config = replace(self.base, **dict(zip(values, combo))).validated()
             configs.append(config)
         names = [run_name(c, varied) for c in configs]
+        longest = max(names, key=len)
+        if len(longest) > 200:
+            raise ValueError(f"sweep: run names would be {len(longest)} characters long ({longest[:60]}...), too long "
+                             "for a folder name; sweep fewer axes at once or use shorter values")
         duplicates = {n for n in names if names.count(n) > 1}
         if duplicates:
             raise ValueError(f"sweep: several runs would share the name {sorted(duplicates)[0]!r}; "

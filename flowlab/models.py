@@ -59,7 +59,7 @@ class MLP:
     """
 
     def __init__(self, sizes, activation="relu", init=None, seed=0, dtype=np.float64):
-        sizes = [int(s) for s in sizes] if _is_sequence(sizes) else None
+        sizes = _whole_sizes(sizes)
         if not sizes or len(sizes) < 2 or min(sizes) < 1:
             raise ValueError(
                 f"MLP: sizes must list at least two positive widths (inputs, ..., classes), "
@@ -226,10 +226,59 @@ class MLP:
             if "__config__" not in data.files:
                 raise ValueError(f"MLP.load: {path} is not a flowlab model file (no __config__ entry)")
             config = json.loads(str(data["__config__"]))
+            if not isinstance(config, dict):
+                raise ValueError(f"MLP.load: {path} is not a flowlab model file (its __config__ is not a dict)")
             config.pop("format", None)
+            _check_stored_shapes(path, data, config)  # before allocating what the config asks for
             model = cls(**config)
             model.set_weights({name: data[name] for name in data.files if name != "__config__"})
         return model
+
+
+def _whole_sizes(sizes):
+    """The widths as ints, or None unless every one is a whole number (not 64.7, nan, inf, True)."""
+    if not _is_sequence(sizes):
+        return None
+    out = []
+    for s in sizes:
+        if isinstance(s, (bool, np.bool_)):
+            return None
+        if isinstance(s, (float, np.floating)) and not (np.isfinite(s) and float(s).is_integer()):
+            return None
+        try:
+            out.append(int(s))
+        except (TypeError, ValueError, OverflowError):
+            return None
+    return out
+
+
+def _check_stored_shapes(path, data, config):
+    """Raises ValueError unless the file holds exactly the arrays its config describes, read from the
+    arrays' headers only: a small damaged file cannot make load allocate gigabytes."""
+    import zipfile
+
+    sizes = _whole_sizes(config.get("sizes"))
+    if not sizes or len(sizes) < 2 or min(sizes) < 1:
+        raise ValueError(f"MLP.load: {path}: its config has no valid sizes ({config.get('sizes')!r})")
+    expected = {}
+    for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
+        expected[f"dense_{i}/kernel"], expected[f"dense_{i}/bias"] = (fan_in, fan_out), (fan_out,)
+    stored = {}
+    with zipfile.ZipFile(path) as z:
+        for name in data.files:
+            if name == "__config__":
+                continue
+            with z.open(f"{name}.npy") as f:
+                version = np.lib.format.read_magic(f)
+                read = np.lib.format.read_array_header_1_0 if version == (1, 0) else \
+                    np.lib.format.read_array_header_2_0
+                shape, _, _ = read(f)
+            stored[name] = tuple(shape)
+    if stored != expected:
+        wrong = sorted(set(stored) ^ set(expected)) or sorted(k for k in stored if stored[k] != expected[k])
+        raise ValueError(f"MLP.load: {path}: the stored arrays do not match its config sizes={sizes} "
+                         f"(first difference: {wrong[0]}: stored {stored.get(wrong[0])}, config needs "
+                         f"{expected.get(wrong[0])}); the file is damaged")
 
 
 def _flat_views(arrays, dtype):

@@ -48,7 +48,7 @@ def run_main(argv):
 @pytest.mark.parametrize("argv, message", [
     (["--optimizer", "adm"], "unknown optimizer 'adm'; choose from adadelta, adagrad, adam"),
     (["--dataset", "mnits"], "unknown dataset 'mnits'; choose from"),
-    (["--lr", "0"], "learning_rate must be a number > 0, got learning_rate=0.0"),
+    (["--lr", "0"], "--lr must be a number > 0, got --lr 0.0"),
     (["--lr", "fast"], "--lr must be a number, got 'fast'"),
     (["--batch-size", "0"], "batch_size"),
     (["--activation", "sigmod"], "did you mean 'sigmoid'"),

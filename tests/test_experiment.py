@@ -100,7 +100,7 @@ def test_resume_skips_finished_runs_and_redoes_others_cleanly(tmp_path):
     ({"learning_rate": [0.1, -0.01]}, r"learning_rate must be a number > 0, got learning_rate=-0.01"),
     ({"batch_size": [0]}, r"batch_size: .*0"),
     ({"activation": ["rellu"]}, r"did you mean 'relu'"),
-    ({"hidden": ["64,abc"]}, r"hidden must list positive layer widths"),
+    ({"hidden": ["64,abc"]}, r"hidden must list whole positive layer widths"),
     ({"epochs": [0]}, r"epochs must be a whole number >= 1, got epochs=0"),
     ({"learning_rte": [0.1]}, r"unknown sweep axis 'learning_rte'.*did you mean 'learning_rate'"),
 ])
