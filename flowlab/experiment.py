@@ -92,7 +92,7 @@ class RunConfig:
         try:
             batch = check_batch_size(c.batch_size)
         except ValueError as exc:
-            raise ValueError(f"batch_size: {exc}") from None
+            raise ValueError(str(exc) if "batch_size" in str(exc) else f"batch_size: {exc}") from None
         hidden = parse_hidden(c.hidden)
         if not isinstance(c.epochs, (int, np.integer)) or isinstance(c.epochs, bool) or c.epochs < 1:
             raise ValueError(f"epochs must be a whole number >= 1, got epochs={c.epochs!r}")
@@ -100,6 +100,11 @@ class RunConfig:
             raise ValueError(f"seed must be a whole number from 0 to 2**32 - 1, got seed={c.seed!r}")
         if isinstance(c.val_fraction, str) or not 0 < _number("val_fraction", c.val_fraction) < 1:
             raise ValueError(f"val_fraction must be a number between 0 and 1, got val_fraction={c.val_fraction!r}")
+        info = DATASETS[c.dataset]
+        n = info.num_samples if info.builtin else None
+        if n and not 0 < round(n * float(c.val_fraction)) < n:
+            raise ValueError(f"val_fraction={c.val_fraction!r} of {c.dataset}'s {n} examples leaves an empty training "
+                             f"or validation set; use a value between {1 / n:.2g} and {1 - 1 / n:.2g}")
         if str(c.dtype) not in ("float32", "float64"):
             raise ValueError(f"dtype must be 'float32' or 'float64', got dtype={c.dtype!r}")
         return replace(c, batch_size=batch, hidden=hidden, epochs=int(c.epochs), seed=int(c.seed),
@@ -387,6 +392,10 @@ class Experiment:
                 configs, varied = self.grid(**axes)
                 order = [run_name(c, varied) for c in configs]
                 check_writable(self.logdir)
+            from .limits import check_resources
+
+            check_resources([asdict(c) for c in configs], sweep_dir or self.logdir, self.histograms,
+                            workers=min(len(configs), self.workers or os.cpu_count() or 1))
             executor = _make_executor(self.executor, self.workers)
             manifest = {"name": self.name, "varied": list(varied), "histograms": self.histograms,
                         "runs": [{"name": n, "config": _plain(asdict(c))} for n, c in zip(order, configs)]}
@@ -692,7 +701,25 @@ class _RunProgress:
 
 # --- one run: what a worker executes ----------------------------------------------------------------
 
-_DATA_CACHE = {}
+class _DataCache(dict):
+    """Loaded datasets by key, the oldest dropped once they hold more than ``limit`` bytes (the newest is
+    always kept): a sweep over many MNIST seeds must not hold every copy in memory."""
+
+    limit = 512 * 1024**2
+
+    def __setitem__(self, key, data):
+        super().pop(key, None)
+        super().__setitem__(key, data)
+        while len(self) > 1 and sum(map(_nbytes, self.values())) > self.limit:
+            del self[next(iter(self))]
+
+
+def _nbytes(data):
+    # Memory-mapped arrays (the workers' shared copies) live in the page cache, not in this process.
+    return sum(a.nbytes for a in (data.x_train, data.y_train, data.x_val, data.y_val) if not isinstance(a, np.memmap))
+
+
+_DATA_CACHE = _DataCache()
 
 
 def _data_key(config):
@@ -710,6 +737,9 @@ def _share_datasets(tasks, directory, local):
         key = _data_key(c)
         if key in failed:
             task["data_error"] = failed[key]
+            continue
+        if key in saved:
+            task["data_path"] = saved[key]
             continue
         if key not in _DATA_CACHE:
             try:
@@ -729,6 +759,7 @@ def _share_datasets(tasks, directory, local):
             meta = {"name": d.name, "num_features": d.num_features, "num_classes": d.num_classes}
             (folder / "meta.json").write_text(json.dumps(meta))
             saved[key] = str(folder)
+            del _DATA_CACHE[key]  # the workers read the files; the driver needs no copy
         task["data_path"] = saved[key]
 
 

@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 
-from .data import Dataset, check_batch_size, epoch_batches
+from .data import Dataset, check_arrays, check_batch_size, epoch_batches
 from .optim import get_optimizer
 
 __all__ = ["Callback", "EarlyStopping", "Trainer", "fit", "STATUSES"]
@@ -166,8 +166,12 @@ class Trainer:
             x, y = x.x_train, x.y_train
         if y is None:
             raise ValueError("Trainer.fit: labels y are required (or pass a flowlab.data.Dataset)")
-        if not isinstance(epochs, int) or epochs < 1:
+        if not isinstance(epochs, (int, np.integer)) or isinstance(epochs, bool) or epochs < 1:
             raise ValueError(f"Trainer.fit: epochs must be a whole number >= 1, got epochs={epochs!r}")
+        epochs = int(epochs)
+        check_arrays("Trainer.fit data", "train", x, y)
+        if validation_data is not None:
+            check_arrays("Trainer.fit data", "validation", *validation_data, empty_ok=True)
         batch_size = check_batch_size(batch_size)
         self.x_train, self.y_train = x, y
         self.x_val, self.y_val = validation_data if validation_data is not None else (None, None)

@@ -50,7 +50,7 @@ def run_main(argv):
     (["--dataset", "mnits"], "unknown dataset 'mnits'; choose from"),
     (["--lr", "0"], "--lr must be a number > 0, got --lr 0.0"),
     (["--lr", "fast"], "--lr must be a number, got 'fast'"),
-    (["--batch-size", "0"], "batch_size"),
+    (["--batch-size", "0"], "--batch-size must be an int >= 1"),
     (["--activation", "sigmod"], "did you mean 'sigmoid'"),
 ])
 def test_bad_arguments_exit_nonzero_name_the_value_and_write_nothing(tmp_path, capsys, argv, message):

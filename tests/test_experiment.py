@@ -98,7 +98,7 @@ def test_resume_skips_finished_runs_and_redoes_others_cleanly(tmp_path):
     ({"optimizer": ["adm"]}, r"unknown optimizer 'adm'; choose from .* \(did you mean 'adam'\?\)"),
     ({"dataset": ["digit"]}, r"unknown dataset 'digit'; choose from .* \(did you mean 'digits'\?\)"),
     ({"learning_rate": [0.1, -0.01]}, r"learning_rate must be a number > 0, got learning_rate=-0.01"),
-    ({"batch_size": [0]}, r"batch_size: .*0"),
+    ({"batch_size": [0]}, r"batch_size must be an int >= 1.*got batch_size=0"),
     ({"activation": ["rellu"]}, r"did you mean 'relu'"),
     ({"hidden": ["64,abc"]}, r"hidden must list whole positive layer widths"),
     ({"epochs": [0]}, r"epochs must be a whole number >= 1, got epochs=0"),
