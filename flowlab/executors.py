@@ -488,12 +488,12 @@ class DaskExecutor:
             try:
                 for future in as_completed(futures, loop=client.loop):
                     reported.add(future)
-                    if _scheduler_lost(future):
-                        raise ClusterError(
-                            f"lost the Dask scheduler at {client.scheduler.address} while runs were going (it "
-                            f"stopped, was killed, or the network failed); {len(futures) - len(reported) + 1} "
-                            "run(s) did not finish")
                     outcome = self._collect(future, futures[future], ship)
+                    if isinstance(outcome, _SchedulerLost):
+                        raise ClusterError(
+                            f"lost the Dask scheduler at {self.address} while runs were going (it stopped, was "
+                            f"killed, or the network failed); {len(futures) - len(reported) + 1} run(s) did "
+                            "not finish")
                     if outcome is not _NOT_STARTED:
                         on_done(futures[future], outcome)
             except KeyboardInterrupt:
@@ -520,6 +520,8 @@ class DaskExecutor:
         try:
             result = future.result()
         except Exception as exc:  # noqa: BLE001 - becomes the run's 'failed' record
+            if "scheduler-connection-lost" in f"{getattr(exc, 'reason', '')} {exc}":
+                return _SchedulerLost()
             outcome = _dask_error(exc)
             if ship and isinstance(task, dict) and "run_dir" in task:
                 from .experiment import write_run_files
@@ -557,21 +559,14 @@ class DaskExecutor:
         try:
             for future in as_completed(waiting, loop=client.loop, timeout=STOP_GRACE):
                 outcome = self._collect(future, futures[future], ship)
-                if outcome is not _NOT_STARTED and not isinstance(outcome, WorkerDied):
+                if outcome is not _NOT_STARTED and not isinstance(outcome, (WorkerDied, _SchedulerLost)):
                     on_done(futures[future], outcome)
         except TimeoutError:  # runs that ignore the stop request are cancelled with the rest
             pass
 
 
-def _scheduler_lost(future):
-    """Whether ``future`` was cancelled because the client lost its scheduler."""
-    if future.status != "cancelled":
-        return False
-    try:
-        future.result(timeout=0)
-    except Exception as exc:  # noqa: BLE001 - FutureCancelledError, with the reason
-        return getattr(exc, "reason", None) == "scheduler-connection-lost"
-    return False
+class _SchedulerLost:
+    """A run's outcome when the client lost its scheduler: not the run's fault, and the end of the sweep."""
 
 
 def _read_scheduler_file(path, timeout):

@@ -305,7 +305,7 @@ def test_a_killed_scheduler_is_one_line_exit_1_and_keeps_finished_runs(tmp_path)
             process.kill()
             process.wait()
         log.close()
-    assert sweep.returncode == 1, err
+    assert sweep.returncode == 1, (err, [(p.parent.name, json.loads(p.read_text()).get("error")) for p in logdir.glob("*/*/run.json")])
     lines = [line for line in err.strip().splitlines() if line]
     assert len(lines) == 1 and "Traceback" not in err, err
     assert "lost the Dask scheduler" in lines[0] and "--resume" in lines[0]
