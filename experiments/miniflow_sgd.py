@@ -65,7 +65,8 @@ def main(argv=None):
     X, y, output, cost, trainables = lesson_network(data.num_features, args.hidden, seed=0)
     graph = topological_sort({X: data.x_train[:1], y: data.y_train[:1]})
     run_dir = Path(args.logdir) / "miniflow-sgd" / "loop"
-    hparams = {"learning_rate": args.lr, "width": args.hidden, "batch_size": args.batch_size, "epochs": epochs}
+    hparams = {"dataset": "diabetes", "optimizer": "sgd", "learning_rate": args.lr, "width": args.hidden,
+               "batch_size": args.batch_size, "epochs": epochs, "seed": 0}
     with LoopLogger(run_dir, trainables, graph=graph, hparams=hparams, learning_rate=args.lr) as log:
         for epoch in range(epochs):
             total = 0.0

@@ -659,7 +659,11 @@ def execute_run(task, callbacks=()):
                         loss="mse" if regression else "cross_entropy")
         initial = _fingerprint(model)
         config = RunConfig(**{**c, "hidden": tuple(c["hidden"])})
-        logger = TensorBoardLogger(run_dir, hparams=config.hparams(), group_name=task.get("group_name"),
+        hparams = config.hparams()
+        if task.get("builder") is not None:  # settings only the MLP reads mean nothing for the user's model
+            for key in ("hidden", "activation", "init"):
+                hparams.pop(key, None)
+        logger = TensorBoardLogger(run_dir, hparams=hparams, group_name=task.get("group_name"),
                                    histograms=task.get("histograms", True))
         trainer = Trainer(model, c["optimizer"], lr=c["learning_rate"], callbacks=[logger, *callbacks],
                           seed=c["seed"])

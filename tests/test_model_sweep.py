@@ -185,3 +185,11 @@ def test_a_script_builder_runs_on_dask_by_value_and_an_unpicklable_one_is_refuse
     assert sweep.name.startswith("dask-")  # the refused sweep wrote nothing
     train = events(sweep / "scale=0.5" / "train")
     assert "Doubler" in {n.op for n in train.Graph().node} and "W" in train.Tags()["histograms"]
+
+
+def test_a_builders_hparams_leave_out_the_mlp_only_settings(tmp_path):
+    [r] = Experiment("x", logdir=tmp_path, workers=1, model=user_nodes.build, dataset="diabetes", epochs=1,
+                     width=3).sweep()
+    hp = session_hparams(Path(r.logdir))
+    assert hp["width"] == 3 and hp["dataset"] == "diabetes"
+    assert not {"hidden", "activation", "init"} & set(hp)
