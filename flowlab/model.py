@@ -60,7 +60,14 @@ class Model:
                 raise TypeError(f"Model: {arg} must be an Input node, got {describe(node) if hasattr(node, 'inbound_nodes') else repr(node)}")
         self.features, self.labels, self.output, self.loss, self.name = features, labels, output, loss, str(name)
         features.requires_grad = labels.requires_grad = False  # data: no gradient to compute
-        self.params = self._trainables(params, sys._getframe(1))
+        caller = sys._getframe(1)
+        for node, default in ((features, "features"), (labels, "labels")):
+            if node.name is None:  # named in the graph and in errors, as the script calls them
+                from .loop_logger import name_from_caller
+
+                node.name = name_from_caller(node, caller) or default
+        self.params = self._trainables(params, caller)
+        del caller
         if task is None:
             task = "classification" if "crossentropy" in type(loss).__name__.lower() else "regression"
         if task not in TASKS:
@@ -183,6 +190,8 @@ class Model:
         """After a pass over a batch with labels ``y``: (sum of the metric over it, how many it counts)."""
         out = self.output.value
         if self.task == "classification":
+            if np.ndim(y) == 2 and np.shape(y) == np.shape(out):  # one-hot rows (TensorSlow's labels)
+                y = np.argmax(y, axis=1)
             return int(np.count_nonzero(out.argmax(axis=1) == y)), len(y)
         error = np.abs(np.subtract(np.reshape(out, (len(y), -1)), np.reshape(y, (len(y), -1))))
         return float(error.sum()), error.size
@@ -226,6 +235,11 @@ class Model:
         return total_loss / n, total / count
 
     # --- weights -------------------------------------------------------------------------------
+
+    @property
+    def named_params(self):
+        """``{name: Input}`` for every parameter, in order."""
+        return {p.name: p for p in self.params}
 
     def get_weights(self):
         """A copy of every parameter, by name."""

@@ -160,3 +160,35 @@ def test_the_benchmarks_generic_graphs_are_the_mlps_network(kind):
             assert_array_equal(p.value, q.value)
         else:  # the course's Linear sums its bias gradient with np.sum: equal to rounding
             np.testing.assert_allclose(p.value, q.value, rtol=1e-9, atol=1e-12)
+
+
+def test_a_tensorslow_graph_is_a_model_too():
+    """The series' softmax classifier (one-hot labels, a summed cross-entropy) under Trainer."""
+    from flowlab import tensorslow as ts
+
+    data = load_dataset("blobs", seed=0)
+    onehot = np.eye(3)[data.y_train]
+    with ts.Graph().as_default():
+        X, c = ts.placeholder(name="X"), ts.placeholder(name="c")
+        rng = np.random.default_rng(0)
+        W, b = ts.Variable(rng.normal(size=(2, 3)), name="W"), ts.Variable(np.zeros(3), name="b")
+        p = ts.softmax(ts.add(ts.matmul(X, W), b))
+        J = ts.negative(ts.reduce_sum(ts.reduce_sum(ts.multiply(c, ts.log(p)), axis=1)))
+        model = Model(X, c, p, J, params=[W, b], task="classification")
+        history = Trainer(model, "sgd", lr=0.01).fit(data.x_train, onehot, validation_data=(data.x_val,
+                                                                                              np.eye(3)[data.y_val]),
+                                                     epochs=5, batch_size=16)
+    assert list(model.named_params) == ["W", "b"]
+    assert history["val_accuracy"][-1] > 0.9 and history["loss"][-1] < history["loss"][0]
+    assert_array_equal(model.predict(data.x_val), np.argmax(data.x_val @ W.value + b.value, axis=1))
+
+
+def test_a_two_feature_regression_logs_no_decision_boundary(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 2))
+    y = x[:, 0] - 2 * x[:, 1]
+    model = MLP([2, 4, 1], loss="mse")
+    Trainer(model, "adam", lr=0.01, callbacks=[TensorBoardLogger(tmp_path / "run", boundary_freq=1)]).fit(
+        x, y, validation_data=(x, y), epochs=2)
+    tags = EventAccumulator(str(tmp_path / "run" / "train")).Reload().Tags()
+    assert "epoch_mae" in tags["scalars"] and not tags["images"]

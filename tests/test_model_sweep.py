@@ -193,3 +193,13 @@ def test_a_builders_hparams_leave_out_the_mlp_only_settings(tmp_path):
     hp = session_hparams(Path(r.logdir))
     assert hp["width"] == 3 and hp["dataset"] == "diabetes"
     assert not {"hidden", "activation", "init"} & set(hp)
+
+
+def test_resume_keeps_finished_runs_of_user_axes(tmp_path):
+    exp = Experiment("r", logdir=tmp_path, workers=1, model=user_nodes.build, dataset="diabetes", epochs=1, width=3)
+    first = exp.sweep(width=[3, 4])
+    again = exp.sweep(resume=first.sweep_dir, width=[3, 4])
+    assert [r.seconds for r in again] == [r.seconds for r in first]  # kept, not redone
+    with pytest.warns(UserWarning, match=r"runs outside this grid \(width=4\)"):
+        redone = exp.sweep(resume=first.sweep_dir, width=[3, 5])
+    assert {r.name for r in redone} == {"width=3", "width=5"}
