@@ -6,8 +6,9 @@ import sys
 from types import SimpleNamespace
 
 from .graph import Input, Node
+from .model import name_from_caller
 
-__all__ = ["LoopLogger", "trainables_of", "name_from_caller"]
+__all__ = ["LoopLogger", "trainables_of"]
 
 
 class LoopLogger:
@@ -120,13 +121,3 @@ def trainables_of(graph):
     """The Inputs of a sorted graph that some node reads after its first input (weights and biases)."""
     first = {id(n.inbound_nodes[0]) for n in graph if getattr(n, "inbound_nodes", None)}
     return [n for n in graph if isinstance(n, Input) and id(n) not in first and getattr(n, "requires_grad", True)]
-
-
-def name_from_caller(node, frame):
-    """The name of a variable holding ``node`` in ``frame`` (locals first), or None."""
-    for scope in (frame.f_locals, frame.f_globals):
-        for key, value in scope.items():
-            if value is node and not key.startswith("_") and key.isidentifier():
-                return key
-    return None
-

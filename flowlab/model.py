@@ -11,7 +11,7 @@ import numpy as np
 
 from .graph import Input, Plan, describe, topological_sort
 
-__all__ = ["Model", "DataShape", "TASKS", "build_model"]
+__all__ = ["Model", "DataShape", "TASKS", "build_model", "name_from_caller"]
 
 FORMAT_VERSION = 1
 
@@ -63,8 +63,6 @@ class Model:
         caller = sys._getframe(1)
         for node, default in ((features, "features"), (labels, "labels")):
             if node.name is None:  # named in the graph and in errors, as the script calls them
-                from .loop_logger import name_from_caller
-
                 node.name = name_from_caller(node, caller) or default
         self.params = self._trainables(params, caller)
         del caller
@@ -112,8 +110,6 @@ class Model:
                 raise ValueError(f"Model: parameter {describe(p)} has no value; give it its initial weights "
                                  "(p.value = ...) before making the model")
             if p.name is None:
-                from .loop_logger import name_from_caller
-
                 p.name = name_from_caller(p, caller) or f"param_{i}"
         names = [p.name for p in params]
         repeated = sorted({n for n in names if names.count(n) > 1})
@@ -266,6 +262,15 @@ class Model:
         with np.load(path, allow_pickle=False) as data:
             self.set_weights({name: data[name] for name in data.files if name != "__config__"})
         return self
+
+
+def name_from_caller(node, frame):
+    """The name of a variable holding ``node`` in ``frame`` (locals first), or None."""
+    for scope in (frame.f_locals, frame.f_globals):
+        for key, value in scope.items():
+            if value is node and not key.startswith("_") and key.isidentifier():
+                return key
+    return None
 
 
 def save_npz(path, arrays, config, kind):

@@ -192,3 +192,38 @@ def test_a_two_feature_regression_logs_no_decision_boundary(tmp_path):
         x, y, validation_data=(x, y), epochs=2)
     tags = EventAccumulator(str(tmp_path / "run" / "train")).Reload().Tags()
     assert "epoch_mae" in tags["scalars"] and not tags["images"]
+
+
+def test_loop_logger_finds_trainables_in_a_sorted_graph_and_names_them_after_the_variables(tmp_path):
+    from flowlab import LoopLogger
+
+    X, y, W1, b1, W2, b2 = (mf.Input() for _ in range(6))
+    rng = np.random.default_rng(0)
+    W1.value, b1.value, W2.value, b2.value = rng.normal(size=(3, 4)), np.zeros(4), rng.normal(size=(4, 1)), np.zeros(1)
+    out = mf.Linear(mf.Sigmoid(mf.Linear(X, W1, b1)), W2, b2)
+    mf.MSE(y, out)
+    graph = mf.topological_sort({X: rng.normal(size=(5, 3)), y: rng.normal(size=5)})
+    with LoopLogger(tmp_path / "loop", graph=graph, flush_secs=0) as log:
+        for epoch in range(3):
+            mf.forward_and_backward(graph)
+            mf.sgd_update(log.model.params, learning_rate=0.1)
+            log.log(epoch, graph[-1].value, val_loss=2 * graph[-1].value)
+    assert log.model.params == [W1, b1, W2, b2] and [p.name for p in log.model.params] == ["W1", "b1", "W2", "b2"]
+    train = EventAccumulator(str(tmp_path / "loop" / "train"), size_guidance=STORE_EVERYTHING_SIZE_GUIDANCE).Reload()
+    assert [e.step for e in train.Scalars("epoch_loss")] == [0, 1, 2]
+    assert {"W1", "b2/gradient"} <= set(train.Tags()["histograms"])
+    last = train.Histograms("W2")[-1].histogram_value
+    assert last.num == 4 and last.max == pytest.approx(W2.value.max())
+    val = EventAccumulator(str(tmp_path / "loop" / "validation")).Reload().Scalars("epoch_loss")
+    assert val[-1].value == pytest.approx(2 * train.Scalars("epoch_loss")[-1].value)
+
+
+def test_bench_times_the_generic_path():
+    import json
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "flowlab.bench", "--model", "miniflow", "--steps", "5",
+                          "--activation", "sigmoid"], capture_output=True, text=True, check=True).stdout
+    result = json.loads(out)
+    assert result["model"] == "miniflow" and result["fast_path"] is False and result["median_us_per_step"] > 0
