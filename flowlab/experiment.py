@@ -202,6 +202,8 @@ class RunResult:
 
 
 METRICS = ("loss", "accuracy", "val_loss", "val_accuracy", "mae", "val_mae")
+#: The metric columns of a classification sweep (mae is a regression's, in place of accuracy).
+CLASSIFICATION_METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
 
 
 class Results(list):
@@ -243,16 +245,24 @@ class Results(list):
         """One flat dict per run: name, status, the config, the final metrics, seconds, error."""
         out = []
         extra = list(dict.fromkeys(k for r in self for k in (r.config.get("extra") or {})))
+        metrics = self._metric_columns()
         for r in self:
             row = {"name": r.name, "status": r.status}
             row.update({k: _cell(r.config.get(k)) for k in CONFIG_FIELDS})
             row.update({k: _cell((r.config.get("extra") or {}).get(k)) for k in extra})
-            row.update({k: r.metrics.get(k) for k in METRICS})
+            row.update({k: r.metrics.get(k) for k in metrics})
             row["epochs_run"] = r.metrics.get("epochs_run")
             row["seconds"] = round(r.seconds, 3)
             row["error"] = r.error or ""
             out.append(row)
         return out
+
+    def _metric_columns(self):
+        """Accuracy columns unless every run is a regression, mae columns when any run is."""
+        has = lambda name: any(name in r.metrics or f"val_{name}" in r.metrics for r in self)
+        mae, accuracy = has("mae"), has("accuracy")
+        return [k for k in METRICS if ("mae" in k and mae) or ("accuracy" in k and (accuracy or not mae))
+                or k in ("loss", "val_loss")]
 
     def table(self, metric=None, top=None):
         """The leaderboard as text, best first by ``metric`` (None: ``default_metric()``)."""
@@ -275,8 +285,8 @@ class Results(list):
         """Writes the rows as CSV (atomically) to ``path``, or returns the CSV text when path is None."""
         rows = self.rows()
         buffer = io.StringIO()
-        columns = list(rows[0]) if rows else ["name", "status", *CONFIG_FIELDS, *METRICS, "epochs_run", "seconds",
-                                              "error"]
+        columns = list(rows[0]) if rows else ["name", "status", *CONFIG_FIELDS, *CLASSIFICATION_METRICS,
+                                              "epochs_run", "seconds", "error"]
         writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
