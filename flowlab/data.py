@@ -222,15 +222,16 @@ def load_dataset(name: str = "digits", *, val_fraction: float = 0.2, seed: int =
             raise ValueError(f"noise must be a finite number >= 0, got noise={noise!r}")
 
     class_names = tuple(str(i) for i in range(info.num_classes))
+    classes = info.task == "classification"  # stratify the split by class; a regression has none
     if info.source == "generated":
         noise = _DEFAULT_NOISE[info.name] if noise is None else float(noise)
         x, y = _GENERATORS[info.name](n_samples or info.num_samples, noise, seed)
-        x_train, y_train, x_val, y_val = train_val_split(x, y, val_fraction, seed, stratify=info.task == "classification")
+        x_train, y_train, x_val, y_val = train_val_split(x, y, val_fraction, seed, stratify=classes)
     elif info.source == "bundled":
         x, y, class_names = _load_sklearn(info.name)
         if n_samples is not None:
             x, y = _subsample(x, y, n_samples, seed, info.name)
-        x_train, y_train, x_val, y_val = train_val_split(x, y, val_fraction, seed, stratify=info.task == "classification")
+        x_train, y_train, x_val, y_val = train_val_split(x, y, val_fraction, seed, stratify=classes)
     else:
         x_train, y_train, x_val, y_val = load_mnist(info.name, data_dir)
         if info.name == "fashion-mnist":

@@ -57,7 +57,8 @@ class Model:
     def __init__(self, features, labels, output, loss, params=None, *, task=None, name="model"):
         for arg, node in (("features", features), ("labels", labels)):
             if not isinstance(node, Input):
-                raise TypeError(f"Model: {arg} must be an Input node, got {describe(node) if hasattr(node, 'inbound_nodes') else repr(node)}")
+                got = describe(node) if hasattr(node, "inbound_nodes") else repr(node)
+                raise TypeError(f"Model: {arg} must be an Input node (the one fed each batch), got {got}")
         self.features, self.labels, self.output, self.loss, self.name = features, labels, output, loss, str(name)
         features.requires_grad = labels.requires_grad = False  # data: no gradient to compute
         caller = sys._getframe(1)

@@ -98,7 +98,8 @@ class MLP(Model):
         if loss == "mse":
             loss_node, task = MSE(labels, self.logits, name="loss/mean_squared_error"), "regression"
         else:
-            loss_node, task = SoftmaxCrossEntropy(self.logits, labels, name="loss/softmax_cross_entropy"), "classification"
+            loss_node = SoftmaxCrossEntropy(self.logits, labels, name="loss/softmax_cross_entropy")
+            task = "classification"
         params = [p for layer in self.layers for p in (layer.kernel, layer.bias)]
         super().__init__(features, labels, self.logits, loss_node, params, task=task, name="mlp")
         # Sort once; every step after this only assigns values (no re-sorting per step).

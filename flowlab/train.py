@@ -89,6 +89,9 @@ class EarlyStopping(Callback):
                 self.trainer.model.set_weights(self.best_weights)
 
 
+_SHOWN = ("loss", "accuracy", "mae", "val_loss", "val_accuracy", "val_mae")
+
+
 class _Progress(Callback):
     """A tqdm bar over epochs with the latest metrics."""
 
@@ -101,7 +104,7 @@ class _Progress(Callback):
         self.bar = tqdm(total=self.epochs, desc=self.desc or "training", unit="epoch", leave=False)
 
     def on_epoch_end(self, epoch, logs=None):
-        shown = {k: f"{v:.4g}" for k, v in logs.items() if k in ("loss", "accuracy", "mae", "val_loss", "val_accuracy", "val_mae")}
+        shown = {k: f"{v:.4g}" for k, v in logs.items() if k in _SHOWN}
         self.bar.set_postfix(shown, refresh=False)
         self.bar.update(1)
 

@@ -1,7 +1,5 @@
-"""MiniFlow compatibility: the seed's scripts run with only their import changed."""
+"""MiniFlow compatibility: the course's scripts and students' own print what they print on the course's miniflow.py."""
 
-import ast
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -29,7 +27,8 @@ def test_miniflow_exports_exactly_its_names():
 
 def run_script(path, pre=""):
     """A script's stdout, run as a student runs it (``pre``: Python run first, e.g. print options)."""
-    code = f"{pre}\nimport runpy, sys; sys.path.insert(0, {str(path.parent)!r}); runpy.run_path({str(path)!r}, run_name='__main__')"
+    code = (f"{pre}\nimport runpy, sys; sys.path.insert(0, {str(path.parent)!r}); "
+            f"runpy.run_path({str(path)!r}, run_name='__main__')")
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=path.parent,
                           env={"PYTHONPATH": str(ROOT), "PATH": ""}).stdout
 

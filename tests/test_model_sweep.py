@@ -4,8 +4,6 @@ import csv
 import json
 import subprocess
 import sys
-import textwrap
-import threading
 from pathlib import Path
 
 import numpy as np
