@@ -223,7 +223,7 @@ def load_dataset(name: str = "digits", *, val_fraction: float = 0.2, seed: int =
             x, y = _subsample(x, y, n_samples, seed, info.name)
         x_train, y_train, x_val, y_val = train_val_split(x, y, val_fraction, seed)
     else:
-        x_train, y_train, x_val, y_val = load_mnist(info.name, locate(info.name, data_dir, cache_dir))
+        x_train, y_train, x_val, y_val = load_mnist(info.name, locate(info.name, data_dir, cache_dir, progress=True))
         if info.name == "fashion-mnist":
             class_names = _FASHION_CLASSES
         if n_samples is not None:

@@ -6,6 +6,7 @@ import hashlib
 import http.client
 import os
 import tempfile
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -153,6 +154,7 @@ def download(name: str, cache: str | os.PathLike | None = None, *, mirrors=None,
     checksums = dict(CHECKSUMS[name] if checksums is None else checksums)
     folder = cache_dir(cache) / name
     folder.mkdir(parents=True, exist_ok=True)
+    _remove_stale_parts(folder, checksums)
     for filename, (size, sha256) in checksums.items():
         target = folder / filename
         if target.is_file():
@@ -222,6 +224,18 @@ def _open(url, timeout):
         raise _MirrorFailed(str(exc.reason)) from None
     except (http.client.HTTPException, OSError) as exc:
         raise _MirrorFailed(f"{type(exc).__name__}: {exc}") from None
+
+
+def _remove_stale_parts(folder, checksums, age=3600):
+    # A download killed outright (SIGKILL, power loss) leaves its temporary file; after an hour it is
+    # no other process's live download either. Only flowlab's own ".<file>.<random>.part" names go.
+    for filename in checksums:
+        for part in folder.glob(f".{filename}.*.part"):
+            try:
+                if time.time() - part.stat().st_mtime > age:
+                    part.unlink()
+            except OSError:
+                pass
 
 
 def _bar(progress, size, name):

@@ -74,7 +74,7 @@ def server():
     httpd.daemon_threads = True
     httpd.routes, httpd.log, httpd.release = {}, [], threading.Event()
     httpd.url = lambda mirror: f"http://127.0.0.1:{httpd.server_port}/{mirror}/"
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield httpd
     httpd.release.set()
@@ -253,3 +253,18 @@ def test_ctrl_c_during_a_download_leaves_no_partial_file(online, fake, tmp_path)
     assert proc.returncode == 130 and "interrupted" in err and "Traceback" not in err
     left = sorted(p.name for p in (cache / "mnist").iterdir())
     assert left == ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"]  # the two finished before it
+
+
+def test_only_old_leftovers_of_killed_downloads_are_cleared(online, fake, tmp_path):
+    serve(online, "a", fake["files"])
+    folder = tmp_path / "cache" / "mnist"
+    folder.mkdir(parents=True)
+    old, fresh, mine = (folder / ".train-images-idx3-ubyte.gz.k1ll3d.part", folder / ".t10k-images-idx3-ubyte.gz.l1ve.part",
+                        folder / ".notes.part")
+    for path in (old, fresh, mine):
+        path.write_bytes(b"partial")
+    hours_ago = time.time() - 2 * 3600
+    os.utime(old, (hours_ago, hours_ago))
+    os.utime(mine, (hours_ago, hours_ago))
+    dl.download("mnist", tmp_path / "cache", progress=False)
+    assert not old.exists() and fresh.exists() and mine.exists()  # a live download's file, and not ours
