@@ -35,7 +35,7 @@ def _add_config_flags(parser, many):
     parser.add_argument("--dtype", nargs=nargs, default=None, help="float64 (default) or float32")
     parser.add_argument("--noise", nargs=nargs, type=float, default=None,
                         help="noise of a generated dataset (spiral, moons, circles, xor, blobs; default: its own)")
-    parser.add_argument("--samples", dest="n_samples", nargs=nargs, type=int, default=None,
+    parser.add_argument("--samples", dest="n_samples", nargs=nargs, type=int, default=None, metavar="N",
                         help="examples: points to generate, or a seeded subset of a bundled/MNIST training set")
     parser.add_argument("--val-fraction", nargs=nargs, type=float, default=None,
                         help="fraction held out for validation (default 0.2; MNIST uses its test files)")
@@ -144,8 +144,9 @@ def _download(names, cache):
 def _datasets():
     from .data import list_datasets
 
-    rows = [(d.name, d.source, str(d.num_features or "?"), str(d.num_classes or "?"), d.description)
-            for d in list_datasets()]
+    # MNIST-style sets are local files that flowlab downloads itself: say so where a student looks.
+    rows = [(d.name, "download" if d.source == "local files" else d.source, str(d.num_features or "?"),
+             str(d.num_classes or "?"), d.description) for d in list_datasets()]
     widths = [max(len(r[i]) for r in rows + [("name", "source", "features", "classes", "")]) for i in range(4)]
     print("  ".join(h.ljust(w) for h, w in zip(("name", "source", "features", "classes"), widths)) + "  description")
     for row in rows:

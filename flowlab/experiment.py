@@ -117,9 +117,14 @@ class RunConfig:
             "val_fraction": self.val_fraction,
             "dtype": self.dtype,
             "noise": self.noise if self.noise is not None else "default",
-            "n_samples": self.n_samples if self.n_samples is not None else "all",
+            "n_samples": self.n_samples if self.n_samples is not None else _default_samples(self.dataset),
             "standardize": self.standardize,
         }
+
+
+def _default_samples(dataset):
+    info = DATASETS.get(dataset)
+    return info.num_samples if info is not None and info.source == "generated" else "all"
 
 
 def _validated_data_settings(c):
@@ -139,6 +144,10 @@ def _validated_data_settings(c):
         if info.source == "bundled" and c.n_samples > info.num_samples:
             raise ValueError(f"n_samples={c.n_samples} but {c.dataset!r} has only {info.num_samples} examples")
         c = replace(c, n_samples=int(c.n_samples))
+    n = c.n_samples or info.num_samples
+    if info.builtin and not 1 <= round(n * float(c.val_fraction)) <= n - 1:
+        raise ValueError(f"val_fraction={c.val_fraction} of {n} examples leaves an empty training or validation "
+                         "set; give more n_samples or another val_fraction")
     if not isinstance(c.standardize, (bool, np.bool_)):
         raise ValueError(f"standardize must be True or False, got standardize={c.standardize!r}")
     return replace(c, standardize=bool(c.standardize))

@@ -56,6 +56,7 @@ def test_standardize_axis_feeds_raw_features_when_off(tmp_path):
     assert rows["standardize=False"]["standardize"] == "False" and rows["standardize=True"]["standardize"] == "True"
     assert hparams(runs["standardize=False"].logdir)["standardize"] is False
     assert hparams(runs["standardize=True"].logdir)["standardize"] is True
+    assert hparams(runs["standardize=True"].logdir)["n_samples"] == "all"  # wine's 178, none left out
 
     raw, scaled = load_dataset("wine", standardize=False), load_dataset("wine")
     assert raw.x_train.mean(axis=0).max() > 100  # proline is in the hundreds: unscaled features really differ
@@ -94,6 +95,7 @@ def test_val_fraction_axis_holds_out_that_share(tmp_path):
     assert set(runs) == {"val=0.2", "val=0.5"}
     assert csv_rows(results)["val=0.5"]["val_fraction"] == "0.5"
     assert hparams(runs["val=0.5"].logdir)["val_fraction"] == 0.5
+    assert hparams(runs["val=0.5"].logdir)["noise"] == "default"
     for fraction, n_val in ((0.2, 30), (0.5, 75)):
         data = load_dataset("iris", val_fraction=fraction)
         assert data.num_val == n_val
@@ -106,6 +108,8 @@ def test_val_fraction_axis_holds_out_that_share(tmp_path):
     (dict(dataset="moons", noise="lots"), r"noise must be a number, got noise='lots'"),
     (dict(dataset="iris", n_samples=1), r"n_samples must be a whole number >= 2, got n_samples=1"),
     (dict(dataset="iris", n_samples=151), r"n_samples=151 but 'iris' has only 150 examples"),
+    (dict(dataset="moons", n_samples=4, val_fraction=0.1), r"val_fraction=0.1 of 4 examples leaves an empty"),
+    (dict(dataset="iris", val_fraction=0.999), r"val_fraction=0.999 of 150 examples leaves an empty"),
     (dict(dataset="iris", standardize="no"), r"standardize must be True or False, got standardize='no'"),
 ])
 def test_bad_data_settings_fail_before_anything_is_written(tmp_path, config, match):
@@ -130,3 +134,11 @@ def test_cli_data_flags(tmp_path, capsys):
         main(["train", "--standardize", "maybe"])
     assert exit_.value.code == 2 and "invalid choice: 'maybe'" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+def test_hparams_show_the_sample_count_a_generated_set_defaults_to():
+    from flowlab.experiment import RunConfig
+
+    assert RunConfig(dataset="spiral").validated().hparams()["n_samples"] == 300
+    assert RunConfig(dataset="digits").validated().hparams()["n_samples"] == "all"
+    assert RunConfig(dataset="moons", n_samples=64).validated().hparams()["n_samples"] == 64
