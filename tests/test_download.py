@@ -88,6 +88,7 @@ def online(monkeypatch, server, fake):
     monkeypatch.delenv("FLOWLAB_OFFLINE", raising=False)
     monkeypatch.setitem(dl.MIRRORS, "mnist", (server.url("a"), server.url("b")))
     monkeypatch.setitem(dl.CHECKSUMS, "mnist", fake["checksums"])
+    monkeypatch.setitem(dl.MIRRORS, "fashion-mnist", (server.url("nothing-here"),))  # never the real ones
     return server
 
 
