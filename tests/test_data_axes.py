@@ -142,3 +142,33 @@ def test_hparams_show_the_sample_count_a_generated_set_defaults_to():
     assert RunConfig(dataset="spiral").validated().hparams()["n_samples"] == 300
     assert RunConfig(dataset="digits").validated().hparams()["n_samples"] == "all"
     assert RunConfig(dataset="moons", n_samples=64).validated().hparams()["n_samples"] == 64
+
+
+def test_input_scaling_experiment_shows_what_its_docstring_says(tmp_path):
+    """experiments/input_scaling.py, full length: the claims of its docstring, from its own logs."""
+    import importlib.util
+
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    spec = importlib.util.spec_from_file_location("input_scaling", Path(__file__).parent.parent / "experiments" /
+                                                  "input_scaling.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    results = script.main(["--workers", "1", "--logdir", str(tmp_path)])
+    runs = {r.name: r for r in results}
+    val = load_dataset("wine").y_val
+    raw_sgd, raw_adam = runs["standardize=False,optimizer=sgd"], runs["standardize=False,optimizer=adam"]
+    assert raw_sgd.metrics["val_accuracy"] == pytest.approx(np.bincount(val).max() / len(val))  # the largest class
+    assert round(raw_sgd.metrics["val_accuracy"], 2) == 0.39
+    for name, run in runs.items():
+        scalars = EventAccumulator(str(Path(run.logdir) / "train")).Reload()
+        grad = [e.value for e in scalars.Scalars("gradient_norm/dense_1")]
+        loss = [e.value for e in scalars.Scalars("epoch_loss")]
+        if name.startswith("standardize=True"):
+            assert run.metrics["val_accuracy"] > 0.95 and run.metrics["loss"] < 0.2 and loss[-1] < 0.2
+            assert 0.5 < grad[0] < 2 and grad[-1] < grad[0] and loss[0] < 2
+        else:
+            assert loss[0] > 100 and 0.9 < loss[-1] < 1.2  # in the hundreds, then near chance (ln 3)
+        if run is raw_sgd:
+            assert grad == [0.0] * 50  # dead ReLUs: no gradient reaches dense_1 at any epoch
+    assert raw_sgd.metrics["val_accuracy"] < raw_adam.metrics["val_accuracy"] < 0.96
