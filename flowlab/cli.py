@@ -73,8 +73,8 @@ def build_parser():
                               description="List the datasets, or download MNIST / Fashion-MNIST into the cache "
                               "(they are otherwise downloaded on first use).")
     datasets.add_argument("--download", nargs="+", metavar="NAME", help="mnist and/or fashion-mnist")
-    datasets.add_argument("--cache-dir", default=None, metavar="DIR",
-                          help="download cache (default: $FLOWLAB_CACHE_DIR, else ~/.cache/flowlab)")
+    datasets.add_argument("--download-dir", default=None, metavar="DIR",
+                          help="where downloads go (default: $FLOWLAB_DOWNLOAD_DIR, else ~/.cache/flowlab)")
     return parser
 
 
@@ -113,9 +113,9 @@ def _convert(key, text):
     return text
 
 
-def _download(names, cache):
+def _download(names, directory):
     from .data import dataset_info
-    from .download import CHECKSUMS, DownloadError, cache_dir, download
+    from .download import CHECKSUMS, DownloadError, download_dir, download
 
     try:
         names = [dataset_info(n).name for n in names]
@@ -129,12 +129,12 @@ def _download(names, cache):
             return 2
     for name in names:
         try:
-            folder = download(name, cache, progress=True)
+            folder = download(name, directory, progress=True)
         except (DownloadError, ValueError) as exc:
             print(f"flowlab datasets: error: {exc}", file=sys.stderr)
             return 1
         except KeyboardInterrupt:
-            print(f"flowlab datasets: interrupted; no half-written file was left in {cache_dir(cache) / name}; "
+            print(f"flowlab datasets: interrupted; no half-written file was left in {download_dir(directory) / name}; "
                   "run the same command again to finish", file=sys.stderr)
             return 130
         print(f"{name}: {', '.join(sorted(CHECKSUMS[name]))} in {folder} (SHA-256 checked)")
@@ -178,7 +178,7 @@ def main(argv=None):
         parser.print_help()
         return 0
     if args.command == "datasets":
-        return _download(args.download, args.cache_dir) if args.download else _datasets()
+        return _download(args.download, args.download_dir) if args.download else _datasets()
 
     many = args.command == "sweep"
     try:

@@ -163,7 +163,7 @@ def _check_dtype(dtype) -> np.dtype:
 def load_dataset(name: str = "digits", *, val_fraction: float = 0.2, seed: int = 0,
                  data_dir: str | os.PathLike | None = None, n_samples: int | None = None,
                  noise: float | None = None, standardize: bool = True, dtype=np.float64,
-                 cache_dir: str | os.PathLike | None = None) -> Dataset:
+                 download_dir: str | os.PathLike | None = None) -> Dataset:
     """Load a dataset by name, split it into train/validation and standardize it.
 
     Bundled and generated sets are split by a stratified permutation drawn from
@@ -188,7 +188,7 @@ def load_dataset(name: str = "digits", *, val_fraction: float = 0.2, seed: int =
             Gaussian jitter added to the points after labelling (0.0).
         standardize: scale features to zero mean and unit variance using training statistics only.
         dtype: floating-point type of the features (np.float64, or np.float32 for speed).
-        cache_dir: where mnist/fashion-mnist are downloaded to (default ``$FLOWLAB_CACHE_DIR`` or
+        download_dir: where mnist/fashion-mnist are downloaded to (default ``$FLOWLAB_DOWNLOAD_DIR`` or
             ``~/.cache/flowlab``); see `flowlab.download`.
 
     Returns:
@@ -223,7 +223,7 @@ def load_dataset(name: str = "digits", *, val_fraction: float = 0.2, seed: int =
             x, y = _subsample(x, y, n_samples, seed, info.name)
         x_train, y_train, x_val, y_val = train_val_split(x, y, val_fraction, seed)
     else:
-        x_train, y_train, x_val, y_val = load_mnist(info.name, locate(info.name, data_dir, cache_dir, progress=True))
+        x_train, y_train, x_val, y_val = load_mnist(info.name, locate(info.name, data_dir, download_dir, progress=True))
         if info.name == "fashion-mnist":
             class_names = _FASHION_CLASSES
         if n_samples is not None:

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from .idx import MNIST_FILES, find_idx_files
 
-__all__ = ["CHECKSUMS", "MIRRORS", "DownloadError", "cache_dir", "check_available", "download", "downloads_allowed",
-           "locate"]
+__all__ = ["CHECKSUMS", "MIRRORS", "DownloadError", "check_available", "download", "download_dir",
+           "downloads_allowed", "locate"]
 
 #: Where each set's four ``.gz`` files are served, tried in this order. MNIST: PyTorch's mirror
 #: (torchvision), the Google Cloud copy TensorFlow Datasets reads, then Yann LeCun's original page
@@ -44,7 +44,7 @@ CHECKSUMS: dict[str, dict[str, tuple[int, str]]] = {
     },
 }
 
-CACHE_ENV = "FLOWLAB_CACHE_DIR"
+DOWNLOAD_ENV = "FLOWLAB_DOWNLOAD_DIR"
 OFFLINE_ENV = "FLOWLAB_OFFLINE"
 _CHUNK = 1 << 16
 
@@ -53,11 +53,11 @@ class DownloadError(OSError):
     """No mirror gave a file whose size and SHA-256 match the published ones; the message says what to do."""
 
 
-def cache_dir(path: str | os.PathLike | None = None) -> Path:
-    """The download cache: ``path``, else ``$FLOWLAB_CACHE_DIR``, else ``$XDG_CACHE_HOME/flowlab``,
-    else ``~/.cache/flowlab``. Each dataset gets a folder of its own name in it."""
+def download_dir(path: str | os.PathLike | None = None) -> Path:
+    """Where downloads go: ``path``, else ``$FLOWLAB_DOWNLOAD_DIR``, else ``$XDG_CACHE_HOME/flowlab``,
+    else ``~/.cache/flowlab``. Each dataset gets a folder of its own name in it (``mnist/``)."""
     if path is None:
-        path = os.environ.get(CACHE_ENV) or Path(os.environ.get("XDG_CACHE_HOME") or "~/.cache") / "flowlab"
+        path = os.environ.get(DOWNLOAD_ENV) or Path(os.environ.get("XDG_CACHE_HOME") or "~/.cache") / "flowlab"
     return Path(path).expanduser()
 
 
@@ -66,17 +66,17 @@ def downloads_allowed() -> bool:
     return os.environ.get(OFFLINE_ENV, "").strip().lower() not in ("1", "true", "yes", "on")
 
 
-def locate(name: str, data_dir=None, cache: str | os.PathLike | None = None, *, download_missing: bool | None = None,
+def locate(name: str, data_dir=None, directory: str | os.PathLike | None = None, *, download_missing: bool | None = None,
            progress: bool = False) -> Path:
     """The folder holding ``name``'s four IDX files, downloading them into the cache if need be.
 
-    Looks in ``data_dir`` (default ``./data/<name>``) first, then in ``cache_dir(cache)/<name>``;
-    ``.gz`` files in the cache are checked against `CHECKSUMS` before use.
+    Looks in ``data_dir`` (default ``./data/<name>``) first, then in ``download_dir(directory)/<name>``;
+    ``.gz`` files there are checked against `CHECKSUMS` before use.
 
     Args:
         name: "mnist" or "fashion-mnist".
         data_dir: a folder the user keeps the files in; used when all four are there.
-        cache: the cache directory (see `cache_dir`).
+        directory: the download directory (see `download_dir`).
         download_missing: fetch missing files; None means "unless ``$FLOWLAB_OFFLINE`` is set".
         progress: show a tqdm bar per file while downloading.
 
@@ -85,47 +85,47 @@ def locate(name: str, data_dir=None, cache: str | os.PathLike | None = None, *, 
         DownloadError: no mirror worked (offline, blocked, or files that fail the checksum).
         ValueError: a file in the cache does not match its published SHA-256.
     """
-    folder = _present(name, data_dir, cache)
+    folder = _present(name, data_dir, directory)
     if folder is not None:
-        if folder.parent == cache_dir(cache):
+        if folder.parent == download_dir(directory):
             for path in folder.glob("*.gz"):
                 _check_cached(name, path)
         return folder
     if download_missing is None:
         download_missing = downloads_allowed()
     if not download_missing:
-        _raise_missing(name, data_dir, cache)
-    return download(name, cache, progress=progress)
+        _raise_missing(name, data_dir, directory)
+    return download(name, directory, progress=progress)
 
 
-def check_available(name: str, data_dir=None, cache: str | os.PathLike | None = None) -> None:
+def check_available(name: str, data_dir=None, directory: str | os.PathLike | None = None) -> None:
     """Cheap check before a sweep writes anything: the files exist, or downloading is on (reads nothing)."""
-    if _present(name, data_dir, cache) is None and not downloads_allowed():
-        _raise_missing(name, data_dir, cache)
+    if _present(name, data_dir, directory) is None and not downloads_allowed():
+        _raise_missing(name, data_dir, directory)
 
 
-def _present(name, data_dir, cache):
+def _present(name, data_dir, directory):
     first = Path(data_dir if data_dir is not None else Path("data") / name).expanduser()
-    for folder in (first, cache_dir(cache) / name):
+    for folder in (first, download_dir(directory) / name):
         if _complete(folder):
             return folder
     return None
 
 
-def _raise_missing(name, data_dir, cache):
+def _raise_missing(name, data_dir, directory):
     first = Path(data_dir if data_dir is not None else Path("data") / name).expanduser()
     try:
         find_idx_files(name, first)
     except FileNotFoundError as exc:
         raise FileNotFoundError(
-            f"{exc} flowlab also looked in its download cache {(cache_dir(cache) / name).resolve()}, where it "
+            f"{exc} flowlab also looked in its download cache {(download_dir(directory) / name).resolve()}, where it "
             f"fetches the files itself unless ${OFFLINE_ENV} is set (it is); putting the files there works too."
         ) from None
 
 
-def download(name: str, cache: str | os.PathLike | None = None, *, mirrors=None, checksums=None,
+def download(name: str, directory: str | os.PathLike | None = None, *, mirrors=None, checksums=None,
              progress: bool = True, timeout: float = 60.0) -> Path:
-    """Downloads ``name``'s four ``.gz`` files into ``cache_dir(cache)/<name>`` unless they are there.
+    """Downloads ``name``'s four ``.gz`` files into ``download_dir(directory)/<name>`` unless they are there.
 
     Each file is tried from each mirror in order. It is written to a temporary file beside its
     final name, its size and SHA-256 are checked, and only then is it renamed into place: an
@@ -134,7 +134,7 @@ def download(name: str, cache: str | os.PathLike | None = None, *, mirrors=None,
 
     Args:
         name: "mnist" or "fashion-mnist".
-        cache: the cache directory (see `cache_dir`).
+        directory: the download directory (see `download_dir`).
         mirrors: base URLs to try in order (default ``MIRRORS[name]``).
         checksums: {file name: (size, sha256)} (default ``CHECKSUMS[name]``).
         progress: a tqdm bar per file.
@@ -152,7 +152,7 @@ def download(name: str, cache: str | os.PathLike | None = None, *, mirrors=None,
         raise ValueError(f"download: no download for {name!r}; choose from {', '.join(CHECKSUMS)}")
     mirrors = tuple(MIRRORS[name] if mirrors is None else mirrors)
     checksums = dict(CHECKSUMS[name] if checksums is None else checksums)
-    folder = cache_dir(cache) / name
+    folder = download_dir(directory) / name
     folder.mkdir(parents=True, exist_ok=True)
     _remove_stale_parts(folder, checksums)
     for filename, (size, sha256) in checksums.items():

@@ -1,4 +1,4 @@
-"""Every test runs offline, with a download cache of its own: nothing reaches the internet or ~/.cache.
+"""Every test runs offline, with a download folder of its own: nothing reaches the internet or ~/.cache.
 
 Set at import time, before any fixture starts a process (Dask workers, CLI subprocesses inherit it).
 """
@@ -11,10 +11,10 @@ import tempfile
 import pytest
 
 os.environ["FLOWLAB_OFFLINE"] = "1"
-os.environ["FLOWLAB_CACHE_DIR"] = tempfile.mkdtemp(prefix="flowlab-test-cache-")
-atexit.register(shutil.rmtree, os.environ["FLOWLAB_CACHE_DIR"], ignore_errors=True)
+os.environ["FLOWLAB_DOWNLOAD_DIR"] = tempfile.mkdtemp(prefix="flowlab-test-downloads-")
+atexit.register(shutil.rmtree, os.environ["FLOWLAB_DOWNLOAD_DIR"], ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)
-def _private_cache(tmp_path_factory, monkeypatch):
-    monkeypatch.setenv("FLOWLAB_CACHE_DIR", str(tmp_path_factory.mktemp("flowlab-cache")))
+def _private_download_dir(tmp_path_factory, monkeypatch):
+    monkeypatch.setenv("FLOWLAB_DOWNLOAD_DIR", str(tmp_path_factory.mktemp("flowlab-downloads")))

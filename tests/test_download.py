@@ -105,7 +105,7 @@ def leftovers(folder):
 def test_downloads_checks_and_loads_from_the_first_mirror(online, fake, tmp_path):
     serve(online, "a", fake["files"])
     cache = tmp_path / "cache"
-    data = load_dataset("mnist", cache_dir=cache, standardize=False)
+    data = load_dataset("mnist", download_dir=cache, standardize=False)
     a = fake["arrays"]
     np.testing.assert_array_equal(data.x_train, a["train-images"].reshape(30, -1) / 255.0)
     np.testing.assert_array_equal(data.y_val, a["t10k-labels"])
@@ -113,7 +113,7 @@ def test_downloads_checks_and_loads_from_the_first_mirror(online, fake, tmp_path
         assert (cache / "mnist" / name).read_bytes() == payload
         assert oct((cache / "mnist" / name).stat().st_mode & 0o777) == "0o644"
     assert sorted(online.log) == sorted(f"/a/{n}" for n in NAMES) and not leftovers(cache / "mnist")
-    load_dataset("mnist", cache_dir=cache)  # cached: checked, not fetched again
+    load_dataset("mnist", download_dir=cache)  # cached: checked, not fetched again
     assert len(online.log) == 4
 
 
@@ -160,7 +160,7 @@ def test_offline_names_the_cache_and_never_connects(server, fake, tmp_path, monk
     serve(server, "a", fake["files"])
     assert os.environ["FLOWLAB_OFFLINE"] == "1"  # tests/conftest.py
     with pytest.raises(FileNotFoundError) as err:
-        load_dataset("mnist", cache_dir=tmp_path / "cache")
+        load_dataset("mnist", download_dir=tmp_path / "cache")
     msg = str(err.value)
     assert str((tmp_path / "cache" / "mnist").resolve()) in msg and "FLOWLAB_OFFLINE" in msg
     assert "train-images-idx3-ubyte" in msg and "--data-dir" in msg
@@ -175,7 +175,7 @@ def test_data_dir_with_the_files_wins_over_the_cache_and_the_network(online, fak
     hand.mkdir()
     for name, payload in fake["files"].items():
         (hand / name.removesuffix(".gz")).write_bytes(gzip.decompress(payload))  # unpacked by hand
-    data = load_dataset("mnist", data_dir=hand, cache_dir=tmp_path / "cache", standardize=False)
+    data = load_dataset("mnist", data_dir=hand, download_dir=tmp_path / "cache", standardize=False)
     np.testing.assert_array_equal(data.y_train, fake["arrays"]["train-labels"])
     assert online.log == [] and not (tmp_path / "cache").exists()
 
@@ -187,13 +187,13 @@ def test_a_cached_file_with_the_wrong_checksum_is_refused_and_kept(online, fake,
         (folder / name).write_bytes(payload)
     (folder / "t10k-labels-idx1-ubyte.gz").write_bytes(gzip.compress(_idx(np.zeros(10, np.uint8))))
     with pytest.raises(ValueError, match=r"t10k-labels-idx1-ubyte.gz does not match the published SHA-256.*delete it"):
-        load_dataset("mnist", cache_dir=tmp_path / "cache")
+        load_dataset("mnist", download_dir=tmp_path / "cache")
     assert (folder / "t10k-labels-idx1-ubyte.gz").exists() and online.log == []
 
 
 def test_cli_download_command(online, fake, tmp_path, capsys):
     serve(online, "a", fake["files"])
-    assert main(["datasets", "--download", "MNIST", "--cache-dir", str(tmp_path / "c")]) == 0
+    assert main(["datasets", "--download", "MNIST", "--download-dir", str(tmp_path / "c")]) == 0
     out = capsys.readouterr().out
     assert f"in {tmp_path / 'c' / 'mnist'} (SHA-256 checked)" in out
     assert sorted(p.name for p in (tmp_path / "c" / "mnist").iterdir()) == sorted(NAMES)
@@ -202,13 +202,13 @@ def test_cli_download_command(online, fake, tmp_path, capsys):
     assert main(["datasets", "--download", "mnsit"]) == 2
     assert "did you mean 'mnist'" in capsys.readouterr().err
     online.routes.clear()
-    assert main(["datasets", "--download", "mnist", "--cache-dir", str(tmp_path / "d")]) == 1
+    assert main(["datasets", "--download", "mnist", "--download-dir", str(tmp_path / "d")]) == 1
     err = capsys.readouterr().err
     assert "could not download train-images-idx3-ubyte.gz" in err and "HTTP 404" in err and "Traceback" not in err
 
 
 def test_sweep_downloads_before_it_writes_and_stops_cleanly_when_it_cannot(online, fake, tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("FLOWLAB_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("FLOWLAB_DOWNLOAD_DIR", str(tmp_path / "cache"))
     logdir = tmp_path / "logs"
     code = main(["sweep", "--dataset", "mnist", "--lr", "0.1", "--epochs", "1", "--hidden", "4", "--workers", "1",
                  "--logdir", str(logdir), "--no-progress"])
@@ -227,7 +227,7 @@ from flowlab.cli import main
 mirror, sums, cache = sys.argv[1:4]
 download.MIRRORS["mnist"] = (mirror,)
 download.CHECKSUMS["mnist"] = {k: tuple(v) for k, v in json.loads(sums).items()}
-sys.exit(main(["datasets", "--download", "mnist", "--cache-dir", cache]))
+sys.exit(main(["datasets", "--download", "mnist", "--download-dir", cache]))
 """
 
 
