@@ -66,8 +66,8 @@ def downloads_allowed() -> bool:
     return os.environ.get(OFFLINE_ENV, "").strip().lower() not in ("1", "true", "yes", "on")
 
 
-def locate(name: str, data_dir=None, directory: str | os.PathLike | None = None, *, download_missing: bool | None = None,
-           progress: bool = False) -> Path:
+def locate(name: str, data_dir=None, directory: str | os.PathLike | None = None, *,
+           download_missing: bool | None = None, progress: bool = False) -> Path:
     """The folder holding ``name``'s four IDX files, downloading them into the cache if need be.
 
     Looks in ``data_dir`` (default ``./data/<name>``) first, then in ``download_dir(directory)/<name>``;

@@ -127,7 +127,8 @@ def test_cli_data_flags(tmp_path, capsys):
     runs = sorted(p.name for p in sweep_dir.iterdir() if p.is_dir())
     assert runs == sorted(f"noise={n},standardize={s}" for n in ("0.05", "0.2") for s in ("True", "False"))
     config = json.loads((sweep_dir / "noise=0.2,standardize=False" / "run.json").read_text())["config"]
-    assert (config["noise"], config["n_samples"], config["val_fraction"], config["standardize"]) == (0.2, 120, 0.25, False)
+    settings = (config["noise"], config["n_samples"], config["val_fraction"], config["standardize"])
+    assert settings == (0.2, 120, 0.25, False)
     assert main(["sweep", "--dataset", "moons", "--noise", "-0.5", "--lr", "0.1", "--logdir", str(tmp_path / "x")]) == 2
     assert "noise must be a number >= 0, got noise=-0.5" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exit_:

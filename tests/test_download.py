@@ -241,7 +241,8 @@ def test_ctrl_c_during_a_download_leaves_no_partial_file(online, fake, tmp_path)
         deadline = time.time() + 60
         part = []
         while time.time() < deadline and not (part and "/a/t10k-images-idx3-ubyte.gz" in online.log):
-            part = list((cache / "mnist").glob(".t10k-images-idx3-ubyte.gz.*.part")) if (cache / "mnist").is_dir() else []
+            folder = cache / "mnist"
+            part = list(folder.glob(".t10k-images-idx3-ubyte.gz.*.part")) if folder.is_dir() else []
             time.sleep(0.05)
         assert part, "the download never started"
         time.sleep(0.5)  # half the file is in; the server holds back the rest
@@ -260,8 +261,9 @@ def test_only_old_leftovers_of_killed_downloads_are_cleared(online, fake, tmp_pa
     serve(online, "a", fake["files"])
     folder = tmp_path / "cache" / "mnist"
     folder.mkdir(parents=True)
-    old, fresh, mine = (folder / ".train-images-idx3-ubyte.gz.k1ll3d.part", folder / ".t10k-images-idx3-ubyte.gz.l1ve.part",
-                        folder / ".notes.part")
+    old = folder / ".train-images-idx3-ubyte.gz.k1ll3d.part"
+    fresh = folder / ".t10k-images-idx3-ubyte.gz.l1ve.part"
+    mine = folder / ".notes.part"
     for path in (old, fresh, mine):
         path.write_bytes(b"partial")
     hours_ago = time.time() - 2 * 3600

@@ -129,6 +129,8 @@ def test_install_cell_finds_an_upload_a_drive_folder_or_the_git_url(tmp_path):
     checkout.mkdir()
     (checkout / "pyproject.toml").write_text((ROOT / "pyproject.toml").read_text())
     assert ns["find_source"]([uploads], [drive], "git+https://example.org/x.git") == str(checkout)
+    (uploads / "flowlab_nn-0.2.0.tar.gz").write_bytes(b"")
+    assert ns["find_source"]([uploads], [drive], "") == str(uploads / "flowlab_nn-0.2.0.tar.gz")  # before Drive
     for name in ("flowlab_nn-0.1.0-py3-none-any.whl", "flowlab_nn-0.2.0-py3-none-any.whl", "flowlab-9.0.whl"):
         (uploads / name).write_bytes(b"")
     assert ns["find_source"]([uploads], [drive], "") == str(uploads / "flowlab_nn-0.2.0-py3-none-any.whl")
@@ -156,9 +158,11 @@ def test_install_cell_says_what_to_do_and_rejects_the_other_flowlab(tmp_path, mo
         sys.modules["flowlab"] = impostor
 
     monkeypatch.setitem(ns, "subprocess", types.SimpleNamespace(run=fake_pip))
-    with pytest.raises(RuntimeError, match=r"/site-packages/flowlab/__init__.py is not this project.*pip uninstall -y flowlab"):
+    wrong = r"/site-packages/flowlab/__init__.py is not this project.*pip uninstall -y flowlab"
+    with pytest.raises(RuntimeError, match=wrong):
         ns["ensure_flowlab"]()
-    assert calls == [[sys.executable, "-m", "pip", "install", "-q", str(tmp_path / "flowlab_nn-0.1.0-py3-none-any.whl")]]
+    wheel = str(tmp_path / "flowlab_nn-0.1.0-py3-none-any.whl")
+    assert calls == [[sys.executable, "-m", "pip", "install", "-q", wheel]]
     # Already importable but someone else's: stop before installing over it.
     calls.clear()
     with pytest.raises(RuntimeError, match="is not this project"):
