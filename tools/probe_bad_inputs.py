@@ -188,6 +188,9 @@ def run_api_case(call, expect, tmp):
 
 
 def main():
+    import os
+
+    os.environ.setdefault("FLOWLAB_OFFLINE", "1")  # a missing MNIST is a refusal here, not a download
     results = []
     for label, argv, expect in CLI_CASES:
         with tempfile.TemporaryDirectory() as tmp:
