@@ -107,11 +107,6 @@ class RunConfig:
             raise ValueError(f"seed must be a whole number from 0 to 2**32 - 1, got seed={c.seed!r}")
         if isinstance(c.val_fraction, str) or not 0 < _number("val_fraction", c.val_fraction) < 1:
             raise ValueError(f"val_fraction must be a number between 0 and 1, got val_fraction={c.val_fraction!r}")
-        info = DATASETS[c.dataset]
-        n = info.num_samples if info.builtin else None
-        if n and not 0 < round(n * float(c.val_fraction)) < n:
-            raise ValueError(f"val_fraction={c.val_fraction!r} of {c.dataset}'s {n} examples leaves an empty training "
-                             f"or validation set; use a value between {1 / n:.2g} and {1 - 1 / n:.2g}")
         if str(c.dtype) not in ("float32", "float64"):
             raise ValueError(f"dtype must be 'float32' or 'float64', got dtype={c.dtype!r}")
         c = _validated_data_settings(c)
