@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import difflib
 import io
 import itertools
 import json
@@ -348,14 +349,14 @@ class Experiment:
             config["hidden"] = parse_hidden(config["hidden"])
         self.name, self.logdir, self.workers, self.executor = str(name), Path(logdir), workers, executor
         self.histograms, self.progress = histograms, progress
-        self.base = RunConfig(**config, extra=_check_extra(extra))
+        self.base = RunConfig(**config, extra=_check_extra(extra, "Experiment setting"))
 
     def grid(self, **axes):
         """The validated configs of the grid (the product of the axes) and the names of the varied fields."""
         unknown = [k for k in axes if k not in CONFIG_FIELDS and not self.model]
         if unknown:
             raise ValueError(_unknown_field("sweep axis", unknown[0]))
-        _check_extra({k: None for k in axes if k not in CONFIG_FIELDS})
+        _check_extra({k: axes[k] for k in axes if k not in CONFIG_FIELDS}, "sweep axis")
         values = {}
         for key, vals in axes.items():
             if isinstance(vals, (str, bytes)) or not hasattr(vals, "__iter__"):
@@ -490,12 +491,32 @@ class Experiment:
         return results
 
 
-def _check_extra(extra):
-    """User-defined settings: names that can head a CSV column and a run name part."""
+#: Names a user-defined axis cannot take: results.csv columns and the metrics of a run's record.
+RESERVED = ("name", "status", "error", "seconds", "epochs_run", "best_val_accuracy", "best_val_loss",
+            "extra", *METRICS)
+
+
+def _check_extra(extra, what="user-defined setting"):
+    """User-defined settings: names that can head a CSV column and a run name part, and mean no config field.
+
+    A short run-name alias (``lr``, ``batch``) or a near-miss of a field (``learning_rat``) would be
+    taken as a new setting that the run ignores, so it is refused with the field's real name.
+    """
+    aliases = {short: key for key, short in SHORT.items() if short != key}
     for key in extra:
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", str(key)) or key in ("name", "status", "error", "seconds"):
-            raise ValueError(f"user-defined axis {key!r} needs a plain name (letters, digits, _), not a "
-                             "results column")
+        shown = f"{what} {key}={extra[key]!r}" if extra[key] is not None else f"{what} {key!r}"
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", str(key)):
+            raise ValueError(f"{shown} needs a plain name (letters, digits, _)")
+        if key in RESERVED:
+            raise ValueError(f"{shown} is named like a column of results.csv, which holds the run's own "
+                             f"{key!r}; give the setting another name, e.g. my_{key}")
+        if key in aliases:
+            raise ValueError(f"{shown}: {key!r} is the run-name short form of {aliases[key]!r}; "
+                             f"write {aliases[key]}=... (a setting named {key!r} would be ignored by the run)")
+        close = difflib.get_close_matches(str(key), CONFIG_FIELDS, n=1, cutoff=0.8)
+        if close:
+            raise ValueError(f"{shown} is not a config field (did you mean {close[0]!r}?); a new setting that "
+                             "close to a field's name is refused, as it would be ignored by the run")
     return dict(extra)
 
 

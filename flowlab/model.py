@@ -131,27 +131,52 @@ class Model:
     # --- running the graph -------------------------------------------------------------------
 
     def _prepare(self, x, y):
-        """Sorts the graph once (on the first batch) and works out its training pass."""
+        """Sorts the graph once (on the first batch) and works out its passes.
+
+        Training runs what the loss reads, with the loss as the one sink of the backward pass (an
+        output the loss does not read, e.g. ``Softmax(logits)`` beside a loss on the logits, takes
+        no part in it); predicting runs what the output reads; evaluating runs both.
+        """
         feed = {self.features: x}
         if y is not None:
             feed[self.labels] = y
         elif self.labels.value is None:
             feed[self.labels] = np.zeros(len(x))
-        self.graph = topological_sort(feed)
-        members = set(map(id, self.graph))
+        reads_loss, reads_output = _ancestors(self.loss), _ancestors(self.output)
+        for data, role in ((self.features, "features"), (self.labels, "labels")):
+            if id(data) not in reads_loss:
+                raise ValueError(f"Model: the loss {describe(self.loss)} does not read the {role} "
+                                 f"{describe(data)}; pass the Input the loss reads as {role}")
+        if id(self.features) not in reads_output:
+            raise ValueError(f"Model: the output {describe(self.output)} does not read the features "
+                             f"{describe(self.features)}; pass the node that predicts from them as output")
+        if self.params and not any(id(p) in reads_output for p in self.params):
+            raise ValueError(f"Model: the output {describe(self.output)} reads none of the parameters the loss "
+                             f"{describe(self.loss)} trains; pass the node the loss scores (or one computed from it)")
+        unused = [describe(p) for p in self.params if id(p) not in reads_loss]
+        if unused:
+            raise ValueError(f"Model: the loss {describe(self.loss)} does not read the parameter(s) "
+                             f"{', '.join(unused)}, so training cannot change them; leave them out of params")
+        graph = topological_sort(feed)
+        members = set(map(id, graph))
         missing = [describe(n) for n in (self.output, self.loss, *self.params) if id(n) not in members]
         if missing:
             raise ValueError(f"Model: {', '.join(missing)} is not computed from the features "
                              f"{describe(self.features)}; pass the nodes of one graph")
-        ancestors, stack = set(), [self.output]
-        while stack:
-            node = stack.pop()
-            if id(node) not in ancestors:
-                ancestors.add(id(node))
-                stack.extend(node.inbound_nodes)
-        self._inference = [n for n in self.graph if id(n) in ancestors and not isinstance(n, Input)]
-        self._loss_nodes = [n for n in self.graph if not isinstance(n, Input)]
-        self._plan = Plan(self.graph, grad_buffers=dict(zip(self.params, self._grad_views)))
+        readers = [describe(n) for n in self.loss.outbound_nodes if id(n) in members]
+        if readers:
+            raise ValueError(f"Model: the loss {describe(self.loss)} is read by {', '.join(readers)}; the loss "
+                             "must be the last node (give the node that sums everything as loss)")
+        self.graph = graph
+        train = [n for n in graph if id(n) in reads_loss]
+        for node in graph:  # readers outside the training pass add nothing to a gradient (MiniFlow's
+            if id(node) not in reads_loss:  # backward reads every consumer's gradients)
+                node.gradients = {parent: 0.0 for parent in node.inbound_nodes if id(parent) in reads_loss}
+        self._inference = [n for n in graph if id(n) in reads_output and not isinstance(n, Input)]
+        self._output_only = [n for n in self._inference if id(n) not in reads_loss]
+        self._loss_nodes = [n for n in graph if (id(n) in reads_loss or id(n) in reads_output)
+                            and not isinstance(n, Input)]
+        self._plan = Plan(train, grad_buffers=dict(zip(self.params, self._grad_views)))
 
     @property
     def fast(self):
@@ -174,7 +199,10 @@ class Model:
         The gradient arrays are reused from step to step (as PyTorch's ``.grad``): copy one to keep it.
         """
         self._feed(x, y)
-        return self._plan.run()
+        loss = self._plan.run()
+        for node in self._output_only:  # an output the loss does not read, for the batch's metric
+            node.forward()
+        return loss
 
     def forward(self, x):
         """The output for a batch, by a forward pass through what the output reads only."""
@@ -202,12 +230,15 @@ class Model:
                                for i in range(0, max(len(x), 1), batch_size)])
 
     def predict_proba(self, x, batch_size=4096):
-        """Class probabilities (n, classes): softmax of a classifier's output."""
+        """Class probabilities (n, classes): softmax of a classifier's output (the output itself when it
+        is a ``Softmax`` node, Keras' way)."""
         from .nodes import softmax
 
         if self.task != "classification":
             raise ValueError(f"{type(self).__name__}.predict_proba: a {self.task} model has no class "
                              "probabilities; use predict")
+        if type(self.output).__name__.lower() == "softmax":
+            softmax = np.asarray  # noqa: F811 - already probabilities
         return np.concatenate([softmax(self.forward(x[i:i + batch_size]))
                                for i in range(0, max(len(x), 1), batch_size)])
 
@@ -263,6 +294,17 @@ class Model:
         with np.load(path, allow_pickle=False) as data:
             self.set_weights({name: data[name] for name in data.files if name != "__config__"})
         return self
+
+
+def _ancestors(node):
+    """The ids of ``node`` and of every node it reads, directly or not."""
+    seen, stack = set(), [node]
+    while stack:
+        n = stack.pop()
+        if id(n) not in seen:
+            seen.add(id(n))
+            stack.extend(n.inbound_nodes)
+    return seen
 
 
 def name_from_caller(node, frame):

@@ -202,3 +202,35 @@ def test_resume_keeps_finished_runs_of_user_axes(tmp_path):
     with pytest.warns(UserWarning, match=r"runs outside this grid \(width=4\)"):
         redone = exp.sweep(resume=first.sweep_dir, width=[3, 5])
     assert {r.name for r in redone} == {"width=3", "width=5"}
+
+
+@pytest.mark.parametrize("where", ["axis", "setting"])
+@pytest.mark.parametrize("name, says", [
+    ("lr", "short form of 'learning_rate'; write learning_rate="),
+    ("batch", "short form of 'batch_size'"),
+    ("learning_rat", "did you mean 'learning_rate'"),
+    ("epoch", "did you mean 'epochs'"),
+    ("loss", "column of results.csv"), ("mae", "column of results.csv"), ("val_loss", "column of results.csv"),
+    ("accuracy", "column of results.csv"), ("epochs_run", "column of results.csv"),
+    ("seconds", "column of results.csv"), ("best_val_loss", "column of results.csv"),
+])
+def test_a_user_axis_that_means_a_field_or_a_results_column_is_refused_before_anything_is_written(
+        tmp_path, where, name, says):
+    logdir = tmp_path / "logs"
+    values = [0.001, 0.5]
+    with pytest.raises(ValueError, match=rf"{name}=.*{says}") as info:
+        if where == "axis":
+            Experiment("b", logdir=logdir, workers=1, model=user_nodes.build, dataset="diabetes", epochs=1,
+                       width=3).sweep(**{name: values})
+        else:
+            Experiment("b", logdir=logdir, workers=1, model=user_nodes.build, dataset="diabetes", epochs=1,
+                       width=3, **{name: 0.5}).sweep(width=[2, 3])
+    assert ("sweep axis" if where == "axis" else "Experiment setting") in str(info.value)
+    assert not logdir.exists()
+
+
+def test_a_user_axis_keeps_its_values_in_results_csv(tmp_path):
+    # The oracle: the values given to the sweep, read back from the CSV a spreadsheet opens.
+    results = Experiment("b", logdir=tmp_path, workers=1, model=user_nodes.build, dataset="diabetes", epochs=1,
+                         width=3, my_loss="a").sweep(my_loss=["a", "b"])
+    assert [row["my_loss"] for row in csv_rows(results.sweep_dir)] == ["a", "b"]
