@@ -211,13 +211,17 @@ class Results(list):
     """The runs of a sweep (``RunResult`` records) with a leaderboard."""
 
     sweep_dir = None
+    #: "classification" or "regression" when every run's dataset is one (None: unknown or mixed).
+    task = None
 
     def default_metric(self):
-        """What the leaderboard ranks by: validation accuracy, or validation loss when no run has accuracy
-        (regression)."""
-        if any("val_accuracy" in r.metrics for r in self) or not any("val_mae" in r.metrics for r in self):
+        """What the leaderboard ranks by: validation accuracy, or validation loss for a regression (no run
+        has accuracy; or, when no run has metrics, the datasets are regressions)."""
+        if any("val_accuracy" in r.metrics for r in self):
             return "val_accuracy"
-        return "val_loss"
+        if any("val_mae" in r.metrics for r in self) or self.task == "regression":
+            return "val_loss"
+        return "val_accuracy"
 
     def best(self, metric=None):
         """The completed run ranked first by ``metric`` (as in ``table()``), or None."""
@@ -262,6 +266,8 @@ class Results(list):
         """Accuracy columns unless every run is a regression, mae columns when any run is."""
         has = lambda name: any(name in r.metrics or f"val_{name}" in r.metrics for r in self)
         mae, accuracy = has("mae"), has("accuracy")
+        if not mae and not accuracy and self.task == "regression":  # no run got as far as a metric
+            mae = True
         return [k for k in METRICS if ("mae" in k and mae) or ("accuracy" in k and (accuracy or not mae))
                 or k in ("loss", "val_loss")]
 
@@ -415,6 +421,7 @@ class Experiment:
             from .sendable import check_sendable
 
             check_sendable(self.model, executor)
+            _check_builder(self.model, configs[0], varied)
         if sweep_dir is None:
             sweep_dir = _new_sweep_dir(self.logdir, self.name)
         sweep_dir.mkdir(parents=True, exist_ok=True)
@@ -447,6 +454,8 @@ class Experiment:
                               "stay on disk but are not in results.csv", stacklevel=2)
         results = Results()
         results.sweep_dir = sweep_dir
+        tasks_of = {DATASETS[c.dataset].task for c in configs if c.dataset in DATASETS}
+        results.task = tasks_of.pop() if len(tasks_of) == 1 else None
 
         def publish():
             results[:] = [records[n] for n in order if n in records]
@@ -602,6 +611,22 @@ _DATA_CACHE = {}
 
 def _data_key(config):
     return (config["dataset"], config.get("data_dir"), config["seed"], config["val_fraction"], config["dtype"])
+
+
+def _check_builder(build, config, varied):
+    """Builds the first run's model in the driver: a builder that fails there would fail every run."""
+    from .data import load_dataset
+    from .model import check_builder
+
+    c = config_dict(config)
+    key = _data_key(c)
+    if key not in _DATA_CACHE:
+        try:
+            _DATA_CACHE[key] = load_dataset(c["dataset"], seed=c["seed"], val_fraction=c["val_fraction"],
+                                            data_dir=c.get("data_dir"), dtype=np.dtype(c["dtype"]))
+        except (OSError, ValueError):
+            return  # its runs fail with the message (see _share_datasets); the builder is checked there
+    check_builder(build, c, _DATA_CACHE[key], run_name(config, varied))
 
 
 def _share_datasets(tasks, directory, local):

@@ -367,15 +367,43 @@ def build_model(build, config, data):
     """``build(config, shape)`` for a run: the config as one flat dict (user-defined axes included)."""
     flat = {k: v for k, v in config.items() if k != "extra"}
     flat.update(config.get("extra") or {})
-    regression = data.num_classes == 0
-    shape = DataShape(data.num_features, 1 if regression else data.num_classes,
-                      "regression" if regression else "classification")
+    shape = _shape_of(data)
+    regression = shape.task == "regression"
     model = build(flat, shape)
     missing = [a for a in ("params", "train_step", "evaluate", "save") if not hasattr(model, a)]
     if missing:
         raise TypeError(f"the model builder {getattr(build, '__qualname__', build)!r} returned {model!r}, which "
                         f"lacks {', '.join(missing)}; return a flowlab.Model (or an MLP)")
     if getattr(model, "task", shape.task) != shape.task:
-        raise ValueError(f"the model builder returned a {model.task} model for the {shape.task} dataset "
-                         f"{config.get('dataset')!r}; give it a {'MSE' if regression else 'cross-entropy'} loss")
+        loss = type(getattr(model, "loss", None)).__name__
+        fix = ("give it an MSE loss against the targets, or pass task='regression' to Model" if regression else
+               "give it a cross-entropy loss (e.g. SoftmaxCrossEntropy(logits, y)) with shape.num_outputs "
+               "outputs, or pass task='classification' to Model if its loss scores class ids")
+        raise ValueError(f"the model builder {getattr(build, '__qualname__', build)!r} returned a {model.task} "
+                         f"model (loss {loss}) for the {shape.task} dataset {config.get('dataset')!r} "
+                         f"(shape.task is {shape.task!r}); {fix}, or choose a {model.task} dataset")
     return model
+
+
+def check_builder(build, config, data, run):
+    """``build_model`` for one run, in the driver: a ValueError naming the builder, the run and the failing
+    line (a builder that fails for this run would fail in every worker)."""
+    import traceback
+
+    try:
+        model = build_model(build, config, data)
+    except Exception as exc:  # noqa: BLE001 - any error in the user's code reads the same
+        where = getattr(build, "__qualname__", repr(build))
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith(
+            os.path.dirname(__file__))]
+        line = f" at {frames[-1].filename}:{frames[-1].lineno} ({frames[-1].line})" if frames else ""
+        raise ValueError(f"model={where} fails to build the model of run {run!r}: {type(exc).__name__}: "
+                         f"{exc}{line}; nothing was written. Fix the builder (try it with "
+                         f"build(config, shape) for shape {_shape_of(data)}) and run the sweep again") from None
+    return model
+
+
+def _shape_of(data):
+    regression = data.num_classes == 0
+    return DataShape(data.num_features, 1 if regression else data.num_classes,
+                     "regression" if regression else "classification")
