@@ -101,8 +101,8 @@ def _convert(key, text):
 def _datasets():
     from .data import list_datasets
 
-    rows = [(d.name, d.source, str(d.num_features or "?"), (str(d.num_classes) if d.num_classes else "regression"), d.description)
-            for d in list_datasets()]
+    rows = [(d.name, d.source, str(d.num_features or "?"), str(d.num_classes) if d.num_classes else "regression",
+             d.description) for d in list_datasets()]
     widths = [max(len(r[i]) for r in rows + [("name", "source", "features", "classes", "")]) for i in range(4)]
     print("  ".join(h.ljust(w) for h, w in zip(("name", "source", "features", "classes"), widths)) + "  description")
     for row in rows:

@@ -11,7 +11,7 @@ import numpy as np
 
 from .graph import Input, Plan, describe, topological_sort
 
-__all__ = ["Model", "DataShape", "TASKS", "build_model", "name_from_caller"]
+__all__ = ["Model", "DataShape", "TASKS", "build_model", "name_from_caller", "named_params"]
 
 FORMAT_VERSION = 1
 
@@ -86,11 +86,9 @@ class Model:
         self._plan = None
 
     def _trainables(self, params, caller):
-        if isinstance(params, dict):
-            for key, p in params.items():
-                p.name = str(key)
-            params = list(params.values())
-        elif params is None:
+        if isinstance(params, dict) or params is not None:
+            params = params if isinstance(params, dict) else list(params)
+        else:
             data = {id(self.features), id(self.labels)}
             params, seen, stack = [], set(), [self.loss]
             while stack:  # everything the loss reads, in a stable order
@@ -102,21 +100,11 @@ class Model:
                     if id(node) not in data and node.requires_grad:
                         params.append(node)
                 stack.extend(reversed(node.inbound_nodes))
-        else:
-            params = list(params)
-        for i, p in enumerate(params, start=1):
-            if not isinstance(p, Input):
-                raise TypeError(f"Model: params must be Input nodes, got {p!r}")
+        params = named_params(params, caller, "Model", "params")
+        for p in params:
             if p.value is None:
                 raise ValueError(f"Model: parameter {describe(p)} has no value; give it its initial weights "
                                  "(p.value = ...) before making the model")
-            if p.name is None:
-                p.name = name_from_caller(p, caller) or f"param_{i}"
-        names = [p.name for p in params]
-        repeated = sorted({n for n in names if names.count(n) > 1})
-        if repeated:
-            raise ValueError(f"Model: several parameters are named {repeated[0]!r}; names must be unique "
-                             "(pass params as a dict to name them)")
         return params
 
     def __repr__(self):
@@ -305,6 +293,31 @@ def _ancestors(node):
             seen.add(id(n))
             stack.extend(n.inbound_nodes)
     return seen
+
+
+def named_params(params, caller, kind, arg, noun="parameters"):
+    """``params`` (a list of Inputs, or a dict naming them) as a list, every one named: by its dict key,
+    its own ``name``, the variable holding it in ``caller`` (``W1``), else ``param_1``, ``param_2``, ...
+
+    Raises TypeError for a non-Input and ValueError for two parameters of one name, from ``kind``.
+    """
+    if isinstance(params, dict):
+        for key, p in params.items():
+            if isinstance(p, Input):
+                p.name = str(key)
+        params = list(params.values())
+    params = list(params)
+    for i, p in enumerate(params, start=1):
+        if not isinstance(p, Input):
+            raise TypeError(f"{kind}: {arg} must be Input nodes, got {p!r}")
+        if p.name is None:
+            p.name = name_from_caller(p, caller) or f"param_{i}"
+    names = [p.name for p in params]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ValueError(f"{kind}: several {noun} are named {repeated[0]!r}; names must be unique "
+                         f"(pass {arg} as a dict to name them)")
+    return params
 
 
 def name_from_caller(node, frame):

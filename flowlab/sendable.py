@@ -66,7 +66,8 @@ def _under_main_guard(function, filename):
         return False
 
     def guard(node):
-        return isinstance(node, ast.If) and "__name__" in ast.unparse(node.test) and "__main__" in ast.unparse(node.test)
+        test = ast.unparse(node.test) if isinstance(node, ast.If) else ""
+        return "__name__" in test and "__main__" in test
 
     def visit(node, guarded):
         for child in ast.iter_child_nodes(node):
