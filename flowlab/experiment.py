@@ -203,6 +203,8 @@ class RunResult:
 
 
 METRICS = ("loss", "accuracy", "val_loss", "val_accuracy", "mae", "val_mae")
+#: Settings only the MLP reads: left out of a builder's HParams and results.csv.
+MLP_ONLY = ("hidden", "activation", "init")
 #: The metric columns of a classification sweep (mae is a regression's, in place of accuracy).
 CLASSIFICATION_METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
 
@@ -213,6 +215,8 @@ class Results(list):
     sweep_dir = None
     #: "classification" or "regression" when every run's dataset is one (None: unknown or mixed).
     task = None
+    #: The runs' models come from a builder (``Experiment(model=build)``): no MLP-only columns.
+    builder = False
 
     def default_metric(self):
         """What the leaderboard ranks by: validation accuracy, or validation loss for a regression (no run
@@ -250,10 +254,11 @@ class Results(list):
         """One flat dict per run: name, status, the config, the final metrics, seconds, error."""
         out = []
         extra = list(dict.fromkeys(k for r in self for k in (r.config.get("extra") or {})))
+        skipped = MLP_ONLY if self.builder else ()
         metrics = self._metric_columns()
         for r in self:
             row = {"name": r.name, "status": r.status}
-            row.update({k: _cell(r.config.get(k)) for k in CONFIG_FIELDS})
+            row.update({k: _cell(r.config.get(k)) for k in CONFIG_FIELDS if k not in skipped})
             row.update({k: _cell((r.config.get("extra") or {}).get(k)) for k in extra})
             row.update({k: r.metrics.get(k) for k in metrics})
             row["epochs_run"] = r.metrics.get("epochs_run")
@@ -456,6 +461,7 @@ class Experiment:
         results.sweep_dir = sweep_dir
         tasks_of = {DATASETS[c.dataset].task for c in configs if c.dataset in DATASETS}
         results.task = tasks_of.pop() if len(tasks_of) == 1 else None
+        results.builder = self.model is not None
 
         def publish():
             results[:] = [records[n] for n in order if n in records]
@@ -656,7 +662,8 @@ def _share_datasets(tasks, directory, local):
             d = _DATA_CACHE[key]
             for part in ("x_train", "y_train", "x_val", "y_val"):
                 np.save(folder / f"{part}.npy", getattr(d, part))
-            meta = {"name": d.name, "num_features": d.num_features, "num_classes": d.num_classes}
+            meta = {"name": d.name, "num_features": d.num_features, "num_classes": d.num_classes,
+                    "target_mean": d.target_mean, "target_std": d.target_std}
             (folder / "meta.json").write_text(json.dumps(meta))
             saved[key] = str(folder)
         task["data_path"] = saved[key]
@@ -717,7 +724,7 @@ def execute_run(task, callbacks=()):
         config = RunConfig(**{**c, "hidden": tuple(c["hidden"])})
         hparams = config.hparams()
         if task.get("builder") is not None:  # settings only the MLP reads mean nothing for the user's model
-            for key in ("hidden", "activation", "init"):
+            for key in MLP_ONLY:
                 hparams.pop(key, None)
         logger = TensorBoardLogger(run_dir, hparams=hparams, group_name=task.get("group_name"),
                                    histograms=task.get("histograms", True))

@@ -91,3 +91,15 @@ def test_disconnected_graphs_get_errors_that_say_what_to_pass():
     V, c = linear_params(rng, 3, 1)
     with pytest.raises(ValueError, match=r"does not read the parameter\(s\) Input 'V'"):
         Model(X, y, o, MSE(y, o), params=[W, b, V]).train_step(x, t)
+
+
+def test_a_standardized_regression_keeps_what_turns_predictions_back_into_the_datas_units():
+    from sklearn.datasets import load_diabetes
+
+    raw = load_diabetes().target  # the oracle: scikit-learn's targets, in their own units
+    ds = load_dataset("diabetes", seed=0)
+    back = np.concatenate([ds.y_train, ds.y_val]) * ds.target_std + ds.target_mean
+    np.testing.assert_allclose(np.sort(back), np.sort(raw), rtol=1e-12)
+    assert ds.target_mean == pytest.approx(np.mean(ds.y_train * ds.target_std + ds.target_mean))
+    assert load_dataset("diabetes", standardize=False).target_mean is None
+    assert load_dataset("iris").target_std is None

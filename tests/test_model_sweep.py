@@ -232,6 +232,8 @@ def test_a_builders_hparams_leave_out_the_mlp_only_settings(tmp_path):
     hp = session_hparams(Path(r.logdir))
     assert hp["width"] == 3 and hp["dataset"] == "diabetes"
     assert not {"hidden", "activation", "init"} & set(hp)
+    header = csv_rows(Path(r.logdir).parent)[0]
+    assert header["width"] == "3" and not {"hidden", "activation", "init"} & set(header)
 
 
 def test_resume_keeps_finished_runs_of_user_axes(tmp_path):
