@@ -90,16 +90,8 @@ class Model:
             params = params if isinstance(params, dict) else list(params)
         else:
             data = {id(self.features), id(self.labels)}
-            params, seen, stack = [], set(), [self.loss]
-            while stack:  # everything the loss reads, in a stable order
-                node = stack.pop()
-                if id(node) in seen:
-                    continue
-                seen.add(id(node))
-                if isinstance(node, Input):
-                    if id(node) not in data and node.requires_grad:
-                        params.append(node)
-                stack.extend(reversed(node.inbound_nodes))
+            params = [n for n in _ancestors(self.loss).values()  # everything the loss reads, in a stable order
+                      if isinstance(n, Input) and id(n) not in data and n.requires_grad]
         params = named_params(params, caller, "Model", "params")
         for p in params:
             if p.value is None:
@@ -285,13 +277,13 @@ class Model:
 
 
 def _ancestors(node):
-    """The ids of ``node`` and of every node it reads, directly or not."""
-    seen, stack = set(), [node]
+    """``{id: node}`` for ``node`` and every node it reads, directly or not, depth first (inputs in order)."""
+    seen, stack = {}, [node]
     while stack:
         n = stack.pop()
         if id(n) not in seen:
-            seen.add(id(n))
-            stack.extend(n.inbound_nodes)
+            seen[id(n)] = n
+            stack.extend(reversed(n.inbound_nodes))
     return seen
 
 

@@ -8,8 +8,8 @@ from flowlab import Model, Trainer
 from flowlab.data import load_dataset
 from flowlab.gradcheck import numeric_array_gradient
 from flowlab.miniflow import MSE, Input, Linear, Sigmoid
-from flowlab.nodes import Softmax, softmax
 from flowlab.losses import SoftmaxCrossEntropy
+from flowlab.nodes import Softmax, softmax
 
 
 def linear_params(rng, n_in, n_out):
@@ -45,7 +45,6 @@ def test_an_output_the_loss_does_not_read_leaves_the_loss_and_its_gradients_alon
 
 def test_keras_style_softmax_output_with_the_loss_on_the_logits_trains_under_trainer():
     ds = load_dataset("iris", seed=0)
-    rng = np.random.default_rng(0)
 
     def net():
         X, y = Input(), Input()
@@ -71,7 +70,6 @@ def test_keras_style_softmax_output_with_the_loss_on_the_logits_trains_under_tra
     hp = Trainer(plain, "sgd", lr=0.1, seed=0).fit(ds, epochs=3, batch_size=16)
     assert hk["loss"] == hp["loss"] and hk["val_accuracy"] == hp["val_accuracy"]
     np.testing.assert_array_equal(W.value, W2.value)
-    assert rng is not None
 
 
 def test_disconnected_graphs_get_errors_that_say_what_to_pass():
@@ -88,7 +86,7 @@ def test_disconnected_graphs_get_errors_that_say_what_to_pass():
     Z.value = np.zeros((4, 1))
     with pytest.raises(ValueError, match=r"output Sigmoid .* does not read the features"):
         Model(X, y, Sigmoid(Z), MSE(y, o), params=[W, b]).train_step(x, t)
-    V, c = linear_params(rng, 3, 1)
+    V, _ = linear_params(rng, 3, 1)
     with pytest.raises(ValueError, match=r"does not read the parameter\(s\) Input 'V'"):
         Model(X, y, o, MSE(y, o), params=[W, b, V]).train_step(x, t)
 
@@ -103,3 +101,12 @@ def test_a_standardized_regression_keeps_what_turns_predictions_back_into_the_da
     assert ds.target_mean == pytest.approx(np.mean(ds.y_train * ds.target_std + ds.target_mean))
     assert load_dataset("diabetes", standardize=False).target_mean is None
     assert load_dataset("iris").target_std is None
+
+
+def test_a_classifier_on_a_regression_dataset_is_told_the_dataset_is_a_regression():
+    from flowlab import MLP
+
+    with pytest.raises(ValueError, match=r"'diabetes' is a regression dataset .*target numbers.*loss=\"mse\""):
+        Trainer(MLP([10, 8, 1]), "sgd").fit(load_dataset("diabetes"), epochs=1)
+    with pytest.raises(ValueError, match=r"'iris' is a classification dataset .*cross-entropy"):
+        Trainer(MLP([4, 8, 1], loss="mse"), "sgd").fit(load_dataset("iris"), epochs=1)
