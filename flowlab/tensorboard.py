@@ -200,8 +200,9 @@ class TensorBoardLogger(Callback):
         if "learning_rate" not in logs and hasattr(getattr(self.trainer, "optimizer", None), "lr"):
             train.append(("epoch_learning_rate", float(self.trainer.optimizer.lr)))
         histograms = bool(self.histograms and self.histogram_freq and epoch % self.histogram_freq == 0)
-        entry = {"epoch": epoch, "train": train, "validation": validation, "histograms": histograms,
-                 "row": None, "image": None}
+        # The epoch's end time travels with it: the events are written later, in a batch.
+        entry = {"epoch": epoch, "time": time.time(), "train": train, "validation": validation,
+                 "histograms": histograms, "row": None, "image": None}
         if self._params and (histograms or self.layer_stats):
             entry["row"] = self._snapshot()
         if self.boundary_freq and epoch % self.boundary_freq == 0:
@@ -230,8 +231,8 @@ class TensorBoardLogger(Callback):
                     if last is not None and last["epoch"] == self._last_epoch:
                         last["image"] = image
                     else:
-                        self._pending.append({"epoch": self._last_epoch, "train": [], "validation": [],
-                                              "histograms": False, "row": None, "image": image})
+                        self._pending.append({"epoch": self._last_epoch, "time": time.time(), "train": [],
+                                              "validation": [], "histograms": False, "row": None, "image": image})
             self._write_pending()
             error = getattr(self.trainer, "error", None)
             seconds = time.time() - (self._start_time or time.time())
@@ -323,13 +324,13 @@ class TensorBoardLogger(Callback):
         for entry, event in zip(pending, events):
             if entry["image"] is not None:
                 event.summary.value.extend(entry["image"])
-            train_file.add_event(event, step=entry["epoch"])
+            train_file.add_event(event, step=entry["epoch"], walltime=entry["time"])
             if entry["validation"]:
                 event = _event()
                 add = event.summary.value.add
                 for tag, value in entry["validation"]:
                     add(tag=tag, simple_value=value)
-                self._writer("validation").add_event(event, step=entry["epoch"])
+                self._writer("validation").add_event(event, step=entry["epoch"], walltime=entry["time"])
         for writer in self._writers.values():
             writer.flush()
 
@@ -552,7 +553,8 @@ def _add_histograms(summaries, tags, rows, layout, sumsq):
         # As floats: the bucket field is a double, and protobuf converts a list of ints 5x slower.
         counts = np.bincount(position.astype(np.intp).ravel(), minlength=spare + 1)[:spare]
         counts = counts.astype(np.float64).reshape(k, bins).tolist()
-        limits = lo[:, None] + (np.where(regular, width, 0.0) / bins)[:, None] * layout.edges
+        # layout.edges are k / bins for k = 1..bins: the right edges as fractions of the range.
+        limits = lo[:, None] + np.where(regular, width, 0.0)[:, None] * layout.edges
         limits[:, -1] = hi
         limits, totals = limits.tolist(), block.sum(axis=1).tolist()
         lo, hi, regular = lo.tolist(), hi.tolist(), regular.tolist()
