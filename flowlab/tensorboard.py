@@ -6,7 +6,6 @@ import math
 import os
 import re
 import socket
-import struct
 import sys
 import time
 import uuid
@@ -409,9 +408,9 @@ class EventFile:
     """
 
     def __init__(self, logdir, flush_secs=5):
-        from tensorboardX.record_writer import masked_crc32c
+        from .summaries import record
 
-        self._crc = masked_crc32c
+        self._record = record
         os.makedirs(logdir, exist_ok=True)
         self.flush_secs = flush_secs
         while True:
@@ -438,10 +437,7 @@ class EventFile:
         event.wall_time = time.time() if walltime is None else walltime
         if step is not None:
             event.step = int(step)
-        data = event.SerializeToString()
-        header = struct.pack("<Q", len(data))
-        crc = self._crc
-        self._file.write(b"".join((header, struct.pack("<I", crc(header)), data, struct.pack("<I", crc(data)))))
+        self._file.write(self._record(event.SerializeToString()))
         if time.monotonic() - self._last_flush >= self.flush_secs:
             self.flush()
 
@@ -453,9 +449,9 @@ class EventFile:
 
     def add_scalar(self, tag, value, step):
         """Appends one scalar at ``step`` (what ``SummaryWriter.add_scalar`` writes)."""
-        from tensorboardX.summary import scalar
-
-        self.add_summary(scalar(tag, float(value)), step)
+        event = _event()
+        event.summary.value.add(tag=tag, simple_value=float(value))
+        self.add_event(event, step)
 
     def flush(self):
         """Hands buffered records to the OS: TensorBoard can read them from now on."""
@@ -479,19 +475,19 @@ _Event = None
 
 
 def _event():
-    """A new, empty ``Event`` proto (tensorboardX is imported on the first call: it may pull in torch)."""
+    """A new, empty ``Event`` proto (tensorboard's protos load on the first call, not at import)."""
     global _Event
     if _Event is None:
-        from tensorboardX.proto.event_pb2 import Event
+        from .summaries import Event
 
         _Event = Event
     return _Event()
 
 
 def _add_text(summary, tag, text):
-    from tensorboardX.summary import text as text_summary
+    from .summaries import add_text
 
-    summary.value.extend(text_summary(tag, text).value)  # tag becomes <tag>/text_summary
+    add_text(summary, tag, text)  # tag becomes <tag>/text_summary
 
 
 def _gradient(p):
@@ -579,10 +575,10 @@ def _add_histograms(summaries, tags, rows, layout, sumsq):
 
 
 def _image_value(tag, image):
-    """An image summary value of an HWC uint8 RGB array, encoded as PNG by tensorboardX (Pillow)."""
-    from tensorboardX.summary import image as image_summary
+    """An image summary value of an HWC uint8 RGB array, encoded as PNG (Pillow)."""
+    from .summaries import image_value
 
-    return image_summary(tag, image, dataformats="HWC").value[0]
+    return image_value(tag, image)
 
 
 def _fill_histogram(histo, lo, hi, num, total, sumsq, limits, counts):
@@ -595,8 +591,8 @@ def _fill_histogram(histo, lo, hi, num, total, sumsq, limits, counts):
 
 def _add_session(summary, hparams, group_name, start_time, status):
     """The HParams session of this run: start (hparams, group) and end (status), as tensorboard.md §2."""
-    from tensorboardX.proto.api_pb2 import Status
-    from tensorboardX.proto.plugin_hparams_pb2 import HParamsPluginData, SessionEndInfo, SessionStartInfo
+    from tensorboard.plugins.hparams.api_pb2 import Status
+    from tensorboard.plugins.hparams.plugin_data_pb2 import HParamsPluginData, SessionEndInfo, SessionStartInfo
 
     start = SessionStartInfo(group_name=group_name, start_time_secs=start_time or time.time())
     for key, value in hparams.items():
@@ -714,12 +710,12 @@ def graph_def(nodes, batch_dim=False):
             graphs do: the batch size of the values at hand is an accident of when they were taken.
 
     Returns:
-        A ``tensorboardX.proto.graph_pb2.GraphDef``; an event file takes it as
+        A ``tensorboard.compat.proto.graph_pb2.GraphDef``; an event file takes it as
         ``Event(graph_def=gd.SerializeToString())``.
     """
-    from tensorboardX.proto import types_pb2
-    from tensorboardX.proto.graph_pb2 import GraphDef
-    from tensorboardX.proto.versions_pb2 import VersionDef
+    from tensorboard.compat.proto import types_pb2
+    from tensorboard.compat.proto.graph_pb2 import GraphDef
+    from tensorboard.compat.proto.versions_pb2 import VersionDef
 
     dtypes = {np.dtype(np.float64): types_pb2.DT_DOUBLE, np.dtype(np.float32): types_pb2.DT_FLOAT,
               np.dtype(np.float16): types_pb2.DT_HALF, np.dtype(np.int64): types_pb2.DT_INT64,

@@ -124,7 +124,7 @@ def test_histograms_of_every_parameter_and_gradient(run):
 
 
 def test_histograms_of_odd_arrays_match_numpy_and_leave_the_others_alone():
-    from tensorboardX.proto.summary_pb2 import Summary
+    from flowlab.summaries import Summary
 
     from flowlab.tensorboard import _add_histograms, _Layout
 
