@@ -29,7 +29,13 @@ SESSION_STATUS = {
 _MAX_PENDING = 4 << 20
 
 # Epoch logs keys that are bookkeeping, not metrics.
-_NOT_SCALARS = frozenset({"seconds", "size", "status", "epoch", "batch"})
+_NOT_SCALARS = frozenset({"seconds", "size", "status", "epoch", "batch", "learning_rate"})
+
+# A loss TensorBoard cannot store (float32 overflows to inf beyond this) is written as this value.
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+# What update_freq may be besides a whole number of batches.
+_UPDATE_FREQS = ("epoch", "first_epoch", "batch")
 
 # tab10, matplotlib's default colors: class k is drawn in _PALETTE[k % 10].
 _PALETTE = np.array([
@@ -44,13 +50,29 @@ class TensorBoardLogger(Callback):
     Layout (point ``tensorboard --logdir`` at the parent of ``run_dir``)::
 
         <run_dir>/             the HParams session; text summaries config, model and status
-        <run_dir>/train/       epoch_loss, epoch_accuracy, epoch_learning_rate (step = epoch, from 0);
-                               gradient_norm/<layer>, update_ratio/<layer>; histograms <param> and
-                               <param>/gradient; the graph; decision_boundary images (2-D data)
-        <run_dir>/validation/  epoch_loss, epoch_accuracy (with validation data)
+        <run_dir>/train/       epoch_loss, epoch_accuracy, epoch_steps_per_second (step = epoch, from 0);
+                               epoch_loss/per_batch (step = batches trained, see update_freq);
+                               learning_rate; gradient_norm/<layer>, update_ratio/<layer>;
+                               histograms weights/<param> and gradients/<param>; the graph;
+                               predictions/decision_boundary images (2-D data)
+        <run_dir>/validation/  epoch_loss, epoch_accuracy; evaluation_loss_vs_iterations and
+                               evaluation_accuracy_vs_iterations (step = batches trained), as Keras 3
+
+    The names are Keras' where Keras has one, except where Keras' would bury the curves:
+    TensorBoard's Time Series page groups cards by the tag's first "/" segment, sorts the groups
+    by name and opens only the first two, so weights and gradients get groups of their own
+    (Keras: ``dense/kernel/histogram``), Keras' ``batch_loss`` sits in the ``epoch_loss`` group and
+    Keras' ``epoch_learning_rate`` is ``learning_rate``: the first screen is accuracy and loss.
+    Layers count from 1 (``dense_1`` is the first layer, which Keras calls ``dense``; ``dense_2``
+    is Keras' ``dense_1``).
 
     Every other ``logs`` key ``k`` (a metric a trainer adds) is written as ``epoch_k``, in
     validation/ when it starts with ``val_``, as Keras does.
+
+    A run that diverges still shows the epoch it diverged in: the training loss and accuracy of
+    its batches up to the last finite loss, and the validation metrics of the weights it ended
+    with (a loss beyond float32's range reads as float32's largest value, 3.4e38), so its HParams
+    row has every metric and the loss curves show the explosion.
 
     The HParams session is written when training ends, so that its row can carry the final
     ``status`` hparam (completed, early_stopped, diverged, failed, interrupted) next to every
@@ -88,6 +110,10 @@ class TensorBoardLogger(Callback):
             after every epoch).
         histogram_bins: buckets per histogram (30, as TF2/Keras).
         config: what the ``config`` text summary shows as a table; None: ``hparams``.
+        update_freq: which batches' losses to write as ``epoch_loss/per_batch`` (Keras'
+            ``update_freq``): "first_epoch" (every batch of epoch 0, so that a learning rate that
+            explodes within the first epoch shows as a curve), "batch" (every batch), a whole number
+            n (every n-th batch) or "epoch" (none).
 
     Example:
         >>> from flowlab.data import load_dataset
@@ -99,7 +125,8 @@ class TensorBoardLogger(Callback):
     """
 
     def __init__(self, run_dir, hparams=None, group_name=None, *, histogram_freq=1, histograms=True, graph=True,
-                 layer_stats=True, boundary_freq=5, boundary_size=192, flush_secs=5, histogram_bins=30, config=None):
+                 layer_stats=True, boundary_freq=5, boundary_size=192, flush_secs=5, histogram_bins=30, config=None,
+                 update_freq="first_epoch"):
         if not isinstance(run_dir, (str, os.PathLike)) or not os.fspath(run_dir):
             raise ValueError(f"TensorBoardLogger: run_dir must be a non-empty path, got run_dir={run_dir!r}")
         for name, value in (("hparams", hparams), ("config", config)):
@@ -119,6 +146,13 @@ class TensorBoardLogger(Callback):
         self.boundary_size = _whole("boundary_size", boundary_size, minimum=16)
         self.flush_secs = flush_secs
         self.histogram_bins = _whole("histogram_bins", histogram_bins, minimum=1)
+        if update_freq not in _UPDATE_FREQS:
+            try:
+                update_freq = _whole("update_freq", update_freq, minimum=1)
+            except ValueError:
+                raise ValueError(f"TensorBoardLogger: update_freq must be 'first_epoch', 'batch', 'epoch' or a "
+                                 f"whole number of batches >= 1, got update_freq={update_freq!r}") from None
+        self.update_freq = update_freq
         self._writers = {}
         self._reset()
 
@@ -131,6 +165,10 @@ class TensorBoardLogger(Callback):
         self._last_epoch = self._boundary_epoch = None
         self._epochs_logged = 0
         self._start_time = None
+        self._iterations = 0  # batches trained so far (Keras' optimizer.iterations)
+        self._epoch = None
+        self._partial = [0.0, 0.0, 0, 0]  # this epoch so far: loss sum, correct, examples, batches
+        self._batches = []  # (step, loss, time) of batch_loss points not written yet
 
     # --- event files ---------------------------------------------------------------------------
 
@@ -178,11 +216,29 @@ class TensorBoardLogger(Callback):
         self._writer("train")  # the run's directories exist from the start
 
     def on_epoch_begin(self, epoch, logs=None):
+        self._epoch, self._partial = epoch, [0.0, 0.0, 0, 0]
         # The weights an epoch starts from are the ones the previous epoch ended with, which
         # on_epoch_end keeps anyway: copy them only before the first epoch.
         if self.layer_stats and self._params and self._before is None and not self._snapshots:
             weights = np.concatenate([p.value.reshape(-1) for p in self._params], dtype=np.float64)
             self._before = weights, _segment_sums(weights * weights, self._layout.starts[:len(self._params)])
+
+    def on_batch_end(self, batch, logs=None):
+        logs = logs or {}
+        loss, size = logs.get("loss"), logs.get("size", 1)
+        if loss is None:
+            return
+        self._iterations += 1
+        partial = self._partial
+        partial[0] += loss * size
+        partial[1] += logs.get("accuracy", math.nan) * size
+        partial[2] += size
+        partial[3] += 1
+        freq = self.update_freq
+        if (freq == "batch" or (freq == "first_epoch" and self._epoch == 0)
+                or (freq.__class__ is int and self._iterations % freq == 0)):
+            # Keras' batch_loss, filed beside epoch_loss; step = batches trained so far, from 0.
+            self._batches.append((self._iterations - 1, loss, time.time()))
 
     def on_epoch_end(self, epoch, logs=None):
         if self._graph_pending:
@@ -196,12 +252,21 @@ class TensorBoardLogger(Callback):
                 validation.append(("epoch_" + key[4:], value))
             else:
                 train.append(("epoch_" + key, value))
-        if "learning_rate" not in logs and hasattr(getattr(self.trainer, "optimizer", None), "lr"):
-            train.append(("epoch_learning_rate", float(self.trainer.optimizer.lr)))
+        if "learning_rate" in logs:
+            train.append(("learning_rate", float(logs["learning_rate"])))
+        elif hasattr(getattr(self.trainer, "optimizer", None), "lr"):
+            train.append(("learning_rate", float(self.trainer.optimizer.lr)))
+        seconds, batches = logs.get("seconds"), self._partial[3]
+        if seconds and batches:
+            train.append(("epoch_steps_per_second", batches / seconds))
+        evaluation = [(f"evaluation_{name[6:]}_vs_iterations", value) for name, value in validation
+                      if name in ("epoch_loss", "epoch_accuracy")]
         histograms = bool(self.histograms and self.histogram_freq and epoch % self.histogram_freq == 0)
         # The epoch's end time travels with it: the events are written later, in a batch.
         entry = {"epoch": epoch, "time": time.time(), "train": train, "validation": validation,
-                 "histograms": histograms, "row": None, "image": None}
+                 "histograms": histograms, "row": None, "image": None, "batches": self._batches,
+                 "evaluation": evaluation, "iterations": self._iterations}
+        self._batches = []
         if self._params and (histograms or self.layer_stats):
             entry["row"] = self._snapshot()
         if self.boundary_freq and epoch % self.boundary_freq == 0:
@@ -230,8 +295,12 @@ class TensorBoardLogger(Callback):
                     if last is not None and last["epoch"] == self._last_epoch:
                         last["image"] = image
                     else:
-                        self._pending.append({"epoch": self._last_epoch, "time": time.time(), "train": [],
-                                              "validation": [], "histograms": False, "row": None, "image": image})
+                        self._pending.append(_entry(self._last_epoch, image=image))
+            if status == "diverged" and self._epoch is not None and self._epoch != self._last_epoch:
+                self._pending.append(self._diverged_epoch())
+            if self._batches:  # a run stopped inside an epoch: its batches so far
+                self._pending.append(_entry(self._epoch if self._epoch is not None else 0))
+                self._pending[-1]["batches"], self._batches = self._batches, []
             self._write_pending()
             error = getattr(self.trainer, "error", None)
             seconds = time.time() - (self._start_time or time.time())
@@ -245,6 +314,30 @@ class TensorBoardLogger(Callback):
             self.close()
 
     # --- what is written -----------------------------------------------------------------------
+
+    def _diverged_epoch(self):
+        """The epoch a run diverged in, so that TensorBoard shows the explosion: the training loss
+        and accuracy of its batches up to the last finite loss, and the validation loss and accuracy
+        of the weights as they stand (a loss beyond float32, inf or NaN, reads as float32's largest
+        value). Written at the epoch's step like any other epoch."""
+        total, correct, seen, _ = self._partial
+        entry = _entry(self._epoch, batches=self._batches)
+        self._batches = []
+        if seen:
+            entry["train"] = [("epoch_loss", min(total / seen, _FLOAT32_MAX))]
+            if not math.isnan(correct):
+                entry["train"].append(("epoch_accuracy", correct / seen))
+        x, y = getattr(self.trainer, "x_val", None), getattr(self.trainer, "y_val", None)
+        model = self.trainer.model
+        if x is not None and len(x) and hasattr(model, "evaluate"):
+            with np.errstate(all="ignore"):
+                loss, accuracy = model.evaluate(x, y)
+            loss = loss if loss < _FLOAT32_MAX else _FLOAT32_MAX  # NaN too
+            entry["validation"] = [("epoch_loss", loss), ("epoch_accuracy", accuracy)]
+            entry["evaluation"] = [("evaluation_loss_vs_iterations", loss),
+                                   ("evaluation_accuracy_vs_iterations", accuracy)]
+            entry["iterations"] = self._iterations
+        return entry
 
     def _write_graph(self):
         # After an epoch every node holds a value, so a shape; the batch dimension shows as "?".
@@ -321,15 +414,21 @@ class TensorBoardLogger(Callback):
                                      [(e["histograms"], ev.summary) for e, ev in zip(pending, events) if e["row"] is not None])
         train_file = self._writer("train")
         for entry, event in zip(pending, events):
+            for step, loss, when in entry["batches"]:
+                batch = _event()
+                batch.summary.value.add(tag="epoch_loss/per_batch", simple_value=loss)
+                train_file.add_event(batch, step=step, walltime=when)
             if entry["image"] is not None:
                 event.summary.value.extend(entry["image"])
-            train_file.add_event(event, step=entry["epoch"], walltime=entry["time"])
-            if entry["validation"]:
-                event = _event()
-                add = event.summary.value.add
-                for tag, value in entry["validation"]:
-                    add(tag=tag, simple_value=value)
-                self._writer("validation").add_event(event, step=entry["epoch"], walltime=entry["time"])
+            if len(event.summary.value):
+                train_file.add_event(event, step=entry["epoch"], walltime=entry["time"])
+            for values, step in ((entry["validation"], entry["epoch"]), (entry["evaluation"], entry["iterations"])):
+                if values:
+                    event = _event()
+                    add = event.summary.value.add
+                    for tag, value in values:
+                        add(tag=tag, simple_value=value)
+                    self._writer("validation").add_event(event, step=step, walltime=entry["time"])
         for writer in self._writers.values():
             writer.flush()
 
@@ -346,7 +445,8 @@ class TensorBoardLogger(Callback):
         sumsq = np.add.reduceat(rows * rows, starts, axis=1)
         picked = [k for k, (histograms, _) in enumerate(targets) if histograms]
         if picked:
-            tags = self._tags + [t + "/gradient" for t in self._tags]
+            # Their own Time Series groups, which sort after the epoch_* curves.
+            tags = [f"weights/{t}" for t in self._tags] + [f"gradients/{t}" for t in self._tags]
             every = len(picked) == len(rows)
             _add_histograms([targets[k][1] for k in picked], tags, rows if every else rows[picked], layout,
                             sumsq if every else sumsq[picked])
@@ -385,7 +485,7 @@ class TensorBoardLogger(Callback):
         image = render_decision_boundary(self.trainer.model, x, y, size=self.boundary_size)
         if image is None:
             return None
-        return [_image_value("decision_boundary", image)]
+        return [_image_value("predictions/decision_boundary", image)]
 
 
 class EventFile:
@@ -610,6 +710,14 @@ def _add_session(summary, hparams, group_name, start_time, status):
         value.metadata.plugin_data.content = data.SerializeToString()
 
 
+def _entry(epoch, **fields):
+    """A pending epoch with nothing to write yet."""
+    entry = {"epoch": epoch, "time": time.time(), "train": [], "validation": [], "histograms": False, "row": None,
+             "image": None, "batches": [], "evaluation": [], "iterations": 0}
+    entry.update(fields)
+    return entry
+
+
 def _whole(name, value, minimum=0):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
         raise ValueError(f"TensorBoardLogger: {name} must be a whole number >= {minimum}, got {name}={value!r}")
@@ -648,6 +756,9 @@ def _model_table(model, params, tags):
         shape = np.shape(p.value)
         rows.append(f"| {_cell(tag)} | {'×'.join(map(str, shape)) or 'scalar'} | {int(np.prod(shape)):,} |")
     rows.append(f"| **total** | | **{sum(int(np.size(p.value)) for p in params):,}** |")
+    if any(tag.startswith("dense_1/") for tag in tags):
+        rows += ["", "Layers count from 1: `dense_1` is the first layer, which Keras names `dense`; "
+                 "`dense_2` is Keras' `dense_1`, and so on."]
     return "\n".join(rows)
 
 

@@ -232,11 +232,12 @@ class Trainer:
                 return None
             step()
             n = len(yb)
+            right = int(count_nonzero(logits.value.argmax(axis=1) == yb))
             total += loss * n
-            correct += int(count_nonzero(logits.value.argmax(axis=1) == yb))
+            correct += right
             seen += n
             if on_batch:
-                batch_logs = {"loss": loss, "size": n}
+                batch_logs = {"loss": loss, "accuracy": right / n, "size": n}
                 for cb in on_batch:
                     cb.on_batch_end(b, batch_logs)
         logs = {"loss": total / seen, "accuracy": correct / seen}

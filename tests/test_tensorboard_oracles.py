@@ -54,7 +54,7 @@ def test_last_histogram_of_every_parameter_is_numpys_histogram_of_the_saved_mode
         weights = {k: saved[k] for k in saved.files if k != "__config__"}
     assert set(weights) == {"dense_1/kernel", "dense_1/bias", "dense_2/kernel", "dense_2/bias"}
     for name, values in weights.items():
-        events = ea.Histograms(name)
+        events = ea.Histograms(f"weights/{name}")
         assert events[-1].step == 3
         h = events[-1].histogram_value
         edges = np.array([h.min, *h.bucket_limit])
@@ -70,7 +70,7 @@ def test_a_he_normal_kernel_reads_as_centred_in_distributions(tmp_path):
     model = MLP([64, 256, 10], activation="relu", seed=0)
     logger = TensorBoardLogger(tmp_path / "run", hparams={})
     Trainer(model, "sgd", lr=1e-6, callbacks=[logger]).fit(x, y, epochs=1, batch_size=64)
-    h = load(tmp_path / "run" / "train").Histograms("dense_1/kernel")[-1].histogram_value
+    h = load(tmp_path / "run" / "train").Histograms("weights/dense_1/kernel")[-1].histogram_value
     percentiles = dict(compress_histogram_proto(h))
     kernel = model.params[0].value
     assert abs(percentiles[5000]) < 0.01  # std sqrt(2/64) = 0.18: the median is about 0
