@@ -97,15 +97,28 @@ class RunConfig:
                        epochs=int(c.epochs), seed=int(c.seed), dtype=str(c.dtype))
 
     def hparams(self):
-        """The config as TensorBoard HParams values (numbers, strings)."""
+        """The config as TensorBoard HParams values (numbers, strings).
+
+        The learning rate and the batch size are strings ("0.001", "full"), so that every sweep
+        gives their columns one type and the parallel-coordinates plot spaces their values evenly
+        (a numeric axis is linear: 0.001 and 0.01 would overlap). A default is written as the
+        value it stands for (the optimizer's learning rate, the activation's initializer).
+        """
+        from .init import default_init
+
+        lr = self.learning_rate
+        if lr is None:
+            import inspect
+
+            lr = inspect.signature(OPTIMIZERS[self.optimizer]).parameters["lr"].default
         return {
             "dataset": self.dataset,
             "hidden": format_value("hidden", self.hidden),
-            "learning_rate": self.learning_rate if self.learning_rate is not None else "default",
+            "learning_rate": np.format_float_positional(float(lr), trim="-"),
             "activation": self.activation,
             "optimizer": self.optimizer,
-            "batch_size": self.batch_size if self.batch_size is not None else "full",
-            "init": self.init or "default",
+            "batch_size": str(self.batch_size) if self.batch_size is not None else "full",
+            "init": self.init or default_init(self.activation),
             "epochs": self.epochs,
             "seed": self.seed,
             "val_fraction": self.val_fraction,
@@ -382,9 +395,13 @@ class Experiment:
         results = Results()
         results.sweep_dir = sweep_dir
 
+        dashboards = []
+
         def publish():
             results[:] = [records[n] for n in order if n in records]
             results.to_csv(sweep_dir / "results.csv")
+            if not dashboards:  # with the first result: a sweep that never ran leaves nothing
+                dashboards.append(_write_dashboards(sweep_dir, configs))
 
         bar = _RunProgress(len(configs), len(records), self.name) if self.progress else None
         if not tasks:
@@ -423,6 +440,14 @@ class Experiment:
                 bar.close()
         publish()
         return results
+
+
+def _write_dashboards(sweep_dir, configs):
+    """The sweep's HParams config (flowlab.dashboards); returns True."""
+    from .dashboards import write_sweep_config
+
+    write_sweep_config(sweep_dir, [c.hparams() for c in configs])
+    return True
 
 
 def _unknown_field(what, name):

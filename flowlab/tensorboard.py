@@ -212,6 +212,10 @@ class TensorBoardLogger(Callback):
         _add_text(event.summary, "config", _markdown_table(config))
         if self._params:
             _add_text(event.summary, "model", _model_table(model, self._params, self._tags))
+        if self.layer_stats and self._layers:
+            from .dashboards import layout_value
+
+            event.summary.value.append(layout_value())  # the Custom Scalars tab
         self._writer("root").add_event(event, step=0)
         self._writer("train")  # the run's directories exist from the start
 
