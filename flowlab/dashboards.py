@@ -1,8 +1,10 @@
 """What a sweep tells TensorBoard's dashboards: the HParams experiment config and the custom-scalars layout.
 
-The HParams config (``_hparams_/experiment``, in a file of its own in the sweep directory) decides
-the HParams columns: the hyperparameters the sweep varies and the run's status, and as metrics the
-train and validation loss and accuracy, so that the parallel-coordinates plot opens on them.
+The HParams config (``_hparams_/experiment``) decides the HParams columns: the hyperparameters the
+sweep varies and the run's status, and as metrics the train and validation loss and accuracy, so
+that the parallel-coordinates plot opens on them. Every run of a sweep writes the same config in
+its own directory, next to its HParams session: no extra TensorBoard run, and whichever run
+TensorBoard finds first, the config is the sweep's.
 
 TensorBoard reads one config per logdir, the first it finds (in no fixed order with its default
 loader). With several sweeps under one ``--logdir``, the columns are those of one of them, but
@@ -13,13 +15,7 @@ has one type.
 
 from __future__ import annotations
 
-import os
-import socket
-import time
-import uuid
-from pathlib import Path
-
-__all__ = ["HPARAM_METRICS", "STATUS_VALUES", "write_sweep_config", "layout_value"]
+__all__ = ["HPARAM_METRICS", "STATUS_VALUES", "hparams_columns", "experiment_value", "layout_value"]
 
 #: The HParams metric columns: (group = the run's subdirectory, tag), the first one colors the plot.
 HPARAM_METRICS = (("validation", "epoch_accuracy"), ("validation", "epoch_loss"),
@@ -27,9 +23,6 @@ HPARAM_METRICS = (("validation", "epoch_accuracy"), ("validation", "epoch_loss")
 
 #: Every ``status`` a run can end with (flowlab.train.STATUSES), the domain of its column.
 STATUS_VALUES = ("completed", "early_stopped", "diverged", "failed", "interrupted")
-
-# The config's event files end with this: flowlab replaces only these, never another program's files.
-_SUFFIX = ".flowlab-hparams"
 
 
 def _closed_domains():
@@ -88,45 +81,21 @@ def _columns(sessions):
     return status + [(k, values[k], False) for k in names]
 
 
-def write_sweep_config(sweep_dir, hparams):
-    """Writes the HParams config of a sweep into its directory, replacing the one written before.
+def hparams_columns(hparams):
+    """The HParams columns of a sweep, from the HParams values of each of its runs (``RunConfig.hparams()``).
 
-    Args:
-        sweep_dir: the sweep's directory.
-        hparams: the HParams values of each run of the sweep (``RunConfig.hparams()``), in grid order.
+    Returns:
+        [(name, values, differs)], plain data a task can carry to a worker; ``experiment_value``
+        makes the config of it.
     """
-    _replace(Path(sweep_dir), _experiment(_columns(hparams)))
+    return [(name, list(values), differs) for name, values, differs in _columns(hparams)]
 
 
-def _own_files(directory):
-    try:
-        return sorted(p for p in Path(directory).iterdir() if p.name.startswith("events.out.tfevents.")
-                      and p.name.endswith(_SUFFIX))
-    except OSError:
-        return []
+def experiment_value(columns):
+    """The HParams config (``_hparams_/experiment``) of ``hparams_columns(...)``, as a summary value."""
+    from .summaries import hparams_value
 
-
-def _replace(directory, experiment):
-    """Writes ``experiment`` as a new event file in ``directory``, then removes the config files
-    flowlab wrote there before (never another program's files)."""
-    from .summaries import Event, hparams_value, record
-
-    old = _own_files(directory)
-    now = time.time()
-    header = Event(wall_time=now, file_version="brain.Event:2")
-    event = Event(wall_time=now, step=0)
-    event.summary.value.append(hparams_value("_hparams_/experiment", experiment=experiment))
-    name = (f"events.out.tfevents.{int(now):010d}.{socket.gethostname()}.{os.getpid()}."
-            f"{uuid.uuid4().hex[:12]}{_SUFFIX}")
-    path = Path(directory) / name
-    partial = path.with_name("." + name + ".partial")  # TensorBoard reads only events.out.tfevents.*
-    partial.write_bytes(record(header.SerializeToString()) + record(event.SerializeToString()))
-    os.replace(partial, path)
-    for stale in old:
-        try:
-            stale.unlink()
-        except FileNotFoundError:  # another sweep replaced it first
-            pass
+    return hparams_value("_hparams_/experiment", experiment=_experiment(columns))
 
 
 def layout_value():

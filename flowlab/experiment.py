@@ -369,6 +369,7 @@ class Experiment:
 
         records = {}
         tasks = []
+        columns = _hparams_columns(configs)
         for config in configs:
             name = run_name(config, varied)
             previous = read_run(sweep_dir / name)
@@ -384,6 +385,7 @@ class Experiment:
                 # after it keeps rows of two sweeps in one logdir apart; seeds share a row.
                 "group_name": f"{run_name(config, seedless)} [{sweep_dir.name}]",
                 "histograms": self.histograms,
+                "hparams_columns": columns,  # the sweep's HParams config, which every run writes
             })
         order = [run_name(c, varied) for c in configs]
         if resume:
@@ -395,13 +397,9 @@ class Experiment:
         results = Results()
         results.sweep_dir = sweep_dir
 
-        dashboards = []
-
         def publish():
             results[:] = [records[n] for n in order if n in records]
             results.to_csv(sweep_dir / "results.csv")
-            if not dashboards:  # with the first result: a sweep that never ran leaves nothing
-                dashboards.append(_write_dashboards(sweep_dir, configs))
 
         bar = _RunProgress(len(configs), len(records), self.name) if self.progress else None
         if not tasks:
@@ -442,12 +440,10 @@ class Experiment:
         return results
 
 
-def _write_dashboards(sweep_dir, configs):
-    """The sweep's HParams config (flowlab.dashboards); returns True."""
-    from .dashboards import write_sweep_config
+def _hparams_columns(configs):
+    from .dashboards import hparams_columns
 
-    write_sweep_config(sweep_dir, [c.hparams() for c in configs])
-    return True
+    return hparams_columns([c.hparams() for c in configs])
 
 
 def _unknown_field(what, name):
@@ -613,7 +609,7 @@ def execute_run(task, callbacks=()):
         initial = _fingerprint(model)
         config = RunConfig(**{**c, "hidden": tuple(c["hidden"])})
         logger = TensorBoardLogger(run_dir, hparams=config.hparams(), group_name=task.get("group_name"),
-                                   histograms=task.get("histograms", True))
+                                   histograms=task.get("histograms", True), hparams_config=task.get("hparams_columns"))
         trainer = Trainer(model, c["optimizer"], lr=c["learning_rate"], callbacks=[logger, *callbacks],
                           seed=c["seed"])
         trainer.fit(data, epochs=c["epochs"], batch_size=c["batch_size"])

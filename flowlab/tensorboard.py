@@ -114,6 +114,9 @@ class TensorBoardLogger(Callback):
             ``update_freq``): "first_epoch" (every batch of epoch 0, so that a learning rate that
             explodes within the first epoch shows as a curve), "batch" (every batch), a whole number
             n (every n-th batch) or "epoch" (none).
+        hparams_config: the HParams columns of the sweep this run belongs to
+            (``flowlab.dashboards.hparams_columns``), written as the HParams experiment config;
+            None: no config (TensorBoard then shows every hparam and every scalar as columns).
 
     Example:
         >>> from flowlab.data import load_dataset
@@ -126,7 +129,7 @@ class TensorBoardLogger(Callback):
 
     def __init__(self, run_dir, hparams=None, group_name=None, *, histogram_freq=1, histograms=True, graph=True,
                  layer_stats=True, boundary_freq=5, boundary_size=192, flush_secs=5, histogram_bins=30, config=None,
-                 update_freq="first_epoch"):
+                 update_freq="first_epoch", hparams_config=None):
         if not isinstance(run_dir, (str, os.PathLike)) or not os.fspath(run_dir):
             raise ValueError(f"TensorBoardLogger: run_dir must be a non-empty path, got run_dir={run_dir!r}")
         for name, value in (("hparams", hparams), ("config", config)):
@@ -153,6 +156,7 @@ class TensorBoardLogger(Callback):
                 raise ValueError(f"TensorBoardLogger: update_freq must be 'first_epoch', 'batch', 'epoch' or a "
                                  f"whole number of batches >= 1, got update_freq={update_freq!r}") from None
         self.update_freq = update_freq
+        self.hparams_config = None if hparams_config is None else list(hparams_config)
         self._writers = {}
         self._reset()
 
@@ -216,6 +220,10 @@ class TensorBoardLogger(Callback):
             from .dashboards import layout_value
 
             event.summary.value.append(layout_value())  # the Custom Scalars tab
+        if self.hparams_config is not None:
+            from .dashboards import experiment_value
+
+            event.summary.value.append(experiment_value(self.hparams_config))
         self._writer("root").add_event(event, step=0)
         self._writer("train")  # the run's directories exist from the start
 
