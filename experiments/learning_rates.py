@@ -8,7 +8,7 @@ Hypothesis: too small a rate barely moves the weights (the loss creeps down, acc
 chance, 10%); too large a rate overshoots and blows up (the run stops early, marked `diverged`);
 the best rate sits in between, where the loss falls fast and then flattens.
 
-In TensorBoard (Time Series opens on epoch_accuracy and epoch_loss; train and validation curves):
+In TensorBoard: (Time Series opens on epoch_accuracy and epoch_loss, train and validation curves)
 - `epoch_loss` and `epoch_accuracy`: lr=0.0001 is an almost flat line (accuracy near chance), each
   10x step up falls faster, and here the largest rate that trains, lr=1, ends best (validation
   accuracy about 0.97). lr=10 diverges inside its first epoch: its `epoch_loss` is a single point
