@@ -17,7 +17,8 @@ from __future__ import annotations
 
 __all__ = ["HPARAM_METRICS", "STATUS_VALUES", "hparams_columns", "experiment_value", "layout_value"]
 
-#: The HParams metric columns: (group = the run's subdirectory, tag), the first one colors the plot.
+#: The HParams metric columns of a classifier: (group = the run's subdirectory, tag); the first one
+#: colors the plot. A model with another metric (a regression's "mae") has epoch_<metric> instead.
 HPARAM_METRICS = (("validation", "epoch_accuracy"), ("validation", "epoch_loss"),
                   ("train", "epoch_accuracy"), ("train", "epoch_loss"))
 
@@ -40,7 +41,7 @@ def _closed_domains():
             "init": tuple(INITIALIZERS), "dataset": tuple(DATASETS), "dtype": ("float32", "float64")}
 
 
-def _experiment(columns):
+def _experiment(columns, metric="accuracy"):
     """An HParams ``Experiment`` proto: ``columns`` is [(name, values, differs)].
 
     TensorBoard shows the columns sorted by name, those that differ first, and the first five of
@@ -58,6 +59,7 @@ def _experiment(columns):
             for v in closed[name]:
                 info.domain_discrete.values.add(string_value=v)
     for group, tag in HPARAM_METRICS:
+        tag = tag.replace("accuracy", metric)
         experiment.metric_infos.add(name=api_pb2.MetricName(group=group, tag=tag))
     return experiment
 
@@ -91,11 +93,12 @@ def hparams_columns(hparams):
     return [(name, list(values), differs) for name, values, differs in _columns(hparams)]
 
 
-def experiment_value(columns):
-    """The HParams config (``_hparams_/experiment``) of ``hparams_columns(...)``, as a summary value."""
+def experiment_value(columns, metric="accuracy"):
+    """The HParams config (``_hparams_/experiment``) of ``hparams_columns(...)``, as a summary value;
+    ``metric`` is the model's metric besides the loss ("accuracy", or a regression's "mae")."""
     from .summaries import hparams_value
 
-    return hparams_value("_hparams_/experiment", experiment=_experiment(columns))
+    return hparams_value("_hparams_/experiment", experiment=_experiment(columns, metric))
 
 
 def layout_value():

@@ -173,6 +173,7 @@ class TensorBoardLogger(Callback):
         self._epoch = None
         self._partial = [0.0, 0.0, 0, 0]  # this epoch so far: loss sum, correct, examples, batches
         self._batches = []  # (step, loss, time) of batch_loss points not written yet
+        self._metric = "accuracy"  # the model's metric besides the loss (a regression's: "mae")
 
     # --- event files ---------------------------------------------------------------------------
 
@@ -203,6 +204,7 @@ class TensorBoardLogger(Callback):
         self._reset()
         self._start_time = time.time()
         model = self.trainer.model
+        self._metric = str(getattr(model, "metric", None) or "accuracy")
         self._params = [p for p in getattr(model, "params", ()) if np.size(p.value)]
         self._tags = [getattr(p, "name", None) or f"param_{i}" for i, p in enumerate(self._params)]
         layers = {}
@@ -223,7 +225,7 @@ class TensorBoardLogger(Callback):
         if self.hparams_config is not None:
             from .dashboards import experiment_value
 
-            event.summary.value.append(experiment_value(self.hparams_config))
+            event.summary.value.append(experiment_value(self.hparams_config, self._metric))
         self._writer("root").add_event(event, step=0)
         self._writer("train")  # the run's directories exist from the start
 
@@ -243,7 +245,7 @@ class TensorBoardLogger(Callback):
         self._iterations += 1
         partial = self._partial
         partial[0] += loss * size
-        partial[1] += logs.get("accuracy", math.nan) * size
+        partial[1] += logs.get(self._metric, math.nan) * size
         partial[2] += size
         partial[3] += 1
         freq = self.update_freq
@@ -272,7 +274,7 @@ class TensorBoardLogger(Callback):
         if seconds and batches:
             train.append(("epoch_steps_per_second", batches / seconds))
         evaluation = [(f"evaluation_{name[6:]}_vs_iterations", value) for name, value in validation
-                      if name in ("epoch_loss", "epoch_accuracy")]
+                      if name in ("epoch_loss", f"epoch_{self._metric}")]
         histograms = bool(self.histograms and self.histogram_freq and epoch % self.histogram_freq == 0)
         # The epoch's end time travels with it: the events are written later, in a batch.
         entry = {"epoch": epoch, "time": time.time(), "train": train, "validation": validation,
@@ -338,16 +340,17 @@ class TensorBoardLogger(Callback):
         if seen:
             entry["train"] = [("epoch_loss", min(total / seen, _FLOAT32_MAX))]
             if not math.isnan(correct):
-                entry["train"].append(("epoch_accuracy", correct / seen))
+                entry["train"].append((f"epoch_{self._metric}", correct / seen))
         x, y = getattr(self.trainer, "x_val", None), getattr(self.trainer, "y_val", None)
         model = self.trainer.model
         if x is not None and len(x) and hasattr(model, "evaluate"):
             with np.errstate(all="ignore"):
                 loss, accuracy = model.evaluate(x, y)
             loss = loss if loss < _FLOAT32_MAX else _FLOAT32_MAX  # NaN too
-            entry["validation"] = [("epoch_loss", loss), ("epoch_accuracy", accuracy)]
+            metric = self._metric
+            entry["validation"] = [("epoch_loss", loss), (f"epoch_{metric}", accuracy)]
             entry["evaluation"] = [("evaluation_loss_vs_iterations", loss),
-                                   ("evaluation_accuracy_vs_iterations", accuracy)]
+                                   (f"evaluation_{metric}_vs_iterations", accuracy)]
             entry["iterations"] = self._iterations
         return entry
 
@@ -494,6 +497,8 @@ class TensorBoardLogger(Callback):
         x, y = getattr(self.trainer, "x_train", None), getattr(self.trainer, "y_train", None)
         if x is None or y is None or np.ndim(x) != 2 or np.shape(x)[1] != 2 or not len(x):
             return None
+        if getattr(self.trainer.model, "task", "classification") != "classification":
+            return None  # a regression has no classes to draw
         image = render_decision_boundary(self.trainer.model, x, y, size=self.boundary_size)
         if image is None:
             return None
