@@ -1,7 +1,7 @@
 """Screenshots of what TensorBoard shows for flowlab's sweeps, taken in headless Chromium.
 
-Runs the default sweep (``flowlab sweep``), the activations experiment and a two-feature sweep
-(for the decision-boundary images) into a fresh logdir, serves each sweep with this interpreter's
+Runs the default sweep (``flowlab sweep``), the activations and learning-rate experiments and a
+two-feature sweep (for the decision-boundary images) into a fresh logdir, serves each sweep with this interpreter's
 TensorBoard on 127.0.0.1, and saves what a student sees on each dashboard: Time Series (the landing
 page), Scalars, Histograms, HParams (table and parallel coordinates), Graphs, Images and Custom
 Scalars. The README's pictures in docs/images/ come from here::
@@ -116,6 +116,7 @@ def main(argv=None):
     flowlab = [sys.executable, "-m", "flowlab"]
     default = sweep_dir(run([*flowlab, "sweep", "--logdir", logdir, "--no-progress"]))
     activations = sweep_dir(run([sys.executable, ROOT / "experiments" / "activations.py", "--logdir", logdir]))
+    rates = sweep_dir(run([sys.executable, ROOT / "experiments" / "learning_rates.py", "--logdir", logdir]))
     moons = sweep_dir(run([*flowlab, "sweep", "--name", "moons", "--dataset", "moons", "--hidden", "16",
                            "--lr", "0.01", "0.1", "--activation", "tanh", "relu", "--optimizer", "adam",
                            "--epochs", "30", "--logdir", logdir, "--no-progress"]))
@@ -146,6 +147,12 @@ def main(argv=None):
                     settle(page, 2)
 
                 shoot(browser, tb.url + "#custom_scalars", out / "custom-scalars.png", before=sigmoid_on_log_axes)
+            finally:
+                tb.close()
+            tb = TensorBoard(rates, logdir / "tensorboard-learning-rates.log")
+            try:  # lr=10 diverges in its first epoch: its row and its line are there, status diverged
+                shoot(browser, tb.url + "#hparams", out / "hparams-learning-rates.png",
+                      before=lambda page: (page.get_by_text("PARALLEL COORDINATES VIEW").click(), settle(page, 3)))
             finally:
                 tb.close()
             tb = TensorBoard(moons, logdir / "tensorboard-moons.log")
