@@ -92,7 +92,8 @@ def test_layout_is_keras_and_holds_no_stray_runs(run):
 def test_epoch_scalars_have_keras_names_and_one_step_per_epoch(run):
     _, run_dir, trainer, _ = run
     train_ea, val_ea = load(run_dir / "train"), load(run_dir / "validation")
-    assert {"epoch_loss", "epoch_accuracy", "learning_rate", "epoch_steps_per_second"} <= set(train_ea.Tags()["scalars"])
+    wanted = {"epoch_loss", "epoch_accuracy", "learning_rate", "epoch_steps_per_second"}
+    assert wanted <= set(train_ea.Tags()["scalars"])
     assert set(val_ea.Tags()["scalars"]) == {"epoch_loss", "epoch_accuracy", "evaluation_loss_vs_iterations",
                                              "evaluation_accuracy_vs_iterations"}
     history = trainer.history

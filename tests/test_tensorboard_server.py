@@ -131,7 +131,8 @@ def test_scalar_curves_are_served_per_epoch(server):
 
 def test_histograms_are_served(server):
     tags = server.get("/data/plugin/histograms/tags")["lr=0.1/train"]
-    assert {"weights/dense_1/kernel", "gradients/dense_1/kernel", "weights/dense_2/bias", "gradients/dense_2/bias"} <= set(tags)
+    assert {"weights/dense_1/kernel", "gradients/dense_1/kernel", "weights/dense_2/bias",
+            "gradients/dense_2/bias"} <= set(tags)
     series = server.get("/data/plugin/histograms/histograms", run="lr=0.1/train", tag="weights/dense_1/kernel")
     assert [step for _, step, _ in series] == [0, 1, 2]
     buckets = series[-1][2]
