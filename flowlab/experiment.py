@@ -135,8 +135,9 @@ class RunConfig:
             "seed": self.seed,
             "val_fraction": self.val_fraction,
             "dtype": self.dtype,
-            "noise": self.noise if self.noise is not None else "default",
-            "n_samples": self.n_samples if self.n_samples is not None else _default_samples(self.dataset),
+            # Strings, as learning_rate: "default" and "all" never share a column with numbers.
+            "noise": format_value("noise", self.noise),
+            "n_samples": str(self.n_samples if self.n_samples is not None else _default_samples(self.dataset)),
             "standardize": self.standardize,
         }
 
