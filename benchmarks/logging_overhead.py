@@ -180,10 +180,15 @@ def sweep_share(runs, logger_seconds_per_run):
 
 
 def import_seconds(modules="tensorboardX"):
-    """Median time of ``import <modules>`` in a fresh interpreter (paid once per process)."""
+    """Median time of ``import <modules>`` in a fresh interpreter (paid once per process); None
+    when they are not installed."""
     code = f"import time; t = time.perf_counter(); import {modules}; print(time.perf_counter() - t)"
-    times = [float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
-             for _ in range(5)]
+    times = []
+    for _ in range(5):
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        if proc.returncode:
+            return None
+        times.append(float(proc.stdout))
     return round(statistics.median(times), 3)
 
 

@@ -26,10 +26,11 @@ def fake_torch(tmp_path):
     return env, marker
 
 
-def test_the_fake_torch_is_seen_by_tensorboardX(tmp_path):
+def test_the_fake_torch_is_the_one_python_finds(tmp_path):
     env, marker = fake_torch(tmp_path)
-    subprocess.run([sys.executable, "-c", "import tensorboardX"], env=env, capture_output=True)
-    assert marker.exists()  # so the tests below would notice
+    proc = subprocess.run([sys.executable, "-c", "import torch"], env=env, capture_output=True, text=True)
+    assert proc.returncode != 0 and "forbids importing torch" in proc.stderr
+    assert marker.exists()  # so the tests below would notice an import
 
 
 def test_sweep_and_its_workers_never_import_torch(tmp_path):
