@@ -115,25 +115,39 @@ class RunConfig:
                        val_fraction=float(c.val_fraction))
 
     def hparams(self):
-        """The config as TensorBoard HParams values (numbers, strings), user-defined axes included."""
+        """The config as TensorBoard HParams values (numbers, strings), user-defined axes included.
+
+        The learning rate and the batch size are strings ("0.001", "full"), so that every sweep
+        gives their columns one type and the parallel-coordinates plot spaces their values evenly
+        (a numeric axis is linear: 0.001 and 0.01 would overlap). A default is written as the
+        value it stands for (the optimizer's learning rate, the activation's initializer).
+        """
         return {**self._hparams(), **{k: v if isinstance(v, (bool, int, float, str)) else format_value(k, v)
                                       for k, v in self.extra.items()}}
 
     def _hparams(self):
+        from .init import default_init
+
+        lr = self.learning_rate
+        if lr is None:
+            import inspect
+
+            lr = inspect.signature(OPTIMIZERS[self.optimizer]).parameters["lr"].default
         return {
             "dataset": self.dataset,
             "hidden": format_value("hidden", self.hidden),
-            "learning_rate": self.learning_rate if self.learning_rate is not None else "default",
+            "learning_rate": np.format_float_positional(float(lr), trim="-"),
             "activation": self.activation,
             "optimizer": self.optimizer,
-            "batch_size": self.batch_size if self.batch_size is not None else "full",
-            "init": self.init or "default",
+            "batch_size": str(self.batch_size) if self.batch_size is not None else "full",
+            "init": self.init or default_init(self.activation),
             "epochs": self.epochs,
             "seed": self.seed,
             "val_fraction": self.val_fraction,
             "dtype": self.dtype,
-            "noise": self.noise if self.noise is not None else "default",
-            "n_samples": self.n_samples if self.n_samples is not None else _default_samples(self.dataset),
+            # Strings, as learning_rate: "default" and "all" never share a column with numbers.
+            "noise": format_value("noise", self.noise),
+            "n_samples": str(self.n_samples if self.n_samples is not None else _default_samples(self.dataset)),
             "standardize": self.standardize,
         }
 
@@ -530,6 +544,7 @@ class Experiment:
         from . import sweepdir
 
         records, tasks, damaged = {}, [], []
+        columns = _hparams_columns(configs, self.model)
         for name, config in zip(order, configs):
             sweepdir.check_run_dir(sweep_dir, name)
             previous = _read_record(sweep_dir / name)
@@ -551,6 +566,7 @@ class Experiment:
                 # after it keeps rows of two sweeps in one logdir apart; seeds share a row.
                 "group_name": f"{run_name(config, seedless)} [{sweep_dir.name}]",
                 "histograms": self.histograms,
+                "hparams_columns": columns,  # the sweep's HParams config, which every run writes
                 **({"builder": self.model} if self.model is not None else {}),
             })
         if damaged:
@@ -782,6 +798,22 @@ def _check_extra(extra, what="user-defined setting"):
     return dict(extra)
 
 
+def run_hparams(config, builder=None):
+    """A run's HParams values: its config's, without the settings only the MLP reads when the
+    model comes from the user's builder (they mean nothing for it)."""
+    hparams = config.hparams()
+    if builder is not None:
+        for key in MLP_ONLY:
+            hparams.pop(key, None)
+    return hparams
+
+
+def _hparams_columns(configs, builder=None):
+    from .dashboards import hparams_columns
+
+    return hparams_columns([run_hparams(c, builder) for c in configs])
+
+
 def _unknown_field(what, name):
     long = {short: key for key, short in SHORT.items()}.get(name)
     if long and long != name:
@@ -1001,12 +1033,9 @@ def execute_run(task, callbacks=()):
                         loss="mse" if regression else "cross_entropy")
         initial = _fingerprint(model)
         config = RunConfig(**{**c, "hidden": tuple(c["hidden"])})
-        hparams = config.hparams()
-        if task.get("builder") is not None:  # settings only the MLP reads mean nothing for the user's model
-            for key in MLP_ONLY:
-                hparams.pop(key, None)
-        logger = TensorBoardLogger(run_dir, hparams=hparams, group_name=task.get("group_name"),
-                                   histograms=task.get("histograms", True))
+        logger = TensorBoardLogger(run_dir, hparams=run_hparams(config, task.get("builder")),
+                                   group_name=task.get("group_name"), histograms=task.get("histograms", True),
+                                   hparams_config=task.get("hparams_columns"))
         trainer = Trainer(model, c["optimizer"], lr=c["learning_rate"], callbacks=[logger, *callbacks],
                           seed=c["seed"])
         trainer.fit(data, epochs=c["epochs"], batch_size=c["batch_size"])
