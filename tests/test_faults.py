@@ -108,9 +108,11 @@ def test_workers_killed_before_they_start_every_time_give_the_true_reason():
     assert "__main__" not in message
 
 
-def test_a_torch_folder_in_the_working_directory_does_not_break_a_sweep(tmp_path):
-    (tmp_path / "torch").mkdir()
-    (tmp_path / "torch" / "__init__.py").write_text("raise RuntimeError('this is not PyTorch')\n")
+def test_folders_named_like_libraries_in_the_working_directory_do_not_break_a_sweep(tmp_path):
+    # torch: what tensorboardX tries to import; PIL: what the workers' forkserver preloads.
+    for name in ("torch", "PIL"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "__init__.py").write_text(f"raise RuntimeError('this is not the real {name}')\n")
     for workers in ("1", "2"):
         proc = subprocess.run(
             [sys.executable, "-m", "flowlab", "sweep", "--dataset", "blobs", "--hidden", "4", "--epochs", "2",
