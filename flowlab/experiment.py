@@ -511,6 +511,7 @@ def _data_key(config):
 def _share_datasets(tasks, directory, local):
     """Loads each distinct dataset once in the driver (so a missing file fails early) and shares it:
     in-process runs use the cache, worker processes memory-map .npy files."""
+    from .cache import entry_folder
     from .data import load_dataset
 
     saved, failed = {}, {}
@@ -529,6 +530,8 @@ def _share_datasets(tasks, directory, local):
                 continue
         if local:
             continue
+        if key not in saved and entry_folder(_DATA_CACHE[key]) is not None:
+            saved[key] = str(entry_folder(_DATA_CACHE[key]))  # already .npy files: workers map the cache entry
         if key not in saved:
             folder = Path(directory) / str(len(saved))
             folder.mkdir()
