@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import DATASETS, check_batch_size, check_files, dataset_info
+from .data import DATASETS, check_batch_size, check_files, dataset_info, default_dtype
 from .executors import WorkerStartError
 from .init import INITIALIZERS
 from .nodes import ACTIVATIONS, unknown_choice
@@ -57,7 +57,7 @@ class RunConfig:
     epochs: int = 20
     seed: int = 0
     val_fraction: float = 0.2
-    dtype: str = "float64"
+    dtype: str | None = None  # None: flowlab.data.default_dtype(dataset), float32 for MNIST-size inputs
     data_dir: str | None = None
 
     def validated(self):
@@ -91,6 +91,8 @@ class RunConfig:
             raise ValueError(f"seed must be a whole number >= 0, got seed={c.seed!r}")
         if not 0 < _number("val_fraction", c.val_fraction) < 1:
             raise ValueError(f"val_fraction must be between 0 and 1, got val_fraction={c.val_fraction!r}")
+        if c.dtype is None:
+            c = replace(c, dtype=default_dtype(c.dataset).name)
         if str(c.dtype) not in ("float32", "float64"):
             raise ValueError(f"dtype must be 'float32' or 'float64', got dtype={c.dtype!r}")
         return replace(c, optimizer=str(c.optimizer).lower(), batch_size=batch, hidden=hidden,

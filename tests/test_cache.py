@@ -200,7 +200,8 @@ def test_concurrent_fills_of_one_entry(tmp_path):
     outs = [p.communicate()[0].split() for p in procs]
     assert all(p.returncode == 0 for p in procs)
     oracle = _uncached("mnist", data_dir=folder)
-    assert all(out == [str(float(oracle.x_train.sum())), "2000"] for out in outs)
+    total = float(np.asarray(oracle.x_train, dtype=np.float64).sum())
+    assert all(out == [str(total), "2000"] for out in outs)
     assert len(_entries(cache.cache_dir())) == 1
     _assert_same(load_dataset("mnist", data_dir=folder), oracle)
 
