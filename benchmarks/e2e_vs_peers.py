@@ -162,12 +162,19 @@ def sides_for(sweep, work, args, have_torch, have_keras):
 
 def prepare(sweep, work):
     """The peers' copy of the data: flowlab's prepared arrays (same split, same standardization)."""
-    os.environ["FLOWLAB_CACHE_DIR"] = "off"
     from flowlab.data import load_dataset
 
     spec = SWEEPS[sweep]
     data_dir = work / "mnist" if spec["dataset"] != "digits" else None
-    d = load_dataset(spec["dataset"], data_dir=data_dir)
+    saved = os.environ.get("FLOWLAB_CACHE_DIR")
+    os.environ["FLOWLAB_CACHE_DIR"] = "off"  # the user's cache is not touched, the timed one stays cold
+    try:
+        d = load_dataset(spec["dataset"], data_dir=data_dir)
+    finally:
+        if saved is None:
+            del os.environ["FLOWLAB_CACHE_DIR"]
+        else:
+            os.environ["FLOWLAB_CACHE_DIR"] = saved
     np.savez(work / f"{sweep}.npz", x_train=d.x_train, y_train=d.y_train, x_val=d.x_val, y_val=d.y_val)
 
 
