@@ -43,7 +43,10 @@ _log = logging.getLogger(__name__)
 
 # scikit-learn's bundled files, found without importing scikit-learn (that import is what the cache saves).
 _SKLEARN_FILES = {"digits": "digits.csv.gz", "iris": "iris.csv", "wine": "wine_data.csv",
-                  "breast_cancer": "breast_cancer.csv"}
+                  "breast_cancer": "breast_cancer.csv", "diabetes": "diabetes_data_raw.csv.gz"}
+
+# Generated sets drawn by numpy alone: made in a millisecond, nothing to save.
+_NUMPY_GENERATED = ("spiral", "xor", "sine")
 
 
 def cache_dir() -> Path | None:
@@ -83,8 +86,8 @@ def source_identity(info, data_dir=None) -> list | None:
 
             return [_stat(p) for p in find_idx_files(info.name, data_dir)]
         if info.source == "generated":
-            if info.name in ("spiral", "xor"):
-                return None  # pure numpy and a millisecond to make: nothing to save
+            if info.name in _NUMPY_GENERATED:
+                return None
             root = _sklearn_root()
             return None if root is None else [_stat(root / "__init__.py"), {"numpy": np.__version__}]
         root = _sklearn_root()
@@ -136,8 +139,9 @@ def _consistent(f) -> bool:
     return (x_train.ndim == 2 and x_val.ndim == 2 and y_train.ndim == 1 and y_val.ndim == 1
             and len(x_train) == len(y_train) and len(x_val) == len(y_val)
             and x_train.shape[1] == x_val.shape[1] == f["num_features"]
-            and x_train.dtype == x_val.dtype and x_train.dtype.kind == "f"
-            and y_train.dtype == y_val.dtype == np.int64)
+            and x_train.dtype == x_val.dtype and x_train.dtype.kind == "f" and y_train.dtype == y_val.dtype
+            # class ids, or a regression's targets in the features' dtype
+            and y_train.dtype == (np.int64 if f["num_classes"] else x_train.dtype))
 
 
 def store(key, dataset) -> Path | None:

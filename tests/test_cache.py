@@ -57,6 +57,7 @@ def _uncached(name, **kwargs):
 @pytest.mark.parametrize("name, kwargs", [
     ("digits", {}), ("digits", {"dtype": np.float32, "seed": 3, "val_fraction": 0.3}),
     ("iris", {"standardize": False}), ("moons", {"noise": 0.3, "n_samples": 200}),
+    ("diabetes", {}), ("diabetes", {"dtype": np.float32, "standardize": False}),
 ])
 def test_warm_load_equals_uncached(name, kwargs):
     oracle = _uncached(name, **kwargs)
