@@ -227,3 +227,14 @@ def test_sweep_workers_map_the_cache_entry(tmp_path, monkeypatch):
     assert any(cache.entry_folder(d) is not None for d in _DATA_CACHE.values())
     for cold, warm in zip(*models):
         assert np.array_equal(cold, warm)
+
+
+def test_mnist_found_in_the_download_folder_is_cached(tmp_path, monkeypatch):
+    monkeypatch.setenv("FLOWLAB_DOWNLOAD_DIR", str(tmp_path / "downloads"))
+    monkeypatch.chdir(tmp_path)  # no ./data/mnist here
+    _mnist(tmp_path / "downloads" / "mnist")
+    oracle = _uncached("mnist")
+    _assert_same(load_dataset("mnist"), oracle)
+    _assert_same(load_dataset("mnist"), oracle)
+    (entry,) = _entries(cache.cache_dir())
+    assert entry.startswith("mnist-")

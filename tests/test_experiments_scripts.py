@@ -22,6 +22,8 @@ SCRIPTS = {
     "optimizers.py": ("optimizers", [f"optimizer={name}" for name in OPTIMIZERS]),
     "batch_sizes.py": ("batch-sizes", ["batch=full", "batch=1", "batch=32"]),
     "initializers.py": ("initializers", [f"init={i}" for i in ("he_normal", "glorot_uniform", "normal", "zeros")]),
+    "input_scaling.py": ("input-scaling", [f"standardize={s},optimizer={o}" for s in (True, False)
+                                           for o in ("sgd", "adam")]),
 }
 
 
