@@ -39,6 +39,9 @@ MMAP_BYTES = 1 << 20
 
 PARTS = ("x_train", "y_train", "x_val", "y_val")
 
+#: Dataset's other fields that are plain numbers (or None), kept in meta.json.
+_NUMBERS = ("target_mean", "target_std")
+
 _log = logging.getLogger(__name__)
 
 # scikit-learn's bundled files, found without importing scikit-learn (that import is what the cache saves).
@@ -118,6 +121,8 @@ def load(key) -> dict | None:
         meta = json.loads((folder / "meta.json").read_text())
         fields = {"name": meta["name"], "num_features": int(meta["num_features"]),
                   "num_classes": int(meta["num_classes"]), "class_names": tuple(meta["class_names"])}
+        for name in _NUMBERS:  # a standardized regression's target scale (None otherwise)
+            fields[name] = None if meta[name] is None else float(meta[name])
         for part in PARTS:
             path = folder / f"{part}.npy"
             big = path.stat().st_size >= MMAP_BYTES
@@ -157,7 +162,7 @@ def store(key, dataset) -> Path | None:
         for part in PARTS:
             np.save(temp / f"{part}.npy", np.ascontiguousarray(getattr(dataset, part)), allow_pickle=False)
         meta = {"name": dataset.name, "num_features": dataset.num_features, "num_classes": dataset.num_classes,
-                "class_names": list(dataset.class_names)}
+                "class_names": list(dataset.class_names), **{name: getattr(dataset, name) for name in _NUMBERS}}
         (temp / "meta.json").write_text(json.dumps(meta))
         _replace_damaged(folder)
         try:

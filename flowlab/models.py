@@ -135,21 +135,6 @@ class MLP(Model):
         if y is not None:
             self.labels.value = y
 
-    def predict_proba(self, x, batch_size=4096):
-        """Class probabilities, shape (n, classes)."""
-        return super().predict_proba(x, batch_size)
-
-    def predict(self, x, batch_size=4096):
-        """Predicted class ids, shape (n,) (the outputs, shape (n, k), with ``loss="mse"``)."""
-        return super().predict(x, batch_size)
-
-    def save(self, path):
-        """Writes the config and parameters to an ``.npz`` file (no pickle).
-
-        The file appears whole or not at all: it is written beside ``path`` and renamed into place.
-        """
-        return save_npz(path, {p.name: p.value for p in self.params}, self.config, "MLP")
-
     @classmethod
     def load(cls, path):
         """Rebuilds a model saved with ``save``."""

@@ -26,8 +26,8 @@ def _assert_same(a, b):
         x, y = getattr(a, part), getattr(b, part)
         assert x.dtype == y.dtype and x.shape == y.shape, part
         assert np.array_equal(x, y), part
-    assert (a.name, a.num_features, a.num_classes, tuple(a.class_names)) == \
-           (b.name, b.num_features, b.num_classes, tuple(b.class_names))
+    assert (a.name, a.num_features, a.num_classes, tuple(a.class_names), a.target_mean, a.target_std) == \
+           (b.name, b.num_features, b.num_classes, tuple(b.class_names), b.target_mean, b.target_std)
 
 
 def _write_idx(path, array):
