@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import DATASETS, check_batch_size, check_files, dataset_info
+from .data import DATASETS, check_batch_size, check_files, dataset_info, default_dtype
 from .executors import ClusterError
 from .init import INITIALIZERS
 from .nodes import ACTIVATIONS, unknown_choice
@@ -60,7 +60,7 @@ class RunConfig:
     epochs: int = 20
     seed: int = 0
     val_fraction: float = 0.2
-    dtype: str = "float64"
+    dtype: str | None = None  # None: flowlab.data.default_dtype(dataset), float32 for MNIST-size inputs
     data_dir: str | None = None
     # Data settings (load_dataset's arguments): None means the dataset's own default.
     noise: float | None = None
@@ -72,12 +72,14 @@ class RunConfig:
     def validated(self):
         """A normalized copy; raises ValueError naming the field, the value and what would work."""
         c = self
-        for key in ("dataset", "activation", "optimizer", "dtype") + (("init",) if c.init is not None else ()):
+        names = ("dataset", "activation", "optimizer") + tuple(k for k in ("init", "dtype") if getattr(c, k) is not None)
+        for key in names:
             if not isinstance(getattr(c, key), str):
                 raise ValueError(f"{key} must be a name (a string), got {key}={getattr(c, key)!r}")
         # Names compare case-insensitively, as documented: ReLU, HE_NORMAL, Adam.
         c = replace(c, activation=c.activation.strip().lower(), optimizer=c.optimizer.strip().lower(),
-                    init=c.init.strip().lower() if c.init is not None else None, dtype=c.dtype.strip().lower())
+                    init=c.init.strip().lower() if c.init is not None else None,
+                    dtype=c.dtype.strip().lower() if c.dtype is not None else None)
         if c.dataset not in DATASETS:
             c = replace(c, dataset=dataset_info(c.dataset).name)
         if c.data_dir is not None and not isinstance(c.data_dir, (str, os.PathLike)):
@@ -108,6 +110,8 @@ class RunConfig:
             raise ValueError(f"seed must be a whole number from 0 to 2**32 - 1, got seed={c.seed!r}")
         if isinstance(c.val_fraction, str) or not 0 < _number("val_fraction", c.val_fraction) < 1:
             raise ValueError(f"val_fraction must be a number between 0 and 1, got val_fraction={c.val_fraction!r}")
+        if c.dtype is None:
+            c = replace(c, dtype=default_dtype(c.dataset).name)
         if str(c.dtype) not in ("float32", "float64"):
             raise ValueError(f"dtype must be 'float32' or 'float64', got dtype={c.dtype!r}")
         c = _validated_data_settings(c)
@@ -945,6 +949,7 @@ def _check_builder(build, config, varied):
 def _share_datasets(tasks, directory, local):
     """Loads each distinct dataset once in the driver (so a missing file fails early) and shares it:
     in-process runs use the cache, worker processes memory-map .npy files."""
+    from .cache import entry_folder
     from .data import load_dataset
 
     saved, failed = {}, {}
@@ -965,6 +970,8 @@ def _share_datasets(tasks, directory, local):
                 continue
         if local:
             continue
+        if key not in saved and entry_folder(_DATA_CACHE[key]) is not None:
+            saved[key] = str(entry_folder(_DATA_CACHE[key]))  # already .npy files: workers map the cache entry
         if key not in saved:
             folder = Path(directory) / str(len(saved))
             folder.mkdir()
