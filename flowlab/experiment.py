@@ -26,6 +26,8 @@ from .executors import WorkerStartError
 from .init import INITIALIZERS
 from .nodes import ACTIVATIONS, unknown_choice
 from .optim import OPTIMIZERS
+from .settings import SHORT as SETTINGS_SHORT
+from .settings import check_settings, optimizer_kwargs, settings_hparams
 
 __all__ = ["Experiment", "RunConfig", "RunResult", "Results", "SweepInterrupted", "run_name", "execute_run",
            "run_detached", "write_run_files"]
@@ -36,7 +38,7 @@ FINISHED = ("completed", "early_stopped", "diverged")
 #: Short names for run directories, in the order they appear there.
 SHORT = {"dataset": "dataset", "hidden": "hidden", "learning_rate": "lr", "activation": "activation",
          "optimizer": "optimizer", "batch_size": "batch", "init": "init", "epochs": "epochs", "seed": "seed",
-         "val_fraction": "val", "dtype": "dtype", "data_dir": "data"}
+         "val_fraction": "val", "dtype": "dtype", "data_dir": "data", **SETTINGS_SHORT}
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,18 @@ class RunConfig:
     val_fraction: float = 0.2
     dtype: str = "float64"
     data_dir: str | None = None
+    # Optimizer settings (None: the optimizer's default), schedule, regularization: see flowlab.settings.
+    momentum: float | None = None
+    beta1: float | None = None
+    beta2: float | None = None
+    eps: float | None = None
+    nesterov: bool | None = None
+    weight_decay: float = 0.0
+    schedule: str = "constant"
+    l1: float = 0.0
+    l2: float = 0.0
+    dropout: float = 0.0
+    batchnorm: bool = False
 
     def validated(self):
         """A normalized copy; raises ValueError naming the field, the value and what would work."""
@@ -93,8 +107,8 @@ class RunConfig:
             raise ValueError(f"val_fraction must be between 0 and 1, got val_fraction={c.val_fraction!r}")
         if str(c.dtype) not in ("float32", "float64"):
             raise ValueError(f"dtype must be 'float32' or 'float64', got dtype={c.dtype!r}")
-        return replace(c, optimizer=str(c.optimizer).lower(), batch_size=batch, hidden=hidden,
-                       epochs=int(c.epochs), seed=int(c.seed), dtype=str(c.dtype))
+        return check_settings(replace(c, optimizer=str(c.optimizer).lower(), batch_size=batch, hidden=hidden,
+                                      epochs=int(c.epochs), seed=int(c.seed), dtype=str(c.dtype)))
 
     def hparams(self):
         """The config as TensorBoard HParams values (numbers, strings)."""
@@ -110,6 +124,7 @@ class RunConfig:
             "seed": self.seed,
             "val_fraction": self.val_fraction,
             "dtype": self.dtype,
+            **settings_hparams(self),
         }
 
 
@@ -590,7 +605,7 @@ def execute_run(task, callbacks=()):
         logger = TensorBoardLogger(run_dir, hparams=config.hparams(), group_name=task.get("group_name"),
                                    histograms=task.get("histograms", True))
         trainer = Trainer(model, c["optimizer"], lr=c["learning_rate"], callbacks=[logger, *callbacks],
-                          seed=c["seed"])
+                          seed=c["seed"], schedule=c.get("schedule"), **optimizer_kwargs(c))
         trainer.fit(data, epochs=c["epochs"], batch_size=c["batch_size"])
         status, error = trainer.status, trainer.error
     except KeyboardInterrupt:

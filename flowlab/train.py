@@ -120,6 +120,8 @@ class Trainer:
         seed: seeds the per-epoch shuffling.
         progress: show a tqdm progress bar over epochs.
         threads: BLAS threads while training (1 by default: more are slower on small matrices).
+        schedule: a learning-rate schedule spec (``"cosine"``, ``"step:10:0.5"``, see
+            ``flowlab.schedules``) or a ``Schedule``; None keeps the learning rate constant.
         **optimizer_kwargs: passed to the optimizer (momentum, betas, ...).
 
     Example:
@@ -133,12 +135,16 @@ class Trainer:
     """
 
     def __init__(self, model, optimizer="adam", lr=None, callbacks=(), seed=0, progress=False, threads=1,
-                 **optimizer_kwargs):
+                 schedule=None, **optimizer_kwargs):
         self.model = model
         if isinstance(optimizer, str):
             optimizer = get_optimizer(optimizer, model.params, lr=lr, **optimizer_kwargs)
         self.optimizer = optimizer
         self.callbacks = list(callbacks)
+        if schedule is not None:
+            from .schedules import LearningRateScheduler  # schedules builds on this module's Callback
+
+            self.callbacks.insert(0, LearningRateScheduler(schedule))
         self.seed, self.progress, self.threads = seed, progress, threads
         self.stop = False
         self.status = None
@@ -169,7 +175,7 @@ class Trainer:
         if not isinstance(epochs, int) or epochs < 1:
             raise ValueError(f"Trainer.fit: epochs must be a whole number >= 1, got epochs={epochs!r}")
         batch_size = check_batch_size(batch_size)
-        self.x_train, self.y_train = x, y
+        self.x_train, self.y_train, self.epochs = x, y, epochs
         self.x_val, self.y_val = validation_data if validation_data is not None else (None, None)
         self.stop, self.status, self.error = False, "running", None
         self.history = {}

@@ -22,6 +22,8 @@ SCRIPTS = {
     "optimizers.py": ("optimizers", [f"optimizer={name}" for name in OPTIMIZERS]),
     "batch_sizes.py": ("batch-sizes", ["batch=full", "batch=1", "batch=32"]),
     "initializers.py": ("initializers", [f"init={i}" for i in ("he_normal", "glorot_uniform", "normal", "zeros")]),
+    "schedules.py": ("schedules", ["schedule=constant", "schedule=step_10_0.5", "schedule=exponential_0.9",
+                                   "schedule=cosine", "schedule=warmup", "schedule=plateau_3_0.5"]),
 }
 
 
@@ -64,3 +66,22 @@ def test_script_states_question_hypothesis_and_what_to_look_at(script):
     assert 'if __name__ == "__main__":' in source
     for flag in ("--logdir", "--epochs", "--workers", "--quick"):
         assert f'"{flag}"' in source
+
+
+def _run_main(script, tmp_path):
+    import runpy
+
+    module = runpy.run_path(str(EXPERIMENTS / script), run_name="experiment_under_test")
+    results = module["main"](["--workers", "1", "--logdir", str(tmp_path)])
+    return {r.name: r for r in results}
+
+
+def test_schedules_docstring_numbers_hold(tmp_path):
+    runs = _run_main("schedules.py", tmp_path)
+    assert runs["schedule=constant"]["loss"] > 1e6 and runs["schedule=constant"]["val_accuracy"] < 0.93
+    for name in ("schedule=step_10_0.5", "schedule=exponential_0.9", "schedule=cosine", "schedule=plateau_3_0.5"):
+        assert runs[name]["loss"] < 0.01 and 0.95 <= runs[name]["val_accuracy"] <= 0.975, name
+    assert runs["schedule=warmup"]["loss"] > 1000
+    val_losses = {n: r["val_loss"] for n, r in runs.items()}
+    assert min(val_losses, key=val_losses.get) == "schedule=exponential_0.9"
+    assert max(val_losses, key=val_losses.get) == "schedule=constant"
