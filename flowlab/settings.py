@@ -105,7 +105,7 @@ def check_settings(config):
         argument = "betas" if name in ("beta1", "beta2") else name
         if getattr(c, name) is not None and argument not in accepted:
             raise ValueError(f"{name}={getattr(c, name)!r} does not apply to optimizer {c.optimizer!r}; "
-                             f"{name} is a setting of {', '.join(_users(name))}")
+                             f"{name} is a setting of {', '.join(_users(name))}: choose one of those optimizers")
     _try_optimizer(c)
     return c
 
