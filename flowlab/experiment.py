@@ -27,7 +27,7 @@ from .init import INITIALIZERS
 from .nodes import ACTIVATIONS, unknown_choice
 from .optim import OPTIMIZERS
 from .settings import SHORT as SETTINGS_SHORT
-from .settings import check_settings, optimizer_kwargs, settings_hparams
+from .settings import check_settings, model_kwargs, optimizer_kwargs, settings_hparams
 
 __all__ = ["Experiment", "RunConfig", "RunResult", "Results", "SweepInterrupted", "run_name", "execute_run",
            "run_detached", "write_run_files"]
@@ -599,7 +599,7 @@ def execute_run(task, callbacks=()):
     try:
         data = _load_data(task)
         model = MLP([data.num_features, *c["hidden"], data.num_classes], activation=c["activation"],
-                    init=c["init"], seed=c["seed"], dtype=np.dtype(c["dtype"]))
+                    init=c["init"], seed=c["seed"], dtype=np.dtype(c["dtype"]), **model_kwargs(c))
         initial = _fingerprint(model)
         config = RunConfig(**{**c, "hidden": tuple(c["hidden"])})
         logger = TensorBoardLogger(run_dir, hparams=config.hparams(), group_name=task.get("group_name"),

@@ -12,7 +12,8 @@ import numpy as np
 from .graph import Input, Node, Plan, topological_sort
 from .init import default_init, get_initializer
 from .losses import SoftmaxCrossEntropy
-from .nodes import Linear, get_activation
+from .nodes import Add, Linear, get_activation
+from .regularization import BatchNorm, Dropout, L1Penalty, L2Penalty
 
 __all__ = ["MLP", "Layer"]
 
@@ -28,6 +29,8 @@ class Layer:
     bias: Input
     linear: Node
     activation: Node | None
+    norm: Node | None = None      # BatchNorm between linear and activation (batchnorm=True)
+    dropout: Node | None = None   # Dropout after the activation (dropout > 0)
 
 
 class MLP:
@@ -48,6 +51,11 @@ class MLP:
             and Glorot otherwise. Biases start at zero.
         seed: seeds the initial weights.
         dtype: float64 (the default, exact enough for gradient checks) or float32 (faster).
+        l1, l2: Keras' kernel regularizers: ``l1 * sum|W|`` and ``l2 * sum(W**2)`` over the kernels,
+            added to the loss that training minimizes (``objective``). ``loss`` stays the data loss.
+        dropout: rate of a ``Dropout`` after each hidden activation (``dropout_1``, ...); 0: none.
+        batchnorm: a ``BatchNorm`` between each hidden Linear and its activation
+            (``batch_normalization_1/gamma``, ``/beta``, running statistics for evaluation).
 
     Example:
         >>> from flowlab.models import MLP
@@ -58,7 +66,8 @@ class MLP:
         (2,)
     """
 
-    def __init__(self, sizes, activation="relu", init=None, seed=0, dtype=np.float64):
+    def __init__(self, sizes, activation="relu", init=None, seed=0, dtype=np.float64, l1=0.0, l2=0.0, dropout=0.0,
+                 batchnorm=False):
         sizes = [int(s) for s in sizes] if _is_sequence(sizes) else None
         if not sizes or len(sizes) < 2 or min(sizes) < 1:
             raise ValueError(
@@ -72,6 +81,7 @@ class MLP:
         init = init or default_init(activation)
         init_fn = get_initializer(init)
         self.sizes, self.activation, self.init, self.seed, self.dtype = sizes, activation, init, seed, dtype
+        self.l1, self.l2, self.dropout, self.batchnorm = float(l1), float(l2), float(dropout), bool(batchnorm)
 
         rng = np.random.default_rng(seed)
         self.features = Input(name="input/features", requires_grad=False)
@@ -86,12 +96,21 @@ class MLP:
             bias.value = np.zeros(fan_out, dtype=dtype)
             linear = Linear(h, kernel, bias, name=f"{name}/linear")
             last = i == len(sizes) - 1
-            act = None if last else activation_cls(linear, name=f"{name}/{activation}")
-            self.layers.append(Layer(name, kernel, bias, linear, act))
-            h = linear if last else act
+            norm = drop = None
+            if last:
+                act = None
+            else:
+                norm = self._batchnorm(linear, i, fan_out) if self.batchnorm else None
+                act = activation_cls(norm or linear, name=f"{name}/{activation}")
+                # Its own generator: the initial weights do not depend on the dropout rate.
+                drop = Dropout(act, self.dropout, seed=[seed, i], name=f"dropout_{i}/dropout") if self.dropout else None
+            self.layers.append(Layer(name, kernel, bias, linear, act, norm, drop))
+            h = linear if last else (drop or act)
         self.logits = h
         self.loss = SoftmaxCrossEntropy(self.logits, self.labels, name="loss/softmax_cross_entropy")
-        self.params = [p for layer in self.layers for p in (layer.kernel, layer.bias)]
+        self.params = [p for layer in self.layers for p in (layer.kernel, layer.bias)
+                       + ((layer.norm.inbound_nodes[1], layer.norm.inbound_nodes[2]) if layer.norm else ())]
+        self.objective, self.penalty = self._regularized(self.loss)
         # All parameters live in one flat array, and their gradients in another, so an optimizer
         # can update every parameter with one numpy call per operation (see flowlab.optim).
         self._flat_params, views = _flat_views([p.value for p in self.params], dtype)
@@ -107,8 +126,58 @@ class MLP:
         })
         cut = self.graph.index(self.logits) + 1
         self._inference = [n for n in self.graph[:cut] if not isinstance(n, Input)]
-        self._loss_nodes = [n for n in self.graph if not isinstance(n, Input)]
+        self._loss_nodes = [n for n in self.graph[:self.graph.index(self.loss) + 1]
+                            if not isinstance(n, Input) and n not in self._penalties()]
+        self._switches = [n for layer in self.layers for n in (layer.norm, layer.dropout) if n is not None]
+        self._training = None
         self._plan = Plan(self.graph, grad_buffers=dict(zip(self.params, grad_views)))
+
+    def _batchnorm(self, x, i, width):
+        scope = f"batch_normalization_{i}"
+        gamma, beta = Input(name=f"{scope}/gamma"), Input(name=f"{scope}/beta")
+        gamma.value, beta.value = np.ones(width, dtype=self.dtype), np.zeros(width, dtype=self.dtype)
+        norm = BatchNorm(x, gamma, beta, name=f"{scope}/batchnorm")
+        norm.running_mean, norm.running_var = np.zeros(width, dtype=self.dtype), np.ones(width, dtype=self.dtype)
+        return norm
+
+    def _statistics(self):
+        """The running statistics of batch normalization by Keras' names: {name: (node, attribute)}."""
+        found = {}
+        for layer in self.layers:
+            if layer.norm is not None:
+                scope = layer.norm.name.rsplit("/", 1)[0]
+                found[f"{scope}/moving_mean"] = (layer.norm, "running_mean")
+                found[f"{scope}/moving_variance"] = (layer.norm, "running_var")
+        return found
+
+    def _regularized(self, loss):
+        """(the node training minimizes, the penalty node or None): the loss plus the kernels' penalties."""
+        kernels = [layer.kernel for layer in self.layers]
+        penalties = [cls(*kernels, factor=factor, name=f"regularization/{label}")
+                     for cls, factor, label in ((L1Penalty, self.l1, "l1"), (L2Penalty, self.l2, "l2")) if factor]
+        if not penalties:
+            return loss, None
+        penalty = penalties[0] if len(penalties) == 1 else Add(*penalties, name="regularization/total")
+        return Add(loss, penalty, name="loss/total"), penalty
+
+    def _penalties(self):
+        if self.penalty is None:
+            return ()
+        return (self.penalty, *self.penalty.inbound_nodes) if isinstance(self.penalty, Add) else (self.penalty,)
+
+    def regularization_loss(self):
+        """The L1 + L2 penalty of the current weights (0.0 without l1 and l2)."""
+        if self.penalty is None:
+            return 0.0
+        for node in self._penalties()[::-1]:
+            node.forward()
+        return float(self.penalty.value)
+
+    def _set_training(self, training):
+        if self._training is not training:
+            for node in self._switches:
+                node.training = training
+            self._training = training
 
     @property
     def layer_names(self):
@@ -117,11 +186,44 @@ class MLP:
     @property
     def config(self):
         """The arguments that rebuild this model (weights aside)."""
-        return {"sizes": list(self.sizes), "activation": self.activation, "init": self.init,
-                "seed": self.seed, "dtype": self.dtype.name}
+        config = {"sizes": list(self.sizes), "activation": self.activation, "init": self.init,
+                  "seed": self.seed, "dtype": self.dtype.name}
+        config.update({k: v for k, v in self._options().items()})
+        return config
+
+    def _options(self):
+        """The regularization options that differ from the defaults."""
+        options = {"l1": self.l1, "l2": self.l2, "dropout": self.dropout, "batchnorm": self.batchnorm}
+        return {k: v for k, v in options.items() if v}
 
     def __repr__(self):
-        return f"MLP({self.sizes}, activation={self.activation!r}, init={self.init!r}, seed={self.seed})"
+        extra = "".join(f", {k}={v!r}" for k, v in self._options().items())
+        return f"MLP({self.sizes}, activation={self.activation!r}, init={self.init!r}, seed={self.seed}{extra})"
+
+    def summary(self):
+        """A text table of the layers in order, as Keras' ``model.summary()``: name, op, output width, parameters."""
+        rows = [("layer", "op", "output", "params")]
+        for layer in self.layers:
+            for node in (layer.linear, layer.norm, layer.activation, layer.dropout):
+                if node is None:
+                    continue
+                params = sum(np.size(n.value) for n in node.inbound_nodes
+                             if isinstance(n, Input) and n.requires_grad)
+                width = layer.kernel.value.shape[1]
+                op = type(node).__name__ + (f"(rate={node.rate:g})" if node is layer.dropout else "")
+                rows.append((node.name, op, f"(batch, {width})", f"{params:,}"))
+        rows.append((self.loss.name, type(self.loss).__name__, "scalar", "0"))
+        for node in self._penalties():
+            if not isinstance(node, Add):
+                rows.append((node.name, f"{type(node).__name__}(factor={node.factor:g})", "scalar", "0"))
+        widths = [max(len(r[i]) for r in rows) for i in range(4)]
+        lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
+        lines.insert(1, "  ".join("-" * w for w in widths))
+        total = sum(int(np.size(p.value)) for p in self.params)
+        minimized = "loss + " + " + ".join(n.name for n in self._penalties() if not isinstance(n, Add)) \
+            if self.penalty is not None else "loss"
+        lines.append(f"total parameters: {total:,}; training minimizes {minimized}")
+        return "\n".join(lines)
 
     def _feed(self, x, y=None):
         x = np.asarray(x)
@@ -141,11 +243,14 @@ class MLP:
         The gradient arrays are reused from step to step (as PyTorch's ``.grad``): copy one to keep it.
         """
         self._feed(x, y)
-        return self._plan.run()
+        self._set_training(True)
+        total = self._plan.run()
+        return total if self.penalty is None else self.loss.value
 
     def forward(self, x):
-        """The logits for a batch, by a forward pass only."""
+        """The logits for a batch, by a forward pass only (evaluation mode: no dropout, running statistics)."""
         self._feed(x)
+        self._set_training(False)
         for node in self._inference:
             node.forward()
         return self.logits.value
@@ -171,6 +276,7 @@ class MLP:
         n = len(x)
         if n == 0:
             return float("nan"), float("nan")
+        self._set_training(False)
         total_loss = 0.0
         correct = 0
         for i in range(0, n, batch_size):
@@ -183,8 +289,10 @@ class MLP:
         return total_loss / n, correct / n
 
     def get_weights(self):
-        """A copy of every parameter, by name (``dense_1/kernel``, ...)."""
-        return {p.name: p.value.copy() for p in self.params}
+        """A copy of every parameter, by name (``dense_1/kernel``, ...), and of batchnorm's running statistics."""
+        weights = {p.name: p.value.copy() for p in self.params}
+        weights.update({name: getattr(node, attr).copy() for name, (node, attr) in self._statistics().items()})
+        return weights
 
     def set_weights(self, weights):
         """Copies parameter values in by name; every parameter must be given with its shape."""
@@ -198,6 +306,9 @@ class MLP:
                     f"MLP.set_weights: {p.name} has shape {p.value.shape}, got {value.shape}"
                 )
             p.value[...] = value
+        for name, (node, attr) in self._statistics().items():
+            if name in weights:  # optional: a file saved before training has them at their start values
+                setattr(node, attr, np.array(weights[name], dtype=self.dtype))
 
     def save(self, path):
         """Writes the config and parameters to an ``.npz`` file (no pickle).
@@ -207,7 +318,7 @@ class MLP:
         path = Path(path)
         if not path.parent.is_dir():
             raise FileNotFoundError(f"MLP.save: folder {path.parent} does not exist; create it first")
-        arrays = {p.name: p.value for p in self.params}
+        arrays = self.get_weights()
         arrays["__config__"] = np.array(json.dumps({"format": FORMAT_VERSION, **self.config}))
         partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
         try:

@@ -99,6 +99,9 @@ def check_settings(config):
     changes["batchnorm"] = parse_switch("batchnorm", c.batchnorm)
     changes["schedule"] = str(parse_schedule(c.schedule))
     c = replace(c, **changes)
+    if c.batchnorm and c.batch_size == 1:
+        raise ValueError("batchnorm needs batches of 2 or more examples (one example has no batch statistics), "
+                         "got batch_size=1; use batch_size >= 2 or batchnorm off")
 
     accepted = _optimizer_arguments(c.optimizer)
     for name in ("momentum", "beta1", "beta2", "eps", "nesterov"):
