@@ -78,11 +78,21 @@ class Schedule:
             setattr(self, key, values.get(key, default))
 
     def __str__(self):
-        shown = [getattr(self, key) for key, _, _ in self.params]
-        defaults = [default for _, default, _ in self.params]
-        while shown and shown[-1] == defaults[len(shown) - 1] and len(shown) > len(self.required):
-            shown.pop()
-        return ":".join([self.name, *(_text(v) for v in shown)])
+        # In order, writing at most one default to reach a later value; by name after a longer gap.
+        parts, skipped, named = [self.name], [], False
+        for key, default, _ in self.params:
+            value = getattr(self, key)
+            if value == default and key not in self.required:
+                skipped.append(default)
+                continue
+            if not named and len(skipped) <= 1 and None not in skipped:
+                parts.extend(_text(v) for v in skipped)
+                parts.append(_text(value))
+            else:
+                named = True
+                parts.append(f"{key}={_text(value)}")
+            skipped = []
+        return ":".join(parts)
 
     def __repr__(self):
         return f"parse_schedule({str(self)!r})"
@@ -310,6 +320,11 @@ class LearningRateScheduler(Callback):
         self.schedule = parse_schedule(schedule)
 
     def on_train_begin(self, logs=None):
+        monitor = getattr(self.schedule, "monitor", "")
+        if monitor.startswith("val_") and getattr(self.trainer, "x_val", "unknown") is None:
+            raise ValueError(f"schedule {str(self.schedule)!r} watches {monitor}, but this training has no "
+                             "validation data; pass validation_data, or watch the training loss: "
+                             f"'{self.schedule.name}:monitor=loss'")
         self.base_lr = float(self.trainer.optimizer.lr)
         self.schedule.start(getattr(self.trainer, "epochs", None))
 

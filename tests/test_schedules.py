@@ -167,6 +167,20 @@ def test_plateau_without_its_monitor_says_which_keys_exist():
         drive("plateau:2", [1.0], key="loss")
 
 
+def test_plateau_on_val_loss_without_validation_data_fails_before_training():
+    data = load_dataset("iris", seed=0)
+    model = MLP([4, 8, 3], seed=0)
+    before = model.get_weights()
+    trainer = Trainer(model, "sgd", lr=0.5, schedule="plateau:2")
+    with pytest.raises(ValueError, match=r"watches val_loss, but this training has no validation data.*"
+                                         r"'plateau:monitor=loss'"):
+        trainer.fit(data.x_train, data.y_train, epochs=3)
+    for name, value in before.items():
+        np.testing.assert_array_equal(model.get_weights()[name], value)
+    history = Trainer(model, "sgd", lr=0.5, schedule="plateau:2:monitor=loss").fit(data.x_train, data.y_train, epochs=3)
+    assert len(history["learning_rate"]) == 3
+
+
 def test_plateau_in_a_real_run_cuts_after_patience_bad_epochs():
     data = load_dataset("iris", seed=0)
     trainer = Trainer(MLP([4, 8, 3], seed=0), "sgd", lr=0.5, schedule="plateau:2:0.5")
@@ -183,6 +197,8 @@ def test_plateau_in_a_real_run_cuts_after_patience_bad_epochs():
     ("step:10", "step:10"), ("Step:10:0.1", "step:10"), ("step:10:0.5", "step:10:0.5"), ("cosine", "cosine"),
     ("plateau:patience=3", "plateau:3"), ({"name": "exponential", "gamma": 0.95}, "exponential:0.95"),
     (None, "constant"), ("warmup", "warmup"), ("warmup:5:0.1", "warmup:5:0.1"),
+    ("plateau:2:monitor=loss", "plateau:2:monitor=loss"), ("plateau:10:0.1:cooldown=2", "plateau:cooldown=2"),
+    ("cosine:eta_min=0.01", "cosine:eta_min=0.01"), ("warmup:5:0.333333333333333333", "warmup"),
 ])
 def test_specs_have_one_canonical_spelling(spec, canonical):
     assert str(parse_schedule(spec)) == canonical
