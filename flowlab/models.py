@@ -243,7 +243,8 @@ class MLP:
         The gradient arrays are reused from step to step (as PyTorch's ``.grad``): copy one to keep it.
         """
         self._feed(x, y)
-        self._set_training(True)
+        if self._training is not True:
+            self._set_training(True)
         total = self._plan.run()
         return total if self.penalty is None else self.loss.value
 
