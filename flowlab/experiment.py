@@ -38,7 +38,7 @@ FINISHED = ("completed", "early_stopped", "diverged")
 #: Short names for run directories, in the order they appear there.
 SHORT = {"dataset": "dataset", "hidden": "hidden", "learning_rate": "lr", "activation": "activation",
          "optimizer": "optimizer", "batch_size": "batch", "init": "init", "epochs": "epochs", "seed": "seed",
-         "val_fraction": "val", "dtype": "dtype", "data_dir": "data", **SETTINGS_SHORT}
+         "val_fraction": "val", "dtype": "dtype", "data_dir": "data"}
 
 
 @dataclass(frozen=True)
@@ -58,9 +58,6 @@ class RunConfig:
     init: str | None = None
     epochs: int = 20
     seed: int = 0
-    val_fraction: float = 0.2
-    dtype: str = "float64"
-    data_dir: str | None = None
     # Optimizer settings (None: the optimizer's default), schedule, regularization: see flowlab.settings.
     momentum: float | None = None
     beta1: float | None = None
@@ -73,6 +70,9 @@ class RunConfig:
     l2: float = 0.0
     dropout: float = 0.0
     batchnorm: bool = False
+    val_fraction: float = 0.2
+    dtype: str = "float64"
+    data_dir: str | None = None
 
     def validated(self):
         """A normalized copy; raises ValueError naming the field, the value and what would work."""
@@ -98,6 +98,7 @@ class RunConfig:
             batch = check_batch_size(c.batch_size)
         except ValueError as exc:
             raise ValueError(f"batch_size: {exc}") from None
+        c = check_settings(replace(c, optimizer=str(c.optimizer).lower(), batch_size=batch))
         hidden = parse_hidden(c.hidden)
         if not isinstance(c.epochs, (int, np.integer)) or isinstance(c.epochs, bool) or c.epochs < 1:
             raise ValueError(f"epochs must be a whole number >= 1, got epochs={c.epochs!r}")
@@ -107,8 +108,8 @@ class RunConfig:
             raise ValueError(f"val_fraction must be between 0 and 1, got val_fraction={c.val_fraction!r}")
         if str(c.dtype) not in ("float32", "float64"):
             raise ValueError(f"dtype must be 'float32' or 'float64', got dtype={c.dtype!r}")
-        return check_settings(replace(c, optimizer=str(c.optimizer).lower(), batch_size=batch, hidden=hidden,
-                                      epochs=int(c.epochs), seed=int(c.seed), dtype=str(c.dtype)))
+        return replace(c, optimizer=str(c.optimizer).lower(), batch_size=batch, hidden=hidden,
+                       epochs=int(c.epochs), seed=int(c.seed), dtype=str(c.dtype))
 
     def hparams(self):
         """The config as TensorBoard HParams values (numbers, strings)."""
@@ -118,17 +119,18 @@ class RunConfig:
             "learning_rate": self.learning_rate if self.learning_rate is not None else "default",
             "activation": self.activation,
             "optimizer": self.optimizer,
+            **settings_hparams(self),
             "batch_size": self.batch_size if self.batch_size is not None else "full",
             "init": self.init or "default",
             "epochs": self.epochs,
             "seed": self.seed,
             "val_fraction": self.val_fraction,
             "dtype": self.dtype,
-            **settings_hparams(self),
         }
 
 
 CONFIG_FIELDS = tuple(f.name for f in fields(RunConfig))
+SHORT.update(SETTINGS_SHORT)
 
 
 def _number(name, value):

@@ -246,8 +246,6 @@ class Trainer:
                 for cb in on_batch:
                     cb.on_batch_end(b, batch_logs)
         logs = {"loss": total / seen, "accuracy": correct / seen}
-        if getattr(model, "penalty", None) is not None:  # "loss" is the data loss; this is what l1/l2 add
-            logs["regularization_loss"] = model.regularization_loss()
         if self.x_val is not None and len(self.x_val):
             val_loss, val_acc = model.evaluate(self.x_val, self.y_val)
             if not val_loss < DIVERGED_LOSS:
@@ -256,6 +254,8 @@ class Trainer:
                 return None
             logs["val_loss"], logs["val_accuracy"] = val_loss, val_acc
         logs["learning_rate"] = float(self.optimizer.lr)
+        if getattr(model, "penalty", None) is not None:  # "loss" is the data loss; this is what l1/l2 add
+            logs["regularization_loss"] = model.regularization_loss()
         logs["seconds"] = time.perf_counter() - start
         return logs
 
