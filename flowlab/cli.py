@@ -193,11 +193,10 @@ def main(argv=None):
         print(f"flowlab {args.command}: error: {exc}", file=sys.stderr)
         return 2
     if many and not any(k in axes for k in DEFAULT_SWEEP):
-        # Optimizer-specific settings belong to one optimizer, so then the default sweep keeps it fixed.
-        specific = any(k in axes for k in ("momentum", "beta1", "beta2", "eps", "nesterov"))
-        axes.update({k: [_convert(k, v) for v in vs] for k, vs in DEFAULT_SWEEP.items()
-                     if not (specific and k == "optimizer")})
+        axes.update({k: [_convert(k, v) for v in vs] for k, vs in DEFAULT_SWEEP.items()})
     name = args.name or ("sweep" if many else "train")
+    if args.optimizer is None and any(k in axes for k in ("momentum", "beta1", "beta2", "eps", "nesterov")):
+        axes.pop("optimizer", None)  # such a setting belongs to one optimizer: the default sweep's axis goes
 
     from .executors import ClusterError, WorkerStartError
     from .experiment import Experiment, SweepInterrupted

@@ -130,7 +130,6 @@ class RunConfig:
 
 
 CONFIG_FIELDS = tuple(f.name for f in fields(RunConfig))
-SHORT.update(SETTINGS_SHORT)
 
 
 def _number(name, value):
@@ -173,6 +172,9 @@ def format_value(key, value):
         return format(value, "g")
     text = str(value)
     return re.sub(r"[^A-Za-z0-9._+-]", "_", text)
+
+
+SHORT.update(SETTINGS_SHORT)
 
 
 def run_name(config, varied):
