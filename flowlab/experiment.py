@@ -119,11 +119,11 @@ class RunConfig:
             "learning_rate": self.learning_rate if self.learning_rate is not None else "default",
             "activation": self.activation,
             "optimizer": self.optimizer,
-            **settings_hparams(self),
             "batch_size": self.batch_size if self.batch_size is not None else "full",
             "init": self.init or "default",
             "epochs": self.epochs,
             "seed": self.seed,
+            **settings_hparams(self),
             "val_fraction": self.val_fraction,
             "dtype": self.dtype,
         }
