@@ -261,3 +261,23 @@ def test_cli_regularization_flags(tmp_path, capsys):
     events = EventAccumulator(str(sweep_dir / "l2=0.001"), size_guidance=STORE_EVERYTHING_SIZE_GUIDANCE).Reload()
     model_text = tensor_util.make_ndarray(events.Tensors("model/text_summary")[-1].tensor_proto).item().decode()
     assert "dropout=0.2, batchnorm=True" in model_text and "batch_normalization_1/gamma" in model_text
+
+
+def test_l1_axis_shrinks_the_kernels_l1_norm(tmp_path):
+    exp = Experiment("l1", logdir=tmp_path, dataset="iris", hidden=[16], epochs=10, batch_size=16, workers=1,
+                     histograms=False, optimizer="sgd", learning_rate=0.1)
+    results = exp.sweep(l1=[0.0, 0.01])
+    assert [r.name for r in results] == ["l1=0", "l1=0.01"]
+    with open(results.sweep_dir / "results.csv", newline="") as f:
+        assert [float(row["l1"]) for row in csv.DictReader(f)] == [0.0, 0.01]
+    sums = []
+    for r in results:
+        assert hparams_of(results.sweep_dir / r.name)["l1"] == r.config["l1"]
+        model = MLP.load(results.sweep_dir / r.name / "model.npz")
+        sums.append(sum(np.abs(layer.kernel.value).sum() for layer in model.layers))
+        train = EventAccumulator(str(results.sweep_dir / r.name / "train")).Reload()
+        if r.config["l1"]:
+            logged = train.Scalars("epoch_regularization_loss")[-1].value
+            assert logged == pytest.approx(0.01 * sums[-1], rel=1e-6)  # float32 in the event file
+            assert "L1Penalty" in {n.op for n in train.Graph().node}
+    assert sums[1] < sums[0]

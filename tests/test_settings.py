@@ -67,8 +67,12 @@ def test_adam_betas_eps_and_weight_decay_axes(tmp_path):
     results = exp.sweep(beta2=[0.99, 0.999], weight_decay=[0.0, 0.01])
     assert [r.name for r in results] == ["beta2=0.99,wd=0", "beta2=0.99,wd=0.01", "beta2=0.999,wd=0",
                                          "beta2=0.999,wd=0.01"]
+    rows = csv_rows(results.sweep_dir)
     for r in results:
         c = r.config
+        assert (float(rows[r.name]["beta2"]), float(rows[r.name]["weight_decay"]), float(rows[r.name]["eps"])) == \
+            (c["beta2"], c["weight_decay"], 1e-6)
+        assert rows[r.name]["beta1"] == ""  # not set: Adam's default, which HParams shows
         hp = session_hparams(results.sweep_dir / r.name)
         assert (hp["beta1"], hp["beta2"], hp["eps"], hp["weight_decay"]) == (0.9, c["beta2"], 1e-6, c["weight_decay"])
         assert "momentum" not in hp
@@ -94,6 +98,7 @@ def test_nesterov_axis(tmp_path):
     results = exp.sweep(nesterov=[False, True])
     assert [r.name for r in results] == ["nesterov=False", "nesterov=True"]
     assert [session_hparams(results.sweep_dir / r.name)["nesterov"] for r in results] == [False, True]
+    assert [row["nesterov"] for row in csv_rows(results.sweep_dir).values()] == ["False", "True"]
     assert_same_weights(saved_weights(results.sweep_dir / "nesterov=True"),
                         trained_by_hand("momentum", 0.05, nesterov=True))
 
