@@ -147,13 +147,27 @@ class BatchNorm(Node):
         self._xhat = centered * self._inv_std
         return gamma * self._xhat + beta
 
+    def vjp(self, grad, out=None):
+        # backprop's numbers, with gamma's and beta's gradients written into the arrays a Plan offers
+        # (so a model's gradients stay one flat array and its optimizer takes the flat path).
+        _, gamma, beta = (n.value for n in self.inbound_nodes)
+        targets = [None, None]
+        if out is not None:
+            for k, (buffer, param) in enumerate(zip(out[1:], (gamma, beta))):
+                if buffer is not None and buffer.shape == np.shape(param) and buffer.dtype == grad.dtype:
+                    targets[k] = buffer
+        return self._grads(grad, gamma, *targets)
+
     def backprop(self, grad, x, gamma, beta):
+        return self._grads(grad, gamma, None, None)
+
+    def _grads(self, grad, gamma, dgamma_out, dbeta_out):
         xhat, inv_std = self._xhat, self._inv_std
-        dgamma = np.sum(grad * xhat, axis=0)
-        dbeta = np.sum(grad, axis=0)
+        dgamma = np.add.reduce(grad * xhat, axis=0, out=dgamma_out)
+        dbeta = np.add.reduce(grad, axis=0, out=dbeta_out)
         dxhat = grad * gamma
         if self.training:  # the batch's mean and variance depend on x too
-            n = len(x)
+            n = len(grad)
             dx = inv_std / n * (n * dxhat - dxhat.sum(axis=0) - xhat * np.sum(dxhat * xhat, axis=0))
         else:
             dx = dxhat * inv_std

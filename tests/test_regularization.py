@@ -281,3 +281,18 @@ def test_l1_axis_shrinks_the_kernels_l1_norm(tmp_path):
             assert logged == pytest.approx(0.01 * sums[-1], rel=1e-6)  # float32 in the event file
             assert "L1Penalty" in {n.op for n in train.Graph().node}
     assert sums[1] < sums[0]
+
+
+def test_batchnorm_writes_into_the_plans_buffers_with_backprops_numbers():
+    data = load_dataset("iris", seed=0)
+    model = MLP([4, 8, 3], batchnorm=True, seed=0)
+    trainer = Trainer(model, "adam", lr=0.01)
+    trainer.fit(data, epochs=1, batch_size=16)
+    assert trainer.optimizer._flat is not None  # every gradient tiles the model's flat gradient array
+    norm = model.layers[0].norm
+    grad = RNG.normal(size=norm.value.shape)
+    buffers = (None, np.empty(8), np.empty(8))
+    fast, generic = norm.vjp(grad, buffers), norm.backprop(grad, *(n.value for n in norm.inbound_nodes))
+    assert fast[1] is buffers[1] and fast[2] is buffers[2]
+    for a, b in zip(fast, generic):
+        np.testing.assert_array_equal(a, b)
