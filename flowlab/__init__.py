@@ -11,6 +11,8 @@ _PUBLIC = {
     ".losses": ["MSE", "SoftmaxCrossEntropy"],
     ".gradcheck": ["check_gradients", "numeric_gradient"],
     ".models": ["MLP"],
+    ".model": ["Model"],
+    ".loop_logger": ["LoopLogger"],
     ".train": ["Trainer", "Callback", "EarlyStopping"],
     ".data": ["load_dataset"],
     ".experiment": ["Experiment", "Results", "RunResult"],

@@ -130,18 +130,27 @@ def environment():
 
 
 def run(sizes, batch=32, activation="relu", optimizer="adam", steps=500, warmup=50, dtype="float64",
-        threads=1, lr=None, seed=0):
-    """Times ``steps`` flowlab training steps and returns the result as a dict (what the CLI prints)."""
+        threads=1, lr=None, seed=0, model="mlp"):
+    """Times ``steps`` flowlab training steps and returns the result as a dict (what the CLI prints).
+
+    ``model``: "mlp" (``flowlab.MLP``), "graph" (the same network as a ``flowlab.Model`` of
+    flowlab's nodes) or "miniflow" (a ``Model`` of the course's hand-written Linear and Sigmoid).
+    """
     from threadpoolctl import threadpool_limits
 
-    step = flowlab_step(sizes, batch, activation, optimizer, dtype, lr=lr, seed=seed)
+    built = None
+    if model != "mlp":
+        from .bench_models import model_of
+
+        built = model_of(model, sizes, activation, seed=seed, dtype=dtype)
+    step = flowlab_step(sizes, batch, activation, optimizer, dtype, lr=lr, seed=seed, model=built)
     with threadpool_limits(limits=threads, user_api="blas"):
         info = blas_info()
         times = time_steps(step, steps, warmup)
     result = {"bench": "flowlab.train_step+optimizer.step", **summarize(times), "sizes": list(sizes),
               "batch": batch, "activation": activation, "optimizer": optimizer,
               "lr": step.optimizer.lr, "dtype": np.dtype(dtype).name, "threads": threads, "steps": steps,
-              "warmup": warmup, "seed": seed}
+              "warmup": warmup, "seed": seed, "model": model, "fast_path": bool(step.model.fast)}
     result.update(info)
     result.update(environment())
     return result
@@ -165,10 +174,13 @@ def main(argv=None):
     parser.add_argument("--dtype", choices=["float64", "float32"], default="float64")
     parser.add_argument("--threads", type=_positive, default=1, help="BLAS threads (default 1)")
     parser.add_argument("--seed", type=_non_negative, default=0)
+    parser.add_argument("--model", choices=["mlp", "graph", "miniflow"], default="mlp",
+                        help="mlp (default); graph: the same network as a flowlab.Model; miniflow: a Model of "
+                             "the course's hand-written Linear and Sigmoid (sigmoid activation)")
     args = parser.parse_args(argv)
     warmup = max(10, args.steps // 10) if args.warmup is None else args.warmup
     result = run(args.sizes, args.batch, args.activation, args.optimizer, args.steps, warmup, args.dtype,
-                 args.threads, args.lr, args.seed)
+                 args.threads, args.lr, args.seed, args.model)
     sys.stdout.write(json.dumps(result) + "\n")
     return 0
 

@@ -151,7 +151,7 @@ def _convert(key, text):
 def _datasets():
     from .data import list_datasets
 
-    rows = [(d.name, d.source, str(d.num_features or "?"), str(d.num_classes or "?"), d.description)
+    rows = [(d.name, d.source, str(d.num_features or "?"), (str(d.num_classes) if d.num_classes else "regression"), d.description)
             for d in list_datasets()]
     widths = [max(len(r[i]) for r in rows + [("name", "source", "features", "classes", "")]) for i in range(4)]
     print("  ".join(h.ljust(w) for h, w in zip(("name", "source", "features", "classes"), widths)) + "  description")
@@ -242,7 +242,8 @@ def main(argv=None):
     print("runs: " + ", ".join(f"{n} {status}" for status, n in sorted(counts.items())))
     best = results.best()
     if best is not None:
-        print(f"best: {best.name}  val_accuracy={best.metrics['val_accuracy']:.4f}")
+        metric = results.default_metric()
+        print(f"best: {best.name}  {metric}={best.metrics[metric]:.4f}")
     print(f"results: {results.sweep_dir / 'results.csv'}")
     print(f"next:    tensorboard --logdir {results.sweep_dir}")
     if interrupted:

@@ -29,7 +29,7 @@ class DatasetInfo:
         name: registry key, e.g. "digits".
         description: one line for listings.
         num_features: features per example after flattening.
-        num_classes: number of classes.
+        num_classes: number of classes; 0 for a regression set (its labels are numbers).
         source: "bundled" (ships with scikit-learn), "generated" (synthesized from the seed) or
             "local files" (read from ``data_dir``).
         num_samples: examples in the whole set; for generated sets, the default ``n_samples``.
@@ -41,6 +41,11 @@ class DatasetInfo:
     num_classes: int
     source: str
     num_samples: int
+
+    @property
+    def task(self) -> str:
+        """"classification" or "regression" (``num_classes == 0``)."""
+        return "regression" if self.num_classes == 0 else "classification"
 
     @property
     def builtin(self) -> bool:
@@ -62,6 +67,10 @@ DATASETS: dict[str, DatasetInfo] = dict([
     _info("circles", "a circle inside a circle (sklearn make_circles)", 2, 2, "generated", 500),
     _info("xor", "uniform points in [-1, 1]^2, class = the signs of x0 and x1 differ", 2, 2, "generated", 500),
     _info("blobs", "three Gaussian blobs (sklearn make_blobs)", 2, 3, "generated", 500),
+    _info("diabetes", "disease progression from 10 measurements, scikit-learn's bundled copy",
+          10, 0, "bundled", 442),
+    _info("sine", "y = sin(2 pi x) + noise on 60 points of [0, 1]: shows under- and over-fitting",
+          1, 0, "generated", 60),
     _info("mnist", "MNIST 28x28 handwritten digits, from local IDX files", 784, 10, "local files", 70000),
     _info("fashion-mnist", "Zalando Fashion-MNIST 28x28 clothing, from local IDX files", 784, 10,
           "local files", 70000),
@@ -69,7 +78,7 @@ DATASETS: dict[str, DatasetInfo] = dict([
 
 # Default noise per generated set: spiral is the std of the angle jitter (CS231n's 0.2), blobs
 # the cluster std, xor the std of Gaussian jitter added to the points after labelling.
-_DEFAULT_NOISE = {"spiral": 0.2, "moons": 0.2, "circles": 0.1, "xor": 0.0, "blobs": 1.0}
+_DEFAULT_NOISE = {"spiral": 0.2, "moons": 0.2, "circles": 0.1, "xor": 0.0, "blobs": 1.0, "sine": 0.3}
 
 _FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                     "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
@@ -98,7 +107,9 @@ class Dataset:
         y_val: class ids, shape (n_val,), np.int64.
         name: the registry name.
         num_features: columns of ``x_train``.
-        num_classes: number of classes (labels are ``0 .. num_classes - 1``).
+        num_classes: number of classes (labels are ``0 .. num_classes - 1``); 0 for a regression
+            set, whose labels are target numbers (standardized with the training statistics,
+            as the features are, when loaded with ``standardize=True``).
         class_names: a readable name per class id.
     """
 
@@ -110,6 +121,11 @@ class Dataset:
     num_features: int
     num_classes: int
     class_names: tuple[str, ...] = ()
+
+    @property
+    def task(self) -> str:
+        """"classification" or "regression" (``num_classes == 0``)."""
+        return "regression" if self.num_classes == 0 else "classification"
 
     @property
     def num_train(self) -> int:
@@ -206,15 +222,16 @@ def load_dataset(name: str = "digits", *, val_fraction: float = 0.2, seed: int =
             raise ValueError(f"noise must be a finite number >= 0, got noise={noise!r}")
 
     class_names = tuple(str(i) for i in range(info.num_classes))
+    classes = info.task == "classification"  # stratify the split by class; a regression has none
     if info.source == "generated":
         noise = _DEFAULT_NOISE[info.name] if noise is None else float(noise)
         x, y = _GENERATORS[info.name](n_samples or info.num_samples, noise, seed)
-        x_train, y_train, x_val, y_val = train_val_split(x, y, val_fraction, seed)
+        x_train, y_train, x_val, y_val = train_val_split(x, y, val_fraction, seed, stratify=classes)
     elif info.source == "bundled":
         x, y, class_names = _load_sklearn(info.name)
         if n_samples is not None:
             x, y = _subsample(x, y, n_samples, seed, info.name)
-        x_train, y_train, x_val, y_val = train_val_split(x, y, val_fraction, seed)
+        x_train, y_train, x_val, y_val = train_val_split(x, y, val_fraction, seed, stratify=classes)
     else:
         x_train, y_train, x_val, y_val = load_mnist(info.name, data_dir)
         if info.name == "fashion-mnist":
@@ -224,8 +241,11 @@ def load_dataset(name: str = "digits", *, val_fraction: float = 0.2, seed: int =
 
     if standardize:
         x_train, x_val = _standardize(x_train, x_val)
-    return Dataset(x_train=np.asarray(x_train, dtype=dtype), y_train=np.asarray(y_train, dtype=np.int64),
-                   x_val=np.asarray(x_val, dtype=dtype), y_val=np.asarray(y_val, dtype=np.int64),
+        if info.task == "regression":  # targets too, so that losses read in standard deviations
+            y_train, y_val = (v[:, 0] for v in _standardize(np.reshape(y_train, (-1, 1)), np.reshape(y_val, (-1, 1))))
+    label_dtype = np.int64 if info.task == "classification" else dtype
+    return Dataset(x_train=np.asarray(x_train, dtype=dtype), y_train=np.asarray(y_train, dtype=label_dtype),
+                   x_val=np.asarray(x_val, dtype=dtype), y_val=np.asarray(y_val, dtype=label_dtype),
                    name=info.name, num_features=info.num_features, num_classes=info.num_classes,
                    class_names=class_names)
 
@@ -263,8 +283,17 @@ def _load_sklearn(name):
     import sklearn.datasets  # lazy: costs ~2 s, and the CLI must start fast
 
     bunch = getattr(sklearn.datasets, f"load_{name}")()
+    if DATASETS[name].task == "regression":
+        return np.asarray(bunch.data, dtype=np.float64), np.asarray(bunch.target, dtype=np.float64), ()
     return (np.asarray(bunch.data, dtype=np.float64), np.asarray(bunch.target, dtype=np.int64),
             tuple(str(c) for c in bunch.target_names))
+
+
+def _sine(n_samples, noise, seed):
+    # Bishop's curve-fitting example: a few noisy samples of one period of a sine.
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(0.0, 1.0, size=(n_samples, 1))
+    return x, np.sin(2 * np.pi * x[:, 0]) + rng.normal(0.0, noise, size=n_samples)
 
 
 def _spiral(n_samples, noise, seed):
@@ -304,6 +333,7 @@ def _sklearn_generator(maker_name, **kwargs):
 _GENERATORS: dict[str, Callable] = {
     "spiral": _spiral,
     "xor": _xor,
+    "sine": _sine,
     "moons": _sklearn_generator("make_moons"),
     "circles": _sklearn_generator("make_circles", factor=0.5),
     "blobs": _sklearn_generator("make_blobs", centers=DATASETS["blobs"].num_classes, n_features=2),

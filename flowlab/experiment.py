@@ -27,7 +27,7 @@ from .init import INITIALIZERS
 from .nodes import ACTIVATIONS, unknown_choice
 from .optim import OPTIMIZERS
 from .settings import SHORT as SETTINGS_SHORT
-from .settings import check_settings, model_kwargs, optimizer_kwargs, settings_hparams
+from .settings import MODEL_SETTINGS, check_settings, model_kwargs, optimizer_kwargs, settings_hparams
 
 __all__ = ["Experiment", "RunConfig", "RunResult", "Results", "SweepInterrupted", "run_name", "execute_run",
            "run_detached", "write_run_files"]
@@ -73,6 +73,8 @@ class RunConfig:
     val_fraction: float = 0.2
     dtype: str = "float64"
     data_dir: str | None = None
+    #: User-defined axes, by name, for a custom model builder (``Experiment(model=build, width=...)``).
+    extra: dict = field(default_factory=dict)
 
     def validated(self):
         """A normalized copy; raises ValueError naming the field, the value and what would work."""
@@ -112,7 +114,11 @@ class RunConfig:
                        epochs=int(c.epochs), seed=int(c.seed), dtype=str(c.dtype))
 
     def hparams(self):
-        """The config as TensorBoard HParams values (numbers, strings)."""
+        """The config as TensorBoard HParams values (numbers, strings), user-defined axes included."""
+        return {**self._hparams(), **{k: v if isinstance(v, (bool, int, float, str)) else format_value(k, v)
+                                      for k, v in self.extra.items()}}
+
+    def _hparams(self):
         return {
             "dataset": self.dataset,
             "hidden": format_value("hidden", self.hidden),
@@ -129,7 +135,7 @@ class RunConfig:
         }
 
 
-CONFIG_FIELDS = tuple(f.name for f in fields(RunConfig))
+CONFIG_FIELDS = tuple(f.name for f in fields(RunConfig) if f.name != "extra")
 
 
 def _number(name, value):
@@ -181,7 +187,20 @@ def run_name(config, varied):
     """``lr=0.01,activation=relu,optimizer=adam``: the varied fields of ``config``, in sweep order."""
     if not varied:
         return "run"
-    return ",".join(f"{SHORT.get(k, k)}={format_value(k, getattr(config, k))}" for k in varied)
+    return ",".join(f"{SHORT.get(k, k)}={format_value(k, config_value(config, k))}" for k in varied)
+
+
+def config_dict(config):
+    """The config as a plain dict for run.json and the workers; ``extra`` only when it holds axes."""
+    d = asdict(config)
+    if not d["extra"]:
+        del d["extra"]
+    return d
+
+
+def config_value(config, key):
+    """A config field's value, or a user-defined axis' (``config.extra``)."""
+    return config.extra[key] if key in config.extra else getattr(config, key)
 
 
 @dataclass(frozen=True)
@@ -201,7 +220,9 @@ class RunResult:
         return self.metrics[key]
 
 
-METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
+METRICS = ("loss", "accuracy", "val_loss", "val_accuracy", "mae", "val_mae")
+#: The metric columns of a classification sweep (mae is a regression's, in place of accuracy).
+CLASSIFICATION_METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
 
 
 class Results(list):
@@ -209,15 +230,24 @@ class Results(list):
 
     sweep_dir = None
 
-    def best(self, metric="val_accuracy"):
+    def default_metric(self):
+        """What the leaderboard ranks by: validation accuracy, or validation loss when no run has accuracy
+        (regression)."""
+        if any("val_accuracy" in r.metrics for r in self) or not any("val_mae" in r.metrics for r in self):
+            return "val_accuracy"
+        return "val_loss"
+
+    def best(self, metric=None):
         """The completed run ranked first by ``metric`` (as in ``table()``), or None."""
+        metric = metric or self.default_metric()
         top = self.ranked(metric)[:1]
         if top and top[0].status in ("completed", "early_stopped") and _finite(top[0].metrics.get(metric)):
             return top[0]
         return None
 
-    def ranked(self, metric="val_accuracy"):
-        lower = "loss" in metric
+    def ranked(self, metric=None):
+        metric = metric or self.default_metric()
+        lower = "loss" in metric or "mae" in metric
 
         tiebreak = "val_loss" if metric != "val_loss" else "loss"
 
@@ -233,25 +263,39 @@ class Results(list):
     def rows(self):
         """One flat dict per run: name, status, the config, the final metrics, seconds, error."""
         out = []
+        extra = list(dict.fromkeys(k for r in self for k in (r.config.get("extra") or {})))
+        metrics = self._metric_columns()
         for r in self:
             row = {"name": r.name, "status": r.status}
             row.update({k: _cell(r.config.get(k)) for k in CONFIG_FIELDS})
-            row.update({k: r.metrics.get(k) for k in METRICS})
+            row.update({k: _cell((r.config.get("extra") or {}).get(k)) for k in extra})
+            row.update({k: r.metrics.get(k) for k in metrics})
             row["epochs_run"] = r.metrics.get("epochs_run")
             row["seconds"] = round(r.seconds, 3)
             row["error"] = r.error or ""
             out.append(row)
         return out
 
-    def table(self, metric="val_accuracy", top=None):
-        """The leaderboard as text, best first by ``metric``."""
+    def _metric_columns(self):
+        """Accuracy columns unless every run is a regression, mae columns when any run is."""
+        has = lambda name: any(name in r.metrics or f"val_{name}" in r.metrics for r in self)
+        mae, accuracy = has("mae"), has("accuracy")
+        return [k for k in METRICS if ("mae" in k and mae) or ("accuracy" in k and (accuracy or not mae))
+                or k in ("loss", "val_loss")]
+
+    def table(self, metric=None, top=None):
+        """The leaderboard as text, best first by ``metric`` (None: ``default_metric()``)."""
         ranked = self.ranked(metric)[:top] if top else self.ranked(metric)
-        headers = ["#", "run", "status", "val_acc", "val_loss", "train_acc", "train_loss", "sec"]
+        if self.default_metric() == "val_loss":  # regression: loss and mean absolute error, no accuracy
+            headers = ["#", "run", "status", "val_loss", "val_mae", "train_loss", "train_mae", "sec"]
+            keys = ("val_loss", "val_mae", "loss", "mae")
+        else:
+            headers = ["#", "run", "status", "val_acc", "val_loss", "train_acc", "train_loss", "sec"]
+            keys = ("val_accuracy", "val_loss", "accuracy", "loss")
         lines = []
         for i, r in enumerate(ranked, start=1):
             m = r.metrics
-            lines.append([str(i), r.name, r.status, _fmt(m.get("val_accuracy")), _fmt(m.get("val_loss")),
-                          _fmt(m.get("accuracy")), _fmt(m.get("loss")), f"{r.seconds:.1f}"])
+            lines.append([str(i), r.name, r.status, *(_fmt(m.get(k)) for k in keys), f"{r.seconds:.1f}"])
         widths = [max(len(h), *(len(row[i]) for row in lines)) if lines else len(h) for i, h in enumerate(headers)]
         fmt = lambda row: "  ".join(c.ljust(w) if i in (1, 2) else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths)))
         return "\n".join([fmt(headers), fmt(["-" * w for w in widths])] + [fmt(row) for row in lines])
@@ -260,8 +304,8 @@ class Results(list):
         """Writes the rows as CSV (atomically) to ``path``, or returns the CSV text when path is None."""
         rows = self.rows()
         buffer = io.StringIO()
-        columns = list(rows[0]) if rows else ["name", "status", *CONFIG_FIELDS, *METRICS, "epochs_run", "seconds",
-                                              "error"]
+        columns = list(rows[0]) if rows else ["name", "status", *CONFIG_FIELDS, *CLASSIFICATION_METRICS,
+                                              "epochs_run", "seconds", "error"]
         writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
@@ -290,7 +334,14 @@ class Experiment:
             ``distributed.Client``, or an object with flowlab's executor interface.
         histograms: write weight and gradient histograms.
         progress: show a progress bar over runs.
-        **config: the base config (fields of ``RunConfig``), e.g. ``dataset="digits"``, ``hidden=[64]``.
+        model: None (an ``MLP`` from ``hidden``, ``activation`` and ``init``), or a function
+            ``build(config, shape)`` returning a ``flowlab.Model``: ``config`` is the run's config
+            as a dict (user-defined axes included), ``shape`` a ``flowlab.model.DataShape``
+            (``num_features``, ``num_outputs``, ``task``). Runs in worker processes need it
+            defined at the top level of a script or module; on Dask it is sent by value.
+        **config: the base config (fields of ``RunConfig``), e.g. ``dataset="digits"``, ``hidden=[64]``;
+            with ``model=``, other names are user-defined settings the builder reads (and
+            ``sweep`` takes them as axes).
 
     Example:
         >>> exp = Experiment("learning-rates", dataset="iris", hidden=[8], epochs=3, workers=1)
@@ -299,7 +350,12 @@ class Experiment:
     """
 
     def __init__(self, name="experiment", *, logdir="tensorboard-logs", workers=None, executor=None,
-                 histograms=True, progress=False, **config):
+                 histograms=True, progress=False, model=None, **config):
+        if model is not None and not callable(model):
+            raise ValueError(f"Experiment: model must be a function build(config, shape) that returns a model, "
+                             f"got model={model!r}")
+        self.model = model
+        extra = {k: config.pop(k) for k in list(config) if k not in CONFIG_FIELDS and k != "extra"} if model else {}
         unknown = [k for k in config if k not in CONFIG_FIELDS]
         if unknown:
             raise ValueError(_unknown_field("config field", unknown[0]))
@@ -311,13 +367,14 @@ class Experiment:
             config["hidden"] = parse_hidden(config["hidden"])
         self.name, self.logdir, self.workers, self.executor = str(name), Path(logdir), workers, executor
         self.histograms, self.progress = histograms, progress
-        self.base = RunConfig(**config)
+        self.base = RunConfig(**config, extra=_check_extra(extra))
 
     def grid(self, **axes):
         """The validated configs of the grid (the product of the axes) and the names of the varied fields."""
-        unknown = [k for k in axes if k not in CONFIG_FIELDS]
+        unknown = [k for k in axes if k not in CONFIG_FIELDS and not self.model]
         if unknown:
             raise ValueError(_unknown_field("sweep axis", unknown[0]))
+        _check_extra({k: None for k in axes if k not in CONFIG_FIELDS})
         values = {}
         for key, vals in axes.items():
             if isinstance(vals, (str, bytes)) or not hasattr(vals, "__iter__"):
@@ -332,7 +389,10 @@ class Experiment:
         varied = [k for k, v in values.items() if len(v) > 1]
         configs = []
         for combo in itertools.product(*values.values()):
-            config = replace(self.base, **dict(zip(values, combo))).validated()
+            chosen = dict(zip(values, combo))
+            extra = {**self.base.extra, **{k: v for k, v in chosen.items() if k not in CONFIG_FIELDS}}
+            chosen = {k: v for k, v in chosen.items() if k in CONFIG_FIELDS}
+            config = replace(self.base, **chosen, extra=extra).validated()
             configs.append(config)
         names = [run_name(c, varied) for c in configs]
         duplicates = {n for n in names if names.count(n) > 1}
@@ -369,6 +429,10 @@ class Experiment:
         if sweep_dir is None:
             check_writable(self.logdir)
         executor = _make_executor(self.executor, self.workers)
+        if self.model is not None:
+            from .sendable import check_sendable
+
+            check_sendable(self.model, executor)
         if sweep_dir is None:
             sweep_dir = _new_sweep_dir(self.logdir, self.name)
         sweep_dir.mkdir(parents=True, exist_ok=True)
@@ -378,18 +442,19 @@ class Experiment:
         for config in configs:
             name = run_name(config, varied)
             previous = read_run(sweep_dir / name)
-            if previous is not None and previous.status in FINISHED and previous.config == _plain(asdict(config)):
+            if previous is not None and previous.status in FINISHED and previous.config == _plain(config_dict(config)):
                 records[name] = previous
                 continue
             seedless = [k for k in varied if k != "seed"]
             tasks.append({
                 "name": name,
                 "run_dir": str(sweep_dir / name),
-                "config": asdict(config),
+                "config": config_dict(config),
                 # The HParams row's name: the run first (the table cuts long names short), the sweep
                 # after it keeps rows of two sweeps in one logdir apart; seeds share a row.
                 "group_name": f"{run_name(config, seedless)} [{sweep_dir.name}]",
                 "histograms": self.histograms,
+                **({"builder": self.model} if self.model is not None else {}),
             })
         order = [run_name(c, varied) for c in configs]
         if resume:
@@ -442,6 +507,15 @@ class Experiment:
                 bar.close()
         publish()
         return results
+
+
+def _check_extra(extra):
+    """User-defined settings: names that can head a CSV column and a run name part."""
+    for key in extra:
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", str(key)) or key in ("name", "status", "error", "seconds"):
+            raise ValueError(f"user-defined axis {key!r} needs a plain name (letters, digits, _), not a "
+                             "results column")
+    return dict(extra)
 
 
 def _unknown_field(what, name):
@@ -511,7 +585,8 @@ class _RunProgress:
 
     def update(self, record, best):
         if best is not None:
-            self.bar.set_postfix_str(f"best {best.metrics['val_accuracy']:.4f} {best.name}", refresh=False)
+            metric = "val_accuracy" if "val_accuracy" in best.metrics else "val_loss"
+            self.bar.set_postfix_str(f"best {best.metrics.get(metric, float('nan')):.4f} {best.name}", refresh=False)
         self.bar.update(1)
 
     def close(self):
@@ -602,11 +677,25 @@ def execute_run(task, callbacks=()):
     status, error, details, trainer, model, initial = "failed", None, None, None, None, None
     try:
         data = _load_data(task)
-        model = MLP([data.num_features, *c["hidden"], data.num_classes], activation=c["activation"],
-                    init=c["init"], seed=c["seed"], dtype=np.dtype(c["dtype"]), **model_kwargs(c))
+        if task.get("builder") is not None:
+            from .model import build_model
+
+            model = build_model(task["builder"], c, data)
+        else:
+            regression = data.num_classes == 0
+            model = MLP([data.num_features, *c["hidden"], 1 if regression else data.num_classes],
+                        activation=c["activation"], init=c["init"], seed=c["seed"], dtype=np.dtype(c["dtype"]),
+                        loss="mse" if regression else "cross_entropy", **model_kwargs(c))
         initial = _fingerprint(model)
         config = RunConfig(**{**c, "hidden": tuple(c["hidden"])})
-        logger = TensorBoardLogger(run_dir, hparams=config.hparams(), group_name=task.get("group_name"),
+        hparams = config.hparams()
+        if task.get("builder") is not None:  # settings only the MLP reads mean nothing for the user's model
+            for key in ("hidden", "activation", "init"):
+                hparams.pop(key, None)
+            for key in MODEL_SETTINGS:  # the MLP's regularization: shown only if set (the builder may read it)
+                if not c.get(key):
+                    hparams.pop(key, None)
+        logger = TensorBoardLogger(run_dir, hparams=hparams, group_name=task.get("group_name"),
                                    histograms=task.get("histograms", True))
         trainer = Trainer(model, c["optimizer"], lr=c["learning_rate"], callbacks=[logger, *callbacks],
                           seed=c["seed"], schedule=c.get("schedule"), **optimizer_kwargs(c))
@@ -623,6 +712,8 @@ def execute_run(task, callbacks=()):
     metrics["epochs_run"] = len(history.get("loss", []))
     if history.get("val_accuracy"):
         metrics["best_val_accuracy"] = max(history["val_accuracy"])
+    if history.get("val_mae"):
+        metrics["best_val_loss"] = min(history["val_loss"])
     if model is not None and status != "failed":
         model.save(run_dir / "model.npz")
     record = {"name": task["name"], "config": c, "status": status, "metrics": metrics, "logdir": str(run_dir),

@@ -199,11 +199,27 @@ class Input(Node):
     def value(self, value):
         self._value = None if value is None else _as_array(self, value)
 
-    def forward(self):
-        pass
+    def forward(self, value=None):
+        """Does nothing, as an Input computes nothing; ``forward(v)`` sets the value first (MiniFlow's form)."""
+        if value is not None:
+            self.value = value
 
     def backward(self):
-        self.gradients = {self: self.upstream_gradient()}
+        self.gradients = {self: input_gradient(self)}
+
+
+def input_gradient(node):
+    """An Input's gradient as MiniFlow sums it: from the integer 0, adding each consumer's contribution.
+
+    So an Input that nothing reads gets 0 (not ones, as a computed output node would), and a
+    consumer that holds no gradient for it adds nothing.
+    """
+    total = 0
+    for n in node.outbound_nodes:
+        g = n.gradients.get(node)
+        if g is not None:
+            total = total + g
+    return total
 
 
 def _as_array(node, value):
@@ -419,8 +435,9 @@ class Plan:
             else:
                 node.gradients = _by_input(inbound, grads)
         for node, consumer in self._inputs:
+            # The consumer's array itself (no copy: it may be a grad buffer); the rare rest as Input.backward.
             grad = None if consumer is None else consumer.gradients.get(node)
-            node.gradients = {node: node.upstream_gradient() if grad is None else grad}
+            node.gradients = {node: input_gradient(node) if grad is None else grad}
         return self.graph[-1].value
 
 

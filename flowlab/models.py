@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from .graph import Input, Node, Plan, topological_sort
+from .graph import Input, Node
 from .init import default_init, get_initializer
-from .losses import SoftmaxCrossEntropy
+from .losses import MSE, SoftmaxCrossEntropy
+from .model import FORMAT_VERSION, Model, save_npz  # noqa: F401 (FORMAT_VERSION: the file format, re-exported)
 from .nodes import Add, Linear, get_activation
 from .regularization import BatchNorm, Dropout, L1Penalty, L2Penalty
 
-__all__ = ["MLP", "Layer"]
+__all__ = ["MLP", "Layer", "LOSSES"]
 
-FORMAT_VERSION = 1
+#: The MLP's losses: softmax cross-entropy against class ids, or mean squared error against numbers.
+LOSSES = ("cross_entropy", "mse")
 
 
 @dataclass(frozen=True)
@@ -33,8 +33,8 @@ class Layer:
     dropout: Node | None = None   # Dropout after the activation (dropout > 0)
 
 
-class MLP:
-    """A multi-layer perceptron classifier built from flowlab nodes.
+class MLP(Model):
+    """A multi-layer perceptron built from flowlab nodes: a classifier, or a regression with ``loss="mse"``.
 
     ``MLP([64, 64, 10])`` has 64 input features, one hidden layer of 64 units and 10 classes. The
     layers are ``dense_1``, ``dense_2``, ... with parameters ``dense_1/kernel`` (fan_in, fan_out)
@@ -51,6 +51,8 @@ class MLP:
             and Glorot otherwise. Biases start at zero.
         seed: seeds the initial weights.
         dtype: float64 (the default, exact enough for gradient checks) or float32 (faster).
+        loss: "cross_entropy" (classes; ``sizes[-1]`` is the number of classes) or "mse" (mean
+            squared error against ``sizes[-1]`` target numbers per example, a regression).
         l1, l2: Keras' kernel regularizers: ``l1 * sum|W|`` and ``l2 * sum(W**2)`` over the kernels,
             added to the loss that training minimizes (``objective``). ``loss`` stays the data loss.
         dropout: rate of a ``Dropout`` after each hidden activation (``dropout_1``, ...); 0: none.
@@ -66,8 +68,8 @@ class MLP:
         (2,)
     """
 
-    def __init__(self, sizes, activation="relu", init=None, seed=0, dtype=np.float64, l1=0.0, l2=0.0, dropout=0.0,
-                 batchnorm=False):
+    def __init__(self, sizes, activation="relu", init=None, seed=0, dtype=np.float64, loss="cross_entropy",
+                 l1=0.0, l2=0.0, dropout=0.0, batchnorm=False):
         sizes = [int(s) for s in sizes] if _is_sequence(sizes) else None
         if not sizes or len(sizes) < 2 or min(sizes) < 1:
             raise ValueError(
@@ -77,17 +79,20 @@ class MLP:
         dtype = np.dtype(dtype)
         if dtype not in (np.float32, np.float64):
             raise ValueError(f"MLP: dtype must be float32 or float64, got dtype={dtype}")
+        if loss not in LOSSES:
+            raise ValueError(f"MLP: loss must be one of {', '.join(LOSSES)}, got loss={loss!r}")
         activation_cls = get_activation(activation)
         init = init or default_init(activation)
         init_fn = get_initializer(init)
-        self.sizes, self.activation, self.init, self.seed, self.dtype = sizes, activation, init, seed, dtype
+        self.sizes, self.activation, self.init, self.seed = sizes, activation, init, seed
+        self.loss_name = loss
         self.l1, self.l2, self.dropout, self.batchnorm = float(l1), float(l2), float(dropout), bool(batchnorm)
 
         rng = np.random.default_rng(seed)
-        self.features = Input(name="input/features", requires_grad=False)
-        self.labels = Input(name="input/labels", requires_grad=False)
+        features = Input(name="input/features", requires_grad=False)
+        labels = Input(name="input/labels", requires_grad=False)
         self.layers = []
-        h = self.features
+        h = features
         for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
             name = f"dense_{i}"
             kernel = Input(name=f"{name}/kernel")
@@ -100,55 +105,38 @@ class MLP:
             if last:
                 act = None
             else:
-                norm = self._batchnorm(linear, i, fan_out) if self.batchnorm else None
+                norm = self._batchnorm(linear, i, fan_out, dtype) if self.batchnorm else None
                 act = activation_cls(norm or linear, name=f"{name}/{activation}")
                 # Its own generator: the initial weights do not depend on the dropout rate.
                 drop = Dropout(act, self.dropout, seed=[seed, i], name=f"dropout_{i}/dropout") if self.dropout else None
             self.layers.append(Layer(name, kernel, bias, linear, act, norm, drop))
             h = linear if last else (drop or act)
         self.logits = h
-        self.loss = SoftmaxCrossEntropy(self.logits, self.labels, name="loss/softmax_cross_entropy")
-        self.params = [p for layer in self.layers for p in (layer.kernel, layer.bias)
-                       + ((layer.norm.inbound_nodes[1], layer.norm.inbound_nodes[2]) if layer.norm else ())]
-        self.objective, self.penalty = self._regularized(self.loss)
-        # All parameters live in one flat array, and their gradients in another, so an optimizer
-        # can update every parameter with one numpy call per operation (see flowlab.optim).
-        self._flat_params, views = _flat_views([p.value for p in self.params], dtype)
-        for p, view in zip(self.params, views):
-            view[...] = p.value
-            p.value = view
-        self._flat_grads, grad_views = _flat_views([p.value for p in self.params], dtype)
-
-        # Sort once; every step after this only assigns values (no re-sorting per step).
-        self.graph = topological_sort({
-            self.features: np.zeros((1, sizes[0]), dtype=dtype),
-            self.labels: np.zeros(1, dtype=np.int64),
-        })
-        cut = self.graph.index(self.logits) + 1
-        self._inference = [n for n in self.graph[:cut] if not isinstance(n, Input)]
-        self._loss_nodes = [n for n in self.graph[:self.graph.index(self.loss) + 1]
-                            if not isinstance(n, Input) and n not in self._penalties()]
+        if loss == "mse":
+            loss_node, task = MSE(labels, self.logits, name="loss/mean_squared_error"), "regression"
+        else:
+            loss_node = SoftmaxCrossEntropy(self.logits, labels, name="loss/softmax_cross_entropy")
+            task = "classification"
+        params = [p for layer in self.layers for p in (layer.kernel, layer.bias)
+                  + ((layer.norm.inbound_nodes[1], layer.norm.inbound_nodes[2]) if layer.norm else ())]
+        # Training minimizes the loss plus the penalties (the graph's last node); `loss` stays the data loss.
+        self.objective, self.penalty = self._regularized(loss_node)
         self._switches = [n for layer in self.layers for n in (layer.norm, layer.dropout) if n is not None]
         self._training = None
-        self._plan = Plan(self.graph, grad_buffers=dict(zip(self.params, grad_views)))
+        super().__init__(features, labels, self.logits, loss_node, params, task=task, name="mlp")
+        # Sort once; every step after this only assigns values (no re-sorting per step).
+        self._prepare(np.zeros((1, sizes[0]), dtype=dtype),
+                      np.zeros(1, dtype=np.int64 if task == "classification" else dtype))
 
-    def _batchnorm(self, x, i, width):
+    # --- regularization: penalties in the objective, nodes that train and evaluate differently ----
+
+    def _batchnorm(self, x, i, width, dtype):
         scope = f"batch_normalization_{i}"
         gamma, beta = Input(name=f"{scope}/gamma"), Input(name=f"{scope}/beta")
-        gamma.value, beta.value = np.ones(width, dtype=self.dtype), np.zeros(width, dtype=self.dtype)
+        gamma.value, beta.value = np.ones(width, dtype=dtype), np.zeros(width, dtype=dtype)
         norm = BatchNorm(x, gamma, beta, name=f"{scope}/batchnorm")
-        norm.running_mean, norm.running_var = np.zeros(width, dtype=self.dtype), np.ones(width, dtype=self.dtype)
+        norm.running_mean, norm.running_var = np.zeros(width, dtype=dtype), np.ones(width, dtype=dtype)
         return norm
-
-    def _statistics(self):
-        """The running statistics of batch normalization by Keras' names: {name: (node, attribute)}."""
-        found = {}
-        for layer in self.layers:
-            if layer.norm is not None:
-                scope = layer.norm.name.rsplit("/", 1)[0]
-                found[f"{scope}/moving_mean"] = (layer.norm, "running_mean")
-                found[f"{scope}/moving_variance"] = (layer.norm, "running_var")
-        return found
 
     def _regularized(self, loss):
         """(the node training minimizes, the penalty node or None): the loss plus the kernels' penalties."""
@@ -173,11 +161,61 @@ class MLP:
             node.forward()
         return float(self.penalty.value)
 
+    def _statistics(self):
+        """The running statistics of batch normalization by Keras' names: {name: (node, attribute)}."""
+        found = {}
+        for layer in self.layers:
+            if layer.norm is not None:
+                scope = layer.norm.name.rsplit("/", 1)[0]
+                found[f"{scope}/moving_mean"] = (layer.norm, "running_mean")
+                found[f"{scope}/moving_variance"] = (layer.norm, "running_var")
+        return found
+
     def _set_training(self, training):
         if self._training is not training:
             for node in self._switches:
                 node.training = training
             self._training = training
+
+    def _prepare(self, x, y):
+        super()._prepare(x, y)
+        if self.penalty is not None:  # evaluation computes the data loss only
+            skip = {id(n) for n in (*self._penalties(), self.objective)}
+            self._loss_nodes = [n for n in self._loss_nodes if id(n) not in skip]
+
+    def train_step(self, x, y):
+        """Forward and backward on one batch (dropout on, batch statistics); returns the data loss.
+
+        The gradients are those of ``objective`` (the loss plus any L1/L2 penalty). The gradient
+        arrays are reused from step to step (as PyTorch's ``.grad``): copy one to keep it.
+        """
+        if self._training is not True:
+            self._set_training(True)
+        total = super().train_step(x, y)
+        return total if self.penalty is None else self.loss.value
+
+    def forward(self, x):
+        """The logits for a batch, by a forward pass only (evaluation mode: no dropout, running statistics)."""
+        self._set_training(False)
+        return super().forward(x)
+
+    def evaluate(self, x, y, batch_size=4096):
+        """Mean data loss and metric over a data set, in evaluation mode (no dropout, running statistics)."""
+        self._set_training(False)
+        return super().evaluate(x, y, batch_size)
+
+    def get_weights(self):
+        """A copy of every parameter, by name (``dense_1/kernel``, ...), and of batchnorm's running statistics."""
+        weights = super().get_weights()
+        weights.update({name: getattr(node, attr).copy() for name, (node, attr) in self._statistics().items()})
+        return weights
+
+    def set_weights(self, weights):
+        """Copies parameter values in by name (every parameter, with its shape; running statistics if given)."""
+        super().set_weights(weights)
+        for name, (node, attr) in self._statistics().items():
+            if name in weights:
+                setattr(node, attr, np.array(weights[name], dtype=self.dtype))
 
     @property
     def layer_names(self):
@@ -188,7 +226,9 @@ class MLP:
         """The arguments that rebuild this model (weights aside)."""
         config = {"sizes": list(self.sizes), "activation": self.activation, "init": self.init,
                   "seed": self.seed, "dtype": self.dtype.name}
-        config.update({k: v for k, v in self._options().items()})
+        if self.loss_name != "cross_entropy":
+            config["loss"] = self.loss_name
+        config.update(self._options())
         return config
 
     def _options(self):
@@ -197,8 +237,9 @@ class MLP:
         return {k: v for k, v in options.items() if v}
 
     def __repr__(self):
+        loss = f", loss={self.loss_name!r}" if self.loss_name != "cross_entropy" else ""
         extra = "".join(f", {k}={v!r}" for k, v in self._options().items())
-        return f"MLP({self.sizes}, activation={self.activation!r}, init={self.init!r}, seed={self.seed}{extra})"
+        return f"MLP({self.sizes}, activation={self.activation!r}, init={self.init!r}, seed={self.seed}{loss}{extra})"
 
     def summary(self):
         """A text table of the layers in order, as Keras' ``model.summary()``: name, op, output width, parameters."""
@@ -237,99 +278,20 @@ class MLP:
         if y is not None:
             self.labels.value = y
 
-    def train_step(self, x, y):
-        """Forward and backward on one batch; leaves ``p.gradients[p]`` for each param. Returns the loss.
-
-        The gradient arrays are reused from step to step (as PyTorch's ``.grad``): copy one to keep it.
-        """
-        self._feed(x, y)
-        if self._training is not True:
-            self._set_training(True)
-        total = self._plan.run()
-        return total if self.penalty is None else self.loss.value
-
-    def forward(self, x):
-        """The logits for a batch, by a forward pass only (evaluation mode: no dropout, running statistics)."""
-        self._feed(x)
-        self._set_training(False)
-        for node in self._inference:
-            node.forward()
-        return self.logits.value
-
     def predict_proba(self, x, batch_size=4096):
         """Class probabilities, shape (n, classes)."""
-        from .nodes import softmax
-
-        return np.concatenate([softmax(self.forward(x[i:i + batch_size]))
-                               for i in range(0, max(len(x), 1), batch_size)])
+        return super().predict_proba(x, batch_size)
 
     def predict(self, x, batch_size=4096):
-        """Predicted class ids, shape (n,)."""
-        return np.concatenate([np.argmax(self.forward(x[i:i + batch_size]), axis=1)
-                               for i in range(0, max(len(x), 1), batch_size)])
-
-    def evaluate(self, x, y, batch_size=4096):
-        """Mean loss and accuracy over a data set, by forward passes in batches.
-
-        Returns:
-            (loss, accuracy) as floats.
-        """
-        n = len(x)
-        if n == 0:
-            return float("nan"), float("nan")
-        self._set_training(False)
-        total_loss = 0.0
-        correct = 0
-        for i in range(0, n, batch_size):
-            xb, yb = x[i:i + batch_size], y[i:i + batch_size]
-            self._feed(xb, yb)
-            for node in self._loss_nodes:
-                node.forward()
-            total_loss += float(self.loss.value) * len(xb)
-            correct += int(np.count_nonzero(np.argmax(self.logits.value, axis=1) == yb))
-        return total_loss / n, correct / n
-
-    def get_weights(self):
-        """A copy of every parameter, by name (``dense_1/kernel``, ...), and of batchnorm's running statistics."""
-        weights = {p.name: p.value.copy() for p in self.params}
-        weights.update({name: getattr(node, attr).copy() for name, (node, attr) in self._statistics().items()})
-        return weights
-
-    def set_weights(self, weights):
-        """Copies parameter values in by name; every parameter must be given with its shape."""
-        missing = [p.name for p in self.params if p.name not in weights]
-        if missing:
-            raise ValueError(f"MLP.set_weights: missing {', '.join(missing)}")
-        for p in self.params:
-            value = np.asarray(weights[p.name])
-            if value.shape != p.value.shape:
-                raise ValueError(
-                    f"MLP.set_weights: {p.name} has shape {p.value.shape}, got {value.shape}"
-                )
-            p.value[...] = value
-        for name, (node, attr) in self._statistics().items():
-            if name in weights:  # optional: a file saved before training has them at their start values
-                setattr(node, attr, np.array(weights[name], dtype=self.dtype))
+        """Predicted class ids, shape (n,) (the outputs, shape (n, k), with ``loss="mse"``)."""
+        return super().predict(x, batch_size)
 
     def save(self, path):
         """Writes the config and parameters to an ``.npz`` file (no pickle).
 
         The file appears whole or not at all: it is written beside ``path`` and renamed into place.
         """
-        path = Path(path)
-        if not path.parent.is_dir():
-            raise FileNotFoundError(f"MLP.save: folder {path.parent} does not exist; create it first")
-        arrays = self.get_weights()
-        arrays["__config__"] = np.array(json.dumps({"format": FORMAT_VERSION, **self.config}))
-        partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-        try:
-            with open(partial, "wb") as f:
-                np.savez(f, **arrays)
-            os.replace(partial, path)
-        finally:
-            if partial.exists():
-                partial.unlink()
-        return path
+        return save_npz(path, self.get_weights(), self.config, "MLP")
 
     @classmethod
     def load(cls, path):
@@ -342,16 +304,6 @@ class MLP:
             model = cls(**config)
             model.set_weights({name: data[name] for name in data.files if name != "__config__"})
         return model
-
-
-def _flat_views(arrays, dtype):
-    """One flat array of ``dtype`` holding as many numbers as ``arrays``, and a view of it shaped as each."""
-    flat = np.zeros(sum(a.size for a in arrays), dtype=dtype)
-    views, offset = [], 0
-    for a in arrays:
-        views.append(flat[offset:offset + a.size].reshape(a.shape))
-        offset += a.size
-    return flat, views
 
 
 def _is_sequence(value):

@@ -382,6 +382,8 @@ class TensorBoardLogger(Callback):
         x, y = getattr(self.trainer, "x_train", None), getattr(self.trainer, "y_train", None)
         if x is None or y is None or np.ndim(x) != 2 or np.shape(x)[1] != 2 or not len(x):
             return None
+        if getattr(self.trainer.model, "task", "classification") != "classification":
+            return None  # a regression has no classes to draw
         image = render_decision_boundary(self.trainer.model, x, y, size=self.boundary_size)
         if image is None:
             return None

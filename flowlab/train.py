@@ -89,6 +89,9 @@ class EarlyStopping(Callback):
                 self.trainer.model.set_weights(self.best_weights)
 
 
+_SHOWN = ("loss", "accuracy", "mae", "val_loss", "val_accuracy", "val_mae")
+
+
 class _Progress(Callback):
     """A tqdm bar over epochs with the latest metrics."""
 
@@ -101,7 +104,7 @@ class _Progress(Callback):
         self.bar = tqdm(total=self.epochs, desc=self.desc or "training", unit="epoch", leave=False)
 
     def on_epoch_end(self, epoch, logs=None):
-        shown = {k: f"{v:.4g}" for k, v in logs.items() if k in ("loss", "accuracy", "val_loss", "val_accuracy")}
+        shown = {k: f"{v:.4g}" for k, v in logs.items() if k in _SHOWN}
         self.bar.set_postfix(shown, refresh=False)
         self.bar.update(1)
 
@@ -113,7 +116,8 @@ class Trainer:
     """Trains a model with one optimizer, calling callbacks at Keras' hook points.
 
     Args:
-        model: an ``MLP`` (anything with ``params``, ``train_step``, ``evaluate``).
+        model: an ``MLP`` or any ``flowlab.Model`` (anything with ``params``, ``train_step``,
+            ``evaluate``, and ``logits`` or ``batch_metric``).
         optimizer: a name from ``flowlab.optim.OPTIMIZERS`` or an optimizer instance.
         lr: the learning rate (None: the optimizer's default).
         callbacks: ``Callback`` instances.
@@ -164,7 +168,8 @@ class Trainer:
 
         Returns:
             ``history``: a dict of per-epoch lists (``loss``, ``accuracy``, ``val_loss``,
-            ``val_accuracy``, ``learning_rate``, ``seconds``). ``status`` says how the run ended.
+            ``val_accuracy``, ``learning_rate``, ``seconds``; a regression model has ``mae`` and
+            ``val_mae`` in place of the accuracies). ``status`` says how the run ended.
         """
         if isinstance(x, Dataset):
             if validation_data is None and x.num_val:
@@ -228,8 +233,13 @@ class Trainer:
         """One pass over the training data; None when the loss diverged."""
         start = time.perf_counter()
         model, step = self.model, self.optimizer.step
-        train_step, logits, count_nonzero = model.train_step, model.logits, np.count_nonzero
-        total, correct, seen = 0.0, 0, 0
+        train_step, count_nonzero = model.train_step, np.count_nonzero
+        # A classifier's accuracy inline (the common case, per batch); any other model's metric by its
+        # batch_metric: a regression's mean absolute error ("mae").
+        metric = getattr(model, "metric", "accuracy")
+        logits = getattr(model, "logits", None) if metric == "accuracy" else None
+        batch_metric = None if logits is not None else model.batch_metric
+        total, correct, counted, seen = 0.0, 0, 0, 0
         for b, (xb, yb) in enumerate(epoch_batches(self.x_train, self.y_train, batch_size, self.seed, epoch)):
             loss = float(train_step(xb, yb))
             if not loss < DIVERGED_LOSS:  # NaN compares False too
@@ -239,20 +249,24 @@ class Trainer:
             step()
             n = len(yb)
             total += loss * n
-            correct += int(count_nonzero(logits.value.argmax(axis=1) == yb))
+            if batch_metric is None:
+                correct += int(count_nonzero(logits.value.argmax(axis=1) == yb))
+            else:
+                s, c = batch_metric(yb)
+                correct, counted = correct + s, counted + c
             seen += n
             if on_batch:
                 batch_logs = {"loss": loss, "size": n}
                 for cb in on_batch:
                     cb.on_batch_end(b, batch_logs)
-        logs = {"loss": total / seen, "accuracy": correct / seen}
+        logs = {"loss": total / seen, metric: correct / (seen if batch_metric is None else counted)}
         if self.x_val is not None and len(self.x_val):
-            val_loss, val_acc = model.evaluate(self.x_val, self.y_val)
+            val_loss, val_metric = model.evaluate(self.x_val, self.y_val)
             if not val_loss < DIVERGED_LOSS:
                 self.error = (f"validation loss became {val_loss:g} after epoch {epoch} "
                               f"(learning rate {self.optimizer.lr:g}); a smaller learning rate may train")
                 return None
-            logs["val_loss"], logs["val_accuracy"] = val_loss, val_acc
+            logs["val_loss"], logs["val_" + metric] = val_loss, val_metric
         logs["learning_rate"] = float(self.optimizer.lr)
         if getattr(model, "penalty", None) is not None:  # "loss" is the data loss; this is what l1/l2 add
             logs["regularization_loss"] = model.regularization_loss()

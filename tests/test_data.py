@@ -20,6 +20,25 @@ BUILTIN = [name for name, info in DATASETS.items() if info.builtin]
 # ---------------------------------------------------------------------------------------------
 # Registry and loading.
 
+@pytest.mark.parametrize("name", ["diabetes", "sine"])
+def test_regression_datasets_hold_standardized_float_targets(name):
+    import sklearn.datasets
+
+    ds = load_dataset(name, seed=3)
+    info = DATASETS[name]
+    assert ds.task == info.task == "regression" and ds.num_classes == 0
+    assert ds.x_train.shape == (ds.num_train, info.num_features) and ds.num_train + ds.num_val == info.num_samples
+    assert ds.y_train.dtype == ds.y_val.dtype == np.float64 and ds.y_train.ndim == 1
+    np.testing.assert_allclose([ds.y_train.mean(), ds.y_train.std()], [0.0, 1.0], atol=1e-12)
+    if name == "diabetes":  # scikit-learn's targets, moved and scaled by one affine map (the standardization)
+        raw = np.sort(sklearn.datasets.load_diabetes().target)
+        ours = np.sort(np.concatenate([ds.y_train, ds.y_val]))
+        slope, offset = np.polyfit(ours, raw, 1)
+        np.testing.assert_allclose(ours * slope + offset, raw, rtol=1e-9)
+    assert load_dataset(name, seed=3).y_val.tolist() == ds.y_val.tolist()
+    assert load_dataset(name, seed=4).y_val.tolist() != ds.y_val.tolist()
+
+
 def test_registry_lists_every_dataset_without_sklearn():
     code = ("import sys, flowlab.data as d; assert 'sklearn' not in sys.modules, 'sklearn imported';"
             "print(','.join(i.name for i in d.list_datasets()))")
@@ -29,13 +48,13 @@ def test_registry_lists_every_dataset_without_sklearn():
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().split(",") == list(DATASETS)
     assert {"digits", "iris", "wine", "breast_cancer", "spiral", "moons", "circles", "xor", "blobs",
-            "mnist", "fashion-mnist"} == set(DATASETS)
+            "diabetes", "sine", "mnist", "fashion-mnist"} == set(DATASETS)
     assert list(DATASETS)[0] == "digits"
     assert [i.name for i in list_datasets()] == list(DATASETS)
     assert not DATASETS["mnist"].builtin and DATASETS["spiral"].builtin
 
 
-@pytest.mark.parametrize("name", BUILTIN)
+@pytest.mark.parametrize("name", [n for n in BUILTIN if DATASETS[n].task == "classification"])
 def test_builtin_dataset_shapes_and_classes(name):
     info = DATASETS[name]
     ds = load_dataset(name)

@@ -1,7 +1,5 @@
-"""MiniFlow compatibility: the seed's scripts run with only their import changed."""
+"""MiniFlow compatibility: the course's scripts and students' own print what they print on the course's miniflow.py."""
 
-import ast
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -9,38 +7,117 @@ from pathlib import Path
 import numpy as np
 
 import flowlab.miniflow as mf
+from flowlab import MSE
 
 SCRIPTS = Path(__file__).parent / "miniflow_scripts"
 ROOT = Path(__file__).parent.parent
 
 
+COURSE = SCRIPTS / "course"  # the course's own miniflow.py, the oracle
+
+
 def test_miniflow_exports_exactly_its_names():
-    assert sorted(mf.__all__) == sorted(["Node", "Input", "Add", "Mul", "Linear", "Sigmoid", "MSE",
+    assert sorted(mf.__all__) == sorted(["np", "Node", "Input", "Add", "Mul", "Linear", "Sigmoid", "MSE",
                                          "topological_sort", "forward_pass", "forward_and_backward", "sgd_update"])
     namespace = {}
     exec("from flowlab.miniflow import *", namespace)
     assert set(namespace) - {"__builtins__"} == set(mf.__all__)
+    assert namespace["np"] is np  # the course's module gave scripts numpy as np
 
 
-def expected_output(source):
-    """The arrays in the seed's 'Expected output' docstring, as nested lists of floats."""
-    block = source.split("Expected output")[1].split('"""')[0]
-    return [ast.literal_eval(re.sub(r"\s+", " ", m)) for m in re.findall(r"array\((\[.*?\])\)", block, re.S)]
+def run_script(path, pre=""):
+    """A script's stdout, run as a student runs it (``pre``: Python run first, e.g. print options)."""
+    code = (f"{pre}\nimport runpy, sys; sys.path.insert(0, {str(path.parent)!r}); "
+            f"runpy.run_path({str(path)!r}, run_name='__main__')")
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=path.parent,
+                          env={"PYTHONPATH": str(ROOT), "PATH": ""}).stdout
 
 
-def test_seed_nn_py_prints_the_expected_gradients():
-    source = (SCRIPTS / "nn.py").read_text()
+def on_course_miniflow(script, tmp_path):
+    """``script`` with its import line pointed at the course's miniflow.py, copied beside it."""
+    (tmp_path / "miniflow.py").write_text((COURSE / "miniflow.py").read_text())
+    source = script.read_text()
     assert "from flowlab.miniflow import *" in source
-    out = subprocess.run([sys.executable, str(SCRIPTS / "nn.py")], capture_output=True, text=True, check=True,
-                         cwd=ROOT, env={"PYTHONPATH": str(ROOT), "PATH": ""}).stdout
-    printed = eval(out, {"array": np.array})  # the script prints a list of numpy arrays
-    expected = expected_output(source)
-    assert len(printed) == len(expected) == 4
-    for got, want in zip(printed, expected):
-        # Same numbers to the printed precision. The gradient for y comes back in y's own shape
-        # (2,), where MiniFlow printed a (2, 1) column.
-        np.testing.assert_allclose(np.ravel(got), np.ravel(want), rtol=1e-6)
-    assert printed[1].shape == (2,)
+    copy = tmp_path / script.name
+    copy.write_text(source.replace("from flowlab.miniflow import *", "from miniflow import *"))
+    return copy
+
+
+def expected_text(source):
+    """The 'Expected output' block of the seed's nn.py, as printed text."""
+    return source.split("Expected output")[1].split('"""')[0].strip("\n") + "\n"
+
+
+def test_seed_nn_py_prints_the_course_output_to_the_character(tmp_path):
+    script = SCRIPTS / "nn.py"
+    ours = run_script(script)
+    assert ours == run_script(on_course_miniflow(script, tmp_path))
+    # The course printed its expected output with numpy 1.13, whose format numpy still offers.
+    legacy = "import numpy; numpy.set_printoptions(legacy='1.13')"
+    assert run_script(script, pre=legacy) == expected_text(script.read_text())
+    assert "array([[ 0.9999833],\n       [ 1.9999833]])" in run_script(script, pre=legacy)
+
+
+def test_star_import_gives_np_and_prints_as_the_course(tmp_path):
+    script = SCRIPTS / "star_import_quiz.py"
+    assert "import numpy" not in script.read_text()
+    assert run_script(script) == run_script(on_course_miniflow(script, tmp_path))
+
+
+def test_lesson_quizzes_print_what_the_course_says():
+    lines = run_script(SCRIPTS / "lesson_quizzes.py").splitlines()
+    assert lines == ["4 + 5 + 10 = 19 (according to miniflow)", "12.7", "23.416666666666668",
+                     "[[0.5], [0.0]] [-0.5]"]
+
+
+def test_students_unit_tests_pass():
+    out = subprocess.run([sys.executable, str(SCRIPTS / "student_unittests.py")], capture_output=True, text=True,
+                         cwd=ROOT, env={"PYTHONPATH": str(ROOT), "PATH": ""})
+    assert out.returncode == 0, out.stderr
+    assert "Ran 6 tests" in out.stderr and out.stderr.rstrip().endswith("OK")
+
+
+def test_input_forward_takes_miniflow_value_and_backward_starts_from_zero():
+    x = mf.Input()
+    x.forward(5)
+    assert x.value == 5
+    x.forward()
+    assert x.value == 5
+    x.backward()
+    assert x.gradients[x] == 0 and isinstance(x.gradients[x], int)
+
+
+def test_miniflow_mse_gives_labels_a_column_and_the_core_keeps_shapes():
+    for cls, y_shape in ((mf.MSE, (3, 1)), (MSE, (3,))):
+        y, a = mf.Input(), mf.Input()
+        cost = cls(y, a)
+        graph = mf.topological_sort({y: np.array([1.0, 2.0, 0.0]), a: np.array([[0.5], [1.0], [1.0]])})
+        mf.forward_and_backward(graph)
+        assert y.gradients[y].shape == y_shape and a.gradients[a].shape == (3, 1)
+        diff = np.array([0.5, 1.0, -1.0])
+        np.testing.assert_array_equal(np.ravel(y.gradients[y]), (2 / 3) * diff)
+        np.testing.assert_array_equal(np.ravel(a.gradients[a]), (-2 / 3) * diff)
+
+
+def test_miniflow_mse_keeps_a_vector_prediction_gradient_a_vector():
+    y, x = mf.Input(), mf.Input()
+    a = mf.Sigmoid(x)
+    mf.MSE(y, a)
+    graph = mf.topological_sort({y: np.array([1.0, 0.0]), x: np.array([0.3, -0.2])})
+    mf.forward_and_backward(graph)
+    s = 1 / (1 + np.exp(-np.array([0.3, -0.2])))
+    np.testing.assert_allclose(x.gradients[x], -(2 / 2) * (np.array([1.0, 0.0]) - s) * s * (1 - s))
+
+
+def test_sgd_update_matches_np_dot_and_works_in_place():
+    W = mf.Input()
+    W_ = np.array([[1.0], [-2.0]])
+    W.value = W_
+    grad = np.array([[0.5], [0.25]])
+    W.gradients = {W: grad}
+    mf.sgd_update([W])
+    np.testing.assert_array_equal(W_, np.array([[1.0], [-2.0]]) - np.dot(grad, 1e-2))
+    assert W.value is W_  # in place: the fed array moves, as in the course
 
 
 def test_sgd_update_steps_against_the_gradient():

@@ -1,4 +1,4 @@
-# Seed 001's nn.py, unchanged but for its import line.
+# The MiniFlow lesson's backprop quiz script (nn.py), unchanged but for its import line.
 """
 Test your network here!
 

@@ -1,0 +1,48 @@
+"""Whether a user's model builder can travel to the sweep's workers: checked before anything is written."""
+
+from __future__ import annotations
+
+import pickle
+import sys
+
+__all__ = ["check_sendable"]
+
+
+def check_sendable(build, executor):
+    """Raises ValueError, saying why and what would work, when ``build`` cannot reach ``executor``'s workers.
+
+    Runs in this process need nothing. Local worker processes unpickle the builder by reference
+    (they import the script or module that defines it), so it must be a top-level function of a
+    file. Dask sends it with cloudpickle, by value when it comes from the script itself (as
+    distributed does), so it only has to pickle.
+    """
+    from .executors import DaskExecutor, InProcessExecutor, ProcessExecutor
+
+    where = getattr(build, "__name__", type(build).__name__)
+    if isinstance(executor, InProcessExecutor):
+        return
+    if isinstance(executor, DaskExecutor):
+        import cloudpickle
+
+        try:
+            cloudpickle.dumps(build)
+        except Exception as exc:  # noqa: BLE001 - any pickling failure reads the same to the user
+            raise ValueError(
+                f"model={where} cannot be sent to the Dask workers: cloudpickle fails with "
+                f"{type(exc).__name__}: {exc}. Make the builder a function that refers only to things "
+                "that pickle (numbers, arrays, modules), e.g. def build(config, shape): ... at the top "
+                "level of your script") from None
+        return
+    if isinstance(executor, ProcessExecutor):
+        try:
+            pickle.dumps(build)
+        except Exception as exc:  # noqa: BLE001
+            raise ValueError(
+                f"model={where} cannot be sent to the worker processes ({type(exc).__name__}: {exc}): "
+                "they import the builder by name, so define it with def at the top level of your script "
+                "or a module (not a lambda or a function inside another), or pass workers=1") from None
+        module = sys.modules.get(getattr(build, "__module__", None) or "")
+        if getattr(build, "__module__", None) == "__main__" and not getattr(module, "__file__", None):
+            raise ValueError(
+                f"model={where} is defined in code with no file (an interactive session or stdin), which "
+                "worker processes cannot import; put it in a script or module, or pass workers=1")

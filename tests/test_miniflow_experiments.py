@@ -1,0 +1,58 @@
+"""experiments/miniflow_sgd.py (the lesson's own loop, logged) and miniflow_sweep.py (the same network swept)."""
+
+import ast
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from tensorboard.backend.event_processing.event_accumulator import STORE_EVERYTHING_SIZE_GUIDANCE, EventAccumulator
+
+ROOT = Path(__file__).parent.parent
+EXPERIMENTS = ROOT / "experiments"
+
+
+def run(script, logdir, *args):
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.run([sys.executable, str(EXPERIMENTS / script), "--quick", "--logdir", str(logdir), *args],
+                          capture_output=True, text=True, env=env, cwd=logdir.parent, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def events(path):
+    return EventAccumulator(str(path), size_guidance=STORE_EVERYTHING_SIZE_GUIDANCE).Reload()
+
+
+def test_the_loop_and_the_sweep_write_comparable_runs_into_one_logdir(tmp_path):
+    logdir = tmp_path / "logs"
+    out = run("miniflow_sgd.py", logdir)
+    assert "Epoch: 1, Loss:" in out
+    out = run("miniflow_sweep.py", logdir, "--workers", "1")
+    assert "val_mae" in out and "val_acc" not in out
+
+    loop = logdir / "miniflow-sgd" / "loop"
+    [sweep] = logdir.glob("miniflow-sweep-*")
+    assert sorted(p.name for p in sweep.iterdir() if p.is_dir()) == sorted(
+        f"width={w},lr={lr}" for w in (2, 10, 50) for lr in (0.01, 0.1))
+    train = events(loop / "train")
+    assert {"W1", "b1", "W2", "b2", "W1/gradient"} <= set(train.Tags()["histograms"])
+    assert {"Linear", "Sigmoid", "MSE"} <= {n.op for n in train.Graph().node}
+    assert [e.step for e in train.Scalars("epoch_loss")] == [0, 1]
+    # The same network, data, batches and initial weights: the loop's curves are the sweep run's.
+    same = sweep / "width=10,lr=0.01"
+    for part in ("train", "validation"):
+        ours, theirs = events(loop / part).Scalars("epoch_loss"), events(same / part).Scalars("epoch_loss")
+        assert [e.value for e in ours] == pytest.approx([e.value for e in theirs], rel=1e-6)
+    assert "_hparams_/session_start_info" in events(loop).PluginTagToContent("hparams")
+
+
+@pytest.mark.parametrize("script", ["miniflow_sgd.py", "miniflow_sweep.py"])
+def test_script_states_question_hypothesis_and_what_to_look_at(script):
+    source = (EXPERIMENTS / script).read_text()
+    doc = ast.get_docstring(ast.parse(source))
+    assert doc and doc.startswith("HW3 experiment:")
+    for part in ("Question:", "Hypothesis:", "In TensorBoard:"):
+        assert part in doc
+    assert 'if __name__ == "__main__":' in source

@@ -1,0 +1,204 @@
+"""Sweeps of regression models and of the learner's own network: Experiment(model=build) and user-defined axes."""
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from tensorboard.backend.event_processing.event_accumulator import STORE_EVERYTHING_SIZE_GUIDANCE, EventAccumulator
+from tensorboard.plugins.hparams import plugin_data_pb2
+
+import user_nodes
+from flowlab import Experiment
+from flowlab.data import load_dataset
+
+ROOT = Path(__file__).parent.parent
+
+
+def events(path):
+    return EventAccumulator(str(path), size_guidance=STORE_EVERYTHING_SIZE_GUIDANCE).Reload()
+
+
+def session_hparams(run_dir):
+    content = events(run_dir).PluginTagToContent("hparams")
+    start = plugin_data_pb2.HParamsPluginData.FromString(content["_hparams_/session_start_info"]).session_start_info
+    return {k: getattr(v, v.WhichOneof("kind")) for k, v in start.hparams.items()}
+
+
+def csv_rows(sweep_dir):
+    with open(sweep_dir / "results.csv", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def saved_weights(run_dir):
+    with np.load(run_dir / "model.npz", allow_pickle=False) as data:
+        return {k: data[k] for k in data.files if k != "__config__"}
+
+
+def test_regression_sweep_on_diabetes_logs_the_mse_of_its_saved_model(tmp_path):
+    exp = Experiment("reg", logdir=tmp_path, workers=1, dataset="diabetes", hidden=[8], activation="relu",
+                     optimizer="adam", epochs=3, batch_size=32)
+    results = exp.sweep(learning_rate=[0.001, 0.03])
+    data = load_dataset("diabetes", seed=0)
+    for r in results:
+        assert r.status == "completed", r.error
+        assert set(r.metrics) >= {"loss", "mae", "val_loss", "val_mae"} and "val_accuracy" not in r.metrics
+        w = saved_weights(Path(r.logdir))
+        pred = (np.maximum(data.x_val @ w["dense_1/kernel"] + w["dense_1/bias"], 0) @ w["dense_2/kernel"]
+                + w["dense_2/bias"])[:, 0]
+        logged = events(Path(r.logdir) / "validation")
+        assert logged.Scalars("epoch_loss")[-1].value == pytest.approx(np.mean((data.y_val - pred) ** 2), rel=1e-6)
+        assert logged.Scalars("epoch_mae")[-1].value == pytest.approx(np.mean(np.abs(data.y_val - pred)), rel=1e-6)
+        assert "epoch_accuracy" not in logged.Tags()["scalars"]
+    # The leaderboard ranks by validation loss, lowest first, and shows no accuracy.
+    assert [r.name for r in results.ranked()] == sorted((r.name for r in results), key=lambda n: results_by(results, n))
+    header = results.table().splitlines()[0].split()
+    assert header[3:7] == ["val_loss", "val_mae", "train_loss", "train_mae"] and "val_acc" not in header
+    assert results.best().metrics["val_loss"] == min(r.metrics["val_loss"] for r in results)
+    rows = csv_rows(results.sweep_dir)
+    assert "val_accuracy" not in rows[0] and "accuracy" not in rows[0]  # no accuracy column for a regression
+    assert all(float(row["val_mae"]) > 0 and float(row["val_loss"]) > 0 for row in rows)
+
+
+def results_by(results, name):
+    return next(r.metrics["val_loss"] for r in results if r.name == name)
+
+
+def test_user_network_sweeps_in_worker_processes_with_a_custom_axis(tmp_path):
+    exp = Experiment("mine", logdir=tmp_path, workers=2, model=user_nodes.build, dataset="diabetes",
+                     optimizer="sgd", learning_rate=0.05, epochs=2, batch_size=16, width=4)
+    results = exp.sweep(width=[3, 5], seed=[0, 1])
+    assert sorted(r.name for r in results) == ["width=3,seed=0", "width=3,seed=1", "width=5,seed=0", "width=5,seed=1"]
+    rows = {row["name"]: row for row in csv_rows(results.sweep_dir)}
+    for r in results:
+        assert r.status == "completed", r.error
+        run_dir = Path(r.logdir)
+        width = int(r.name.split(",")[0].split("=")[1])
+        assert rows[r.name]["width"] == str(width)                      # a CSV column
+        assert session_hparams(run_dir)["width"] == width               # an HParams column
+        assert json.loads((run_dir / "run.json").read_text())["config"]["extra"] == {"width": width}
+        w = saved_weights(run_dir)
+        assert w["W1"].shape == (10, width)
+        data = load_dataset("diabetes", seed=r.config["seed"])  # the seed fixes the split too
+        pred = user_nodes.forward_numpy(w, data.x_val)[:, 0]
+        val = events(run_dir / "validation").Scalars("epoch_loss")
+        assert val[-1].value == pytest.approx(np.mean((data.y_val - pred) ** 2), rel=1e-6)
+        train = events(run_dir / "train")
+        assert {"W1", "b1", "W2", "b2"} <= set(train.Tags()["histograms"])
+        assert {"MyLinear", "MySigmoid", "MyMSE"} <= {n.op for n in train.Graph().node}
+    # Runs differing only in seed start from different weights, the same width from the same.
+    inits = {r.name: r.initial_weights for r in results}
+    assert inits["width=3,seed=0"] != inits["width=3,seed=1"]
+
+
+def test_a_builder_that_cannot_reach_the_workers_fails_before_anything_is_written(tmp_path):
+    logdir = tmp_path / "logs"
+    exp = Experiment("x", logdir=logdir, workers=2, model=lambda config, shape: user_nodes.build(config, shape),
+                     dataset="diabetes", epochs=1, width=3)
+    with pytest.raises(ValueError, match=r"model=<lambda> cannot be sent to the worker processes.*top level"):
+        exp.sweep()
+    assert not logdir.exists()
+    # In this process anything callable works.
+    assert Experiment("x", logdir=logdir, workers=1, model=lambda c, s: user_nodes.build(c, s),
+                      dataset="diabetes", epochs=1, width=3).sweep()[0].status == "completed"
+
+
+def test_user_axes_need_a_builder_and_a_plain_name(tmp_path):
+    with pytest.raises(ValueError, match="unknown config field 'width'"):
+        Experiment("x", logdir=tmp_path, width=3)
+    with pytest.raises(ValueError, match="unknown sweep axis 'width'"):
+        Experiment("x", logdir=tmp_path).grid(width=[1, 2])
+    with pytest.raises(ValueError, match="needs a plain name"):
+        Experiment("x", logdir=tmp_path, model=user_nodes.build).grid(**{"bad-name": [1, 2]})
+    with pytest.raises(ValueError, match="model must be a function build"):
+        Experiment("x", logdir=tmp_path, model="mlp")
+
+
+def test_a_builder_returning_something_else_fails_its_run_with_a_message(tmp_path):
+    result = Experiment("x", logdir=tmp_path, workers=1, model=lambda c, s: object(), dataset="diabetes",
+                        epochs=1).sweep()[0]
+    assert result.status == "failed" and "return a flowlab.Model" in result.error
+
+
+SCRIPT = '''
+import threading
+import numpy as np
+from flowlab import Experiment, Model
+from flowlab.miniflow import Input, Node
+
+
+class Doubler(Node):  # a node class defined in the script: Dask gets it by value with the builder
+    def __init__(self, x):
+        Node.__init__(self, [x])
+
+    def forward(self):
+        self.value = 2 * self.inbound_nodes[0].value
+
+    def backward(self):
+        self.gradients = {{self.inbound_nodes[0]: 2 * self.outbound_nodes[0].gradients[self]}}
+
+
+def build(config, shape):
+    from flowlab.nodes import Linear
+    from flowlab.losses import MSE
+    rng = np.random.default_rng(config["seed"])
+    X, y, W, b = Input(), Input(), Input(name="W"), Input(name="b")
+    W.value, b.value = rng.normal(size=(shape.num_features, 1)) * config["scale"], np.zeros(1)
+    out = Doubler(Linear(X, W, b))
+    return Model(X, y, out, MSE(y, out), params=[W, b])
+
+
+if __name__ == "__main__":
+    lock = threading.Lock()
+    def unsendable(config, shape):
+        with lock:
+            return build(config, shape)
+    try:
+        Experiment("bad", logdir={logdir!r}, executor={address!r}, model=unsendable, dataset="diabetes").sweep()
+    except ValueError as exc:
+        print("REFUSED:", exc)
+    results = Experiment("dask", logdir={logdir!r}, executor={address!r}, model=build, dataset="diabetes",
+                         optimizer="sgd", learning_rate=0.01, epochs=2, scale=0.1).sweep(scale=[0.1, 0.5])
+    print("RESULTS:", sorted((r.name, r.status, r.error) for r in results))
+'''
+
+
+def test_a_script_builder_runs_on_dask_by_value_and_an_unpicklable_one_is_refused(tmp_path):
+    pytest.importorskip("distributed")
+    from flowlab.executors import local_cluster
+
+    logdir = tmp_path / "logs"
+    with local_cluster(1) as cluster:
+        script = tmp_path / "sweep.py"
+        script.write_text(SCRIPT.format(logdir=str(logdir), address=cluster.scheduler_address))
+        proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=tmp_path,
+                              env={"PYTHONPATH": str(ROOT), "PATH": ""}, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "REFUSED: model=main.<locals>.unsendable" not in proc.stdout  # defined at the top level here
+    assert "REFUSED: model=unsendable cannot be sent to the Dask workers: cloudpickle fails" in proc.stdout
+    assert "RESULTS: [('scale=0.1', 'completed', None), ('scale=0.5', 'completed', None)]" in proc.stdout
+    [sweep] = [p for p in logdir.iterdir()]
+    assert sweep.name.startswith("dask-")  # the refused sweep wrote nothing
+    train = events(sweep / "scale=0.5" / "train")
+    assert "Doubler" in {n.op for n in train.Graph().node} and "W" in train.Tags()["histograms"]
+
+
+def test_a_builders_hparams_leave_out_the_mlp_only_settings(tmp_path):
+    [r] = Experiment("x", logdir=tmp_path, workers=1, model=user_nodes.build, dataset="diabetes", epochs=1,
+                     width=3).sweep()
+    hp = session_hparams(Path(r.logdir))
+    assert hp["width"] == 3 and hp["dataset"] == "diabetes"
+    assert not {"hidden", "activation", "init"} & set(hp)
+
+
+def test_resume_keeps_finished_runs_of_user_axes(tmp_path):
+    exp = Experiment("r", logdir=tmp_path, workers=1, model=user_nodes.build, dataset="diabetes", epochs=1, width=3)
+    first = exp.sweep(width=[3, 4])
+    again = exp.sweep(resume=first.sweep_dir, width=[3, 4])
+    assert [r.seconds for r in again] == [r.seconds for r in first]  # kept, not redone
+    with pytest.warns(UserWarning, match=r"runs outside this grid \(width=4\)"):
+        redone = exp.sweep(resume=first.sweep_dir, width=[3, 5])
+    assert {r.name for r in redone} == {"width=3", "width=5"}
