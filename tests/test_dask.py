@@ -181,13 +181,15 @@ def _wait_for(condition, timeout=30):
 
 
 def test_ctrl_c_keeps_finished_runs_stops_running_ones_and_resume_finishes(tmp_path, cluster, workers):
-    exp = Experiment("stop", logdir=tmp_path, executor=cluster, **{**SMALL, "batch_size": 8})
-    axes = {"epochs": [3, 600], "learning_rate": [0.01, 0.02, 0.03]}  # 3 short runs, then 3 long ones
+    exp = Experiment("stop", logdir=tmp_path, executor=cluster, **{**SMALL, "batch_size": 1})
+    # 3 short runs, then 3 long ones (about 2 s each at batch size 1, so none can finish in the
+    # moment between "two are training" and the Ctrl-C, even on a loaded machine)
+    axes = {"epochs": [3, 300], "learning_rate": [0.01, 0.02, 0.03]}
 
     def interrupt():  # Ctrl-C once the short runs are saved and two long ones are training
         def ready():
             saved = list(tmp_path.glob("stop-*/*/run.json"))
-            running = [k for keys in workers.processing().values() for k in keys if "epochs=600" in k]
+            running = [k for keys in workers.processing().values() for k in keys if "epochs=300" in k]
             return len(saved) == 3 and len(running) == 2
         _wait_for(ready)
         time.sleep(0.3)
@@ -202,10 +204,10 @@ def test_ctrl_c_keeps_finished_runs_stops_running_ones_and_resume_finishes(tmp_p
     for r in results:
         assert read_run(sweep_dir / r.name).status == r.status
         if r.status == "interrupted":
-            assert r.metrics["epochs_run"] < 600
+            assert r.metrics["epochs_run"] < 300
     assert len([p for p in sweep_dir.iterdir() if p.is_dir()]) == 5  # the queued run never started
 
-    finished = {p: p.stat().st_mtime_ns for p in sweep_dir.rglob("*") if p.is_file() and "epochs=3" in str(p)}
+    finished = {p: p.stat().st_mtime_ns for p in sweep_dir.rglob("*") if p.is_file() and "epochs=3," in str(p)}
     resumed = exp.sweep(resume=sweep_dir, **axes)
     assert [r.status for r in resumed] == ["completed"] * 6
     assert {p: p.stat().st_mtime_ns for p in finished} == finished
