@@ -152,6 +152,15 @@ class Model:
         self._inference = [n for n in self.graph if id(n) in ancestors and not isinstance(n, Input)]
         self._loss_nodes = [n for n in self.graph if not isinstance(n, Input)]
         self._plan = Plan(self.graph, grad_buffers=dict(zip(self.params, self._grad_views)))
+        # Nodes that train and evaluate differently (Dropout, BatchNorm): switched by _mode.
+        self._switches, self._training = [n for n in self.graph if hasattr(n, "training")], None
+
+    def _mode(self, training):
+        """Puts the Dropout and BatchNorm nodes in training (True) or evaluation (False) mode."""
+        if self._training is not training:
+            for node in self._switches:
+                node.training = training
+            self._training = training
 
     @property
     def fast(self):
@@ -174,11 +183,14 @@ class Model:
         The gradient arrays are reused from step to step (as PyTorch's ``.grad``): copy one to keep it.
         """
         self._feed(x, y)
+        if self._training is not True:
+            self._mode(True)
         return self._plan.run()
 
     def forward(self, x):
-        """The output for a batch, by a forward pass through what the output reads only."""
+        """The output for a batch, by a forward pass through what the output reads only (evaluation mode)."""
         self._feed(x)
+        self._mode(False)
         for node in self._inference:
             node.forward()
         return self.output.value
@@ -224,6 +236,7 @@ class Model:
         for i in range(0, n, batch_size):
             xb, yb = x[i:i + batch_size], y[i:i + batch_size]
             self._feed(xb, yb)
+            self._mode(False)
             for node in self._loss_nodes:
                 node.forward()
             total_loss += float(self.loss.value) * len(xb)

@@ -121,8 +121,6 @@ class MLP(Model):
                   + ((layer.norm.inbound_nodes[1], layer.norm.inbound_nodes[2]) if layer.norm else ())]
         # Training minimizes the loss plus the penalties (the graph's last node); `loss` stays the data loss.
         self.objective, self.penalty = self._regularized(loss_node)
-        self._switches = [n for layer in self.layers for n in (layer.norm, layer.dropout) if n is not None]
-        self._training = None
         super().__init__(features, labels, self.logits, loss_node, params, task=task, name="mlp")
         # Sort once; every step after this only assigns values (no re-sorting per step).
         self._prepare(np.zeros((1, sizes[0]), dtype=dtype),
@@ -171,12 +169,6 @@ class MLP(Model):
                 found[f"{scope}/moving_variance"] = (layer.norm, "running_var")
         return found
 
-    def _set_training(self, training):
-        if self._training is not training:
-            for node in self._switches:
-                node.training = training
-            self._training = training
-
     def _prepare(self, x, y):
         super()._prepare(x, y)
         if self.penalty is not None:  # evaluation computes the data loss only
@@ -189,20 +181,8 @@ class MLP(Model):
         The gradients are those of ``objective`` (the loss plus any L1/L2 penalty). The gradient
         arrays are reused from step to step (as PyTorch's ``.grad``): copy one to keep it.
         """
-        if self._training is not True:
-            self._set_training(True)
         total = super().train_step(x, y)
         return total if self.penalty is None else self.loss.value
-
-    def forward(self, x):
-        """The logits for a batch, by a forward pass only (evaluation mode: no dropout, running statistics)."""
-        self._set_training(False)
-        return super().forward(x)
-
-    def evaluate(self, x, y, batch_size=4096):
-        """Mean data loss and metric over a data set, in evaluation mode (no dropout, running statistics)."""
-        self._set_training(False)
-        return super().evaluate(x, y, batch_size)
 
     def get_weights(self):
         """A copy of every parameter, by name (``dense_1/kernel``, ...), and of batchnorm's running statistics."""

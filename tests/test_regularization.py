@@ -296,3 +296,26 @@ def test_batchnorm_writes_into_the_plans_buffers_with_backprops_numbers():
     assert fast[1] is buffers[1] and fast[2] is buffers[2]
     for a, b in zip(fast, generic):
         np.testing.assert_array_equal(a, b)
+
+
+def test_a_users_model_with_dropout_and_batchnorm_trains_and_evaluates_in_the_right_mode():
+    from flowlab.model import Model
+
+    X, y = Input(name="X"), Input(name="y")
+    W1, b1, gamma, beta, W2, b2 = (Input(name=n) for n in ("W1", "b1", "gamma", "beta", "W2", "b2"))
+    W1.value, b1.value = RNG.normal(size=(4, 8)), np.zeros(8)
+    gamma.value, beta.value = np.ones(8), np.zeros(8)
+    W2.value, b2.value = RNG.normal(size=(8, 3)), np.zeros(3)
+    norm = BatchNorm(Linear(X, W1, b1), gamma, beta, name="bn")
+    drop = Dropout(Tanh(norm), 0.5, seed=0, name="drop")
+    out = Linear(drop, W2, b2)
+    model = Model(X, y, out, SoftmaxCrossEntropy(out, y), params=[W1, b1, gamma, beta, W2, b2])
+    data = load_dataset("iris", seed=0)
+    Trainer(model, "adam", lr=0.01).fit(data, epochs=2, batch_size=16)
+    assert norm.training is False and drop.training is False  # the last thing fit did was evaluate
+    x = data.x_val
+    hidden = np.tanh((x @ W1.value + b1.value - norm.running_mean) / np.sqrt(norm.running_var + norm.eps)
+                     * gamma.value + beta.value)
+    np.testing.assert_allclose(model.forward(x), hidden @ W2.value + b2.value, rtol=1e-12)  # no dropout
+    model.train_step(data.x_train[:16], data.y_train[:16])
+    assert drop.training is True and np.count_nonzero(drop.mask == 0) > 0
