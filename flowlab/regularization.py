@@ -63,7 +63,7 @@ class L1Penalty(Node):
 
 
 class Dropout(Node):
-    """Inverted dropout: while training, zeroes each element with probability ``rate`` and scales the rest by 1/(1-rate).
+    """Inverted dropout: in training, zeroes each element with probability ``rate``, scales the rest by 1/(1-rate).
 
     Evaluating (``training = False``) passes the input through unchanged, so predictions are
     deterministic and need no rescaling (Keras' and torch's convention). The masks come from

@@ -204,7 +204,8 @@ class Plateau(Schedule):
     name, example = "plateau", "plateau:5:0.5"
     params = (("patience", 10, _whole(1)), ("factor", 0.1, _real(0, 1, lo_open=True, hi_open=True)),
               ("min_lr", 0.0, _real(0, math.inf)), ("min_delta", 1e-4, _real(0, math.inf)),
-              ("cooldown", 0, _whole(0)), ("monitor", "val_loss", None), ("mode", "auto", _choice("auto", "min", "max")))
+              ("cooldown", 0, _whole(0)), ("monitor", "val_loss", None),
+              ("mode", "auto", _choice("auto", "min", "max")))
 
     def start(self, epochs):
         self._lr = None
