@@ -307,6 +307,29 @@ def _parse_value(text):
     return int(number) if number.is_integer() and "." not in text and "e" not in text.lower() else number
 
 
+class _Function(Schedule):
+    """Keras' form: ``fn(epoch, lr)`` returns the epoch's rate, given the rate of the epoch before."""
+
+    name = "function"
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def __str__(self):
+        return f"function:{getattr(self.fn, '__name__', 'fn')}"
+
+    def start(self, epochs):
+        self._lr = None
+
+    def lr(self, epoch, base_lr):
+        lr = self.fn(epoch, base_lr if self._lr is None else self._lr)
+        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr < 0:
+            raise ValueError(f"LearningRateScheduler: {getattr(self.fn, '__name__', 'the schedule')}({epoch}, ...) "
+                             f"returned {lr!r}; it must return a finite learning rate >= 0")
+        self._lr = float(lr)
+        return self._lr
+
+
 class LearningRateScheduler(Callback):
     """Sets the optimizer's ``lr`` at the start of each epoch from a schedule (Keras' callback of that name).
 
@@ -314,11 +337,13 @@ class LearningRateScheduler(Callback):
     lr each epoch trained at as ``learning_rate`` (TensorBoard: ``epoch_learning_rate``).
 
     Args:
-        schedule: a ``Schedule`` or a spec such as ``"cosine"`` or ``"plateau:5:0.5"``.
+        schedule: a ``Schedule``, a spec such as ``"cosine"`` or ``"plateau:5:0.5"``, or, as in
+            Keras, a function ``fn(epoch, lr)`` returning the epoch's rate given the previous one's.
     """
 
     def __init__(self, schedule):
-        self.schedule = parse_schedule(schedule)
+        is_spec = schedule is None or isinstance(schedule, (str, Mapping, Schedule))
+        self.schedule = _Function(schedule) if callable(schedule) and not is_spec else parse_schedule(schedule)
 
     def on_train_begin(self, logs=None):
         monitor = getattr(self.schedule, "monitor", "")

@@ -125,7 +125,7 @@ class Trainer:
         progress: show a tqdm progress bar over epochs.
         threads: BLAS threads while training (1 by default: more are slower on small matrices).
         schedule: a learning-rate schedule spec (``"cosine"``, ``"step:10:0.5"``, see
-            ``flowlab.schedules``) or a ``Schedule``; None keeps the learning rate constant.
+            ``flowlab.schedules``), a ``Schedule``, or Keras' ``fn(epoch, lr)``; None keeps it constant.
         **optimizer_kwargs: passed to the optimizer (momentum, betas, ...).
 
     Example:

@@ -167,6 +167,23 @@ def test_plateau_without_its_monitor_says_which_keys_exist():
         drive("plateau:2", [1.0], key="loss")
 
 
+def test_a_keras_style_function_gets_the_epoch_and_the_previous_rate():
+    calls = []
+
+    def halve_after_two(epoch, lr):  # the Keras docs' example shape: keep, then decay
+        calls.append((epoch, lr))
+        return lr if epoch < 2 else lr * 0.5
+
+    data = load_dataset("iris", seed=0)
+    history = Trainer(MLP([4, 8, 3], seed=0), "sgd", lr=0.4,
+                      callbacks=[LearningRateScheduler(halve_after_two)]).fit(data, epochs=5, batch_size=None)
+    assert history["learning_rate"] == [0.4, 0.4, 0.2, 0.1, 0.05]
+    assert calls == [(0, 0.4), (1, 0.4), (2, 0.4), (3, 0.2), (4, 0.1)]
+    with pytest.raises(ValueError, match=r"returned nan; it must return a finite learning rate >= 0"):
+        Trainer(MLP([4, 8, 3]), "sgd", lr=0.4, callbacks=[LearningRateScheduler(lambda e, lr: float("nan"))]).fit(
+            data, epochs=1)
+
+
 def test_plateau_on_val_loss_without_validation_data_fails_before_training():
     data = load_dataset("iris", seed=0)
     model = MLP([4, 8, 3], seed=0)
