@@ -108,7 +108,8 @@ class MLP(Model):
                 norm = self._batchnorm(linear, i, fan_out, dtype) if self.batchnorm else None
                 act = activation_cls(norm or linear, name=f"{name}/{activation}")
                 # Its own generator: the initial weights do not depend on the dropout rate.
-                drop = Dropout(act, self.dropout, seed=[seed, i], name=f"dropout_{i}/dropout") if self.dropout else None
+                masks = None if seed is None else [seed, i]
+                drop = Dropout(act, self.dropout, seed=masks, name=f"dropout_{i}/dropout") if self.dropout else None
             self.layers.append(Layer(name, kernel, bias, linear, act, norm, drop))
             h = linear if last else (drop or act)
         self.logits = h
