@@ -4,6 +4,9 @@ Every public name loads on first use, so ``import flowlab`` and the ``flowlab`` 
 """
 
 __version__ = "0.1.0"
+#: The name this project is installed under (``pip install flowlab-nn``); the PyPI package called
+#: ``flowlab`` is an unrelated project that also imports as ``flowlab``. Notebooks check this marker.
+__distribution__ = "flowlab-nn"
 
 _PUBLIC = {
     ".graph": ["Node", "Input", "topological_sort", "forward_pass", "forward_and_backward"],

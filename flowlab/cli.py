@@ -34,6 +34,14 @@ def _add_config_flags(parser, many):
     _add_training_flags(parser, many)
     parser.add_argument("--seed", nargs=nargs, type=int, default=None, help="random seed (default 0)")
     parser.add_argument("--dtype", nargs=nargs, default=None, help="float64 (default) or float32")
+    parser.add_argument("--noise", nargs=nargs, type=float, default=None,
+                        help="noise of a generated dataset (spiral, moons, circles, xor, blobs; default: its own)")
+    parser.add_argument("--samples", dest="n_samples", nargs=nargs, type=int, default=None, metavar="N",
+                        help="examples: points to generate, or a seeded subset of a bundled/MNIST training set")
+    parser.add_argument("--val-fraction", nargs=nargs, type=float, default=None,
+                        help="fraction held out for validation (default 0.2; MNIST uses its test files)")
+    parser.add_argument("--standardize", nargs=nargs, choices=("on", "off"), default=None,
+                        help="scale features with training statistics: on (default) or off")
     parser.add_argument("--logdir", default="tensorboard-logs", help="TensorBoard log directory")
     parser.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core; "
                         "1 runs in this process)")
@@ -89,13 +97,18 @@ def build_parser():
     _add_config_flags(sweep, many=True)
     train = sub.add_parser("train", help="run one training", description="Run one training with one value per flag.")
     _add_config_flags(train, many=False)
-    sub.add_parser("datasets", help="list the built-in datasets")
+    datasets = sub.add_parser("datasets", help="list the datasets; --download fetches MNIST / Fashion-MNIST",
+                              description="List the datasets, or download MNIST / Fashion-MNIST into the cache "
+                              "(they are otherwise downloaded on first use).")
+    datasets.add_argument("--download", nargs="+", metavar="NAME", help="mnist and/or fashion-mnist")
+    datasets.add_argument("--download-dir", default=None, metavar="DIR",
+                          help="where downloads go (default: $FLOWLAB_DOWNLOAD_DIR, else ~/.cache/flowlab)")
     return parser
 
 
 def _config(args, many):
     fields = ["dataset", "hidden", "epochs", "batch_size", "learning_rate", "activation", "optimizer", "init", "seed",
-              "dtype"]
+              "dtype", "noise", "n_samples", "val_fraction", "standardize"]
     axes = {}
     for key in fields:
         value = getattr(args, key)
@@ -123,6 +136,8 @@ def _config(args, many):
 def _convert(key, text):
     if not isinstance(text, str):
         return text
+    if key == "standardize":
+        return text == "on"
     if key == "learning_rate":
         try:
             return float(text)
@@ -148,11 +163,40 @@ def _convert(key, text):
     return text
 
 
+def _download(names, directory):
+    from .data import dataset_info
+    from .download import CHECKSUMS, DownloadError, download_dir, download
+
+    try:
+        names = [dataset_info(n).name for n in names]
+    except (ValueError, TypeError) as exc:
+        print(f"flowlab datasets: error: --download: {exc}", file=sys.stderr)
+        return 2
+    for name in names:
+        if name not in CHECKSUMS:
+            print(f"flowlab datasets: error: --download {name}: {name} needs no download (it is built in); "
+                  f"downloadable: {', '.join(CHECKSUMS)}", file=sys.stderr)
+            return 2
+    for name in names:
+        try:
+            folder = download(name, directory, progress=True)
+        except (DownloadError, ValueError) as exc:
+            print(f"flowlab datasets: error: {exc}", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            print(f"flowlab datasets: interrupted; no half-written file was left in {download_dir(directory) / name}; "
+                  "run the same command again to finish", file=sys.stderr)
+            return 130
+        print(f"{name}: {', '.join(sorted(CHECKSUMS[name]))} in {folder} (SHA-256 checked)")
+    return 0
+
+
 def _datasets():
     from .data import list_datasets
 
-    rows = [(d.name, d.source, str(d.num_features or "?"), (str(d.num_classes) if d.num_classes else "regression"), d.description)
-            for d in list_datasets()]
+    # MNIST-style sets are local files that flowlab downloads itself: say so where a student looks.
+    rows = [(d.name, "download" if d.source == "local files" else d.source, str(d.num_features or "?"),
+             (str(d.num_classes) if d.num_classes else "regression"), d.description) for d in list_datasets()]
     widths = [max(len(r[i]) for r in rows + [("name", "source", "features", "classes", "")]) for i in range(4)]
     print("  ".join(h.ljust(w) for h, w in zip(("name", "source", "features", "classes"), widths)) + "  description")
     for row in rows:
@@ -184,7 +228,7 @@ def main(argv=None):
         parser.print_help()
         return 0
     if args.command == "datasets":
-        return _datasets()
+        return _download(args.download, args.download_dir) if args.download else _datasets()
 
     many = args.command == "sweep"
     try:
@@ -198,6 +242,7 @@ def main(argv=None):
     if args.optimizer is None and any(k in axes for k in ("momentum", "beta1", "beta2", "eps", "nesterov")):
         axes.pop("optimizer", None)  # such a setting belongs to one optimizer: the default sweep's axis goes
 
+    from .download import DownloadError
     from .executors import ClusterError, WorkerStartError
     from .experiment import Experiment, SweepInterrupted
 
@@ -227,7 +272,7 @@ def main(argv=None):
     except ValueError as exc:
         print(f"flowlab {args.command}: error: {exc}", file=sys.stderr)
         return 2
-    except (ClusterError, WorkerStartError) as exc:
+    except (ClusterError, WorkerStartError, DownloadError) as exc:
         print(f"flowlab {args.command}: error: {exc}", file=sys.stderr)
         return 1
     finally:

@@ -9,7 +9,8 @@ from typing import Callable
 
 import numpy as np
 
-from .idx import find_idx_files, load_mnist, read_idx
+from .download import check_available, locate
+from .idx import load_mnist, read_idx
 from .nodes import unknown_choice
 
 __all__ = [
@@ -71,8 +72,9 @@ DATASETS: dict[str, DatasetInfo] = dict([
           10, 0, "bundled", 442),
     _info("sine", "y = sin(2 pi x) + noise on 60 points of [0, 1]: shows under- and over-fitting",
           1, 0, "generated", 60),
-    _info("mnist", "MNIST 28x28 handwritten digits, from local IDX files", 784, 10, "local files", 70000),
-    _info("fashion-mnist", "Zalando Fashion-MNIST 28x28 clothing, from local IDX files", 784, 10,
+    _info("mnist", "MNIST 28x28 handwritten digits (IDX files, downloaded on first use)", 784, 10, "local files",
+          70000),
+    _info("fashion-mnist", "Zalando Fashion-MNIST 28x28 clothing (IDX files, downloaded on first use)", 784, 10,
           "local files", 70000),
 ])
 
@@ -176,7 +178,8 @@ def _check_dtype(dtype) -> np.dtype:
 
 def load_dataset(name: str = "digits", *, val_fraction: float = 0.2, seed: int = 0,
                  data_dir: str | os.PathLike | None = None, n_samples: int | None = None,
-                 noise: float | None = None, standardize: bool = True, dtype=np.float64) -> Dataset:
+                 noise: float | None = None, standardize: bool = True, dtype=np.float64,
+                 download_dir: str | os.PathLike | None = None) -> Dataset:
     """Load a dataset by name, split it into train/validation and standardize it.
 
     Bundled and generated sets are split by a stratified permutation drawn from
@@ -191,7 +194,8 @@ def load_dataset(name: str = "digits", *, val_fraction: float = 0.2, seed: int =
         seed: seeds the generated data (numpy ``default_rng`` or scikit-learn ``random_state``),
             the split and any subsampling.
         data_dir: directory holding the four IDX files for mnist/fashion-mnist (default
-            ``./data/mnist`` resp. ``./data/fashion-mnist``); ignored by other sets.
+            ``./data/mnist`` resp. ``./data/fashion-mnist``); ignored by other sets. When the
+            files are not there, they are read from (and first downloaded into) the cache.
         n_samples: generated sets: how many points to make (default: `DatasetInfo.num_samples`).
             Other sets: keep a seeded random subset of this many examples before splitting
             (mnist: of the training files; the t10k validation set is kept whole).
@@ -200,13 +204,16 @@ def load_dataset(name: str = "digits", *, val_fraction: float = 0.2, seed: int =
             Gaussian jitter added to the points after labelling (0.0).
         standardize: scale features to zero mean and unit variance using training statistics only.
         dtype: floating-point type of the features (np.float64, or np.float32 for speed).
+        download_dir: where mnist/fashion-mnist are downloaded to (default ``$FLOWLAB_DOWNLOAD_DIR`` or
+            ``~/.cache/flowlab``); see `flowlab.download`.
 
     Returns:
         A `Dataset`.
 
     Raises:
         ValueError: unknown name (with a did-you-mean) or an invalid argument.
-        FileNotFoundError: mnist/fashion-mnist files missing; the message says where to get them.
+        FileNotFoundError: mnist/fashion-mnist files missing and downloading is off (``$FLOWLAB_OFFLINE``).
+        flowlab.download.DownloadError: no mirror could deliver them; the message says where to put them.
     """
     info = dataset_info(name)
     _check_fraction(val_fraction)
@@ -233,7 +240,7 @@ def load_dataset(name: str = "digits", *, val_fraction: float = 0.2, seed: int =
             x, y = _subsample(x, y, n_samples, seed, info.name)
         x_train, y_train, x_val, y_val = train_val_split(x, y, val_fraction, seed, stratify=classes)
     else:
-        x_train, y_train, x_val, y_val = load_mnist(info.name, data_dir)
+        x_train, y_train, x_val, y_val = load_mnist(info.name, locate(info.name, data_dir, download_dir, progress=True))
         if info.name == "fashion-mnist":
             class_names = _FASHION_CLASSES
         if n_samples is not None:
@@ -345,10 +352,10 @@ _GENERATORS: dict[str, Callable] = {
 
 def check_files(name, data_dir=None) -> None:
     """Raises FileNotFoundError (naming the files and where to get them) if a local-file dataset's files
-    are missing; does nothing for the built-in ones. Cheap: checks that the files exist, reads nothing."""
+    are missing and cannot be downloaded; does nothing for the built-in ones. Cheap: reads nothing."""
     info = dataset_info(name)
     if not info.builtin:
-        find_idx_files(info.name, data_dir)
+        check_available(info.name, data_dir)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -38,7 +38,8 @@ FINISHED = ("completed", "early_stopped", "diverged")
 #: Short names for run directories, in the order they appear there.
 SHORT = {"dataset": "dataset", "hidden": "hidden", "learning_rate": "lr", "activation": "activation",
          "optimizer": "optimizer", "batch_size": "batch", "init": "init", "epochs": "epochs", "seed": "seed",
-         "val_fraction": "val", "dtype": "dtype", "data_dir": "data"}
+         "val_fraction": "val", "dtype": "dtype", "data_dir": "data", "noise": "noise", "n_samples": "samples",
+         "standardize": "standardize"}
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,10 @@ class RunConfig:
     val_fraction: float = 0.2
     dtype: str = "float64"
     data_dir: str | None = None
+    # Data settings (load_dataset's arguments): None means the dataset's own default.
+    noise: float | None = None
+    n_samples: int | None = None
+    standardize: bool = True
     #: User-defined axes, by name, for a custom model builder (``Experiment(model=build, width=...)``).
     extra: dict = field(default_factory=dict)
 
@@ -110,6 +115,7 @@ class RunConfig:
             raise ValueError(f"val_fraction must be between 0 and 1, got val_fraction={c.val_fraction!r}")
         if str(c.dtype) not in ("float32", "float64"):
             raise ValueError(f"dtype must be 'float32' or 'float64', got dtype={c.dtype!r}")
+        c = _validated_data_settings(c)
         return replace(c, optimizer=str(c.optimizer).lower(), batch_size=batch, hidden=hidden,
                        epochs=int(c.epochs), seed=int(c.seed), dtype=str(c.dtype))
 
@@ -132,7 +138,41 @@ class RunConfig:
             **settings_hparams(self),
             "val_fraction": self.val_fraction,
             "dtype": self.dtype,
+            "noise": self.noise if self.noise is not None else "default",
+            "n_samples": self.n_samples if self.n_samples is not None else _default_samples(self.dataset),
+            "standardize": self.standardize,
         }
+
+
+def _default_samples(dataset):
+    info = DATASETS.get(dataset)
+    return info.num_samples if info is not None and info.source == "generated" else "all"
+
+
+def _validated_data_settings(c):
+    info = DATASETS[c.dataset]
+    if c.noise is not None:
+        if info.source != "generated":
+            generated = ", ".join(n for n, d in DATASETS.items() if d.source == "generated")
+            raise ValueError(f"noise applies to the generated datasets ({generated}), not {c.dataset!r}; "
+                             f"got noise={c.noise!r}")
+        noise = _number("noise", c.noise)
+        if not (math.isfinite(noise) and noise >= 0):
+            raise ValueError(f"noise must be a number >= 0, got noise={c.noise!r}")
+        c = replace(c, noise=noise)
+    if c.n_samples is not None:
+        if isinstance(c.n_samples, bool) or not isinstance(c.n_samples, (int, np.integer)) or c.n_samples < 2:
+            raise ValueError(f"n_samples must be a whole number >= 2, got n_samples={c.n_samples!r}")
+        if info.source == "bundled" and c.n_samples > info.num_samples:
+            raise ValueError(f"n_samples={c.n_samples} but {c.dataset!r} has only {info.num_samples} examples")
+        c = replace(c, n_samples=int(c.n_samples))
+    n = c.n_samples or info.num_samples
+    if info.builtin and not 1 <= round(n * float(c.val_fraction)) <= n - 1:
+        raise ValueError(f"val_fraction={c.val_fraction} of {n} examples leaves an empty training or validation "
+                         "set; give more n_samples or another val_fraction")
+    if not isinstance(c.standardize, (bool, np.bool_)):
+        raise ValueError(f"standardize must be True or False, got standardize={c.standardize!r}")
+    return replace(c, standardize=bool(c.standardize))
 
 
 CONFIG_FIELDS = tuple(f.name for f in fields(RunConfig) if f.name != "extra")
@@ -423,6 +463,7 @@ class Experiment:
                 "Experiment.sweep was called while a worker process was importing your script: put the "
                 "sweep under `if __name__ == \"__main__\":` (workers import the script that started them)")
         configs, varied = self.grid(**axes)
+        _fetch_files(configs, self.progress)
         sweep_dir = Path(resume) if resume else None
         if sweep_dir is not None and not sweep_dir.is_dir():
             raise ValueError(f"resume: {sweep_dir} is not an existing sweep directory")
@@ -599,7 +640,26 @@ _DATA_CACHE = {}
 
 
 def _data_key(config):
-    return (config["dataset"], config.get("data_dir"), config["seed"], config["val_fraction"], config["dtype"])
+    return (config["dataset"], config.get("data_dir"), config["seed"], config["val_fraction"], config["dtype"],
+            config.get("noise"), config.get("n_samples"), config.get("standardize", True))
+
+
+def _load_kwargs(config):
+    return dict(seed=config["seed"], val_fraction=config["val_fraction"], data_dir=config.get("data_dir"),
+                dtype=np.dtype(config["dtype"]), noise=config.get("noise"), n_samples=config.get("n_samples"),
+                standardize=config.get("standardize", True))
+
+
+def _fetch_files(configs, progress):
+    """Downloads the MNIST-style sets the grid needs (if not already there) before anything is written."""
+    from .download import locate
+
+    for dataset, data_dir in dict.fromkeys((c.dataset, c.data_dir) for c in configs):
+        if not DATASETS[dataset].builtin:
+            try:
+                locate(dataset, data_dir, progress=progress)
+            except FileNotFoundError:
+                pass  # offline and missing: validation said so already, or was told not to; the load reports it
 
 
 def _share_datasets(tasks, directory, local):
@@ -616,8 +676,7 @@ def _share_datasets(tasks, directory, local):
             continue
         if key not in _DATA_CACHE:
             try:
-                _DATA_CACHE[key] = load_dataset(c["dataset"], seed=c["seed"], val_fraction=c["val_fraction"],
-                                                data_dir=c.get("data_dir"), dtype=np.dtype(c["dtype"]))
+                _DATA_CACHE[key] = load_dataset(c["dataset"], **_load_kwargs(c))
             except (OSError, ValueError) as exc:  # its runs fail; the other datasets' runs go on
                 failed[key] = task["data_error"] = f"{type(exc).__name__}: {exc}"
                 continue
@@ -650,8 +709,7 @@ def _load_data(task):
         parts = {p: np.load(Path(path) / f"{p}.npy", mmap_mode="r") for p in ("x_train", "y_train", "x_val", "y_val")}
         data = Dataset(**parts, **meta)
     else:
-        data = load_dataset(c["dataset"], seed=c["seed"], val_fraction=c["val_fraction"],
-                            data_dir=c.get("data_dir"), dtype=np.dtype(c["dtype"]))
+        data = load_dataset(c["dataset"], **_load_kwargs(c))
     _DATA_CACHE[key] = data
     return data
 

@@ -133,7 +133,9 @@ def test_a_run_that_raises_on_its_worker_is_failed_with_its_message(tmp_path, cl
     # raises on its worker, as it would on a cluster without the data.
     missing = str(tmp_path / "no-mnist-here")
     iris = experiment._load_data({"config": {"dataset": "iris", "seed": 0, "val_fraction": 0.2, "dtype": "float64"}})
-    monkeypatch.setitem(experiment._DATA_CACHE, ("mnist", missing, 0, 0.2, "float64"), iris)
+    key = experiment._data_key({"dataset": "mnist", "data_dir": missing, "seed": 0, "val_fraction": 0.2,
+                                "dtype": "float64"})
+    monkeypatch.setitem(experiment._DATA_CACHE, key, iris)
     monkeypatch.setattr(experiment, "check_files", lambda name, data_dir=None: None)
     exp = Experiment("fail", logdir=tmp_path, executor=cluster, data_dir=missing, **SMALL)
     results = exp.sweep(dataset=["iris", "mnist"])

@@ -26,6 +26,8 @@ SCRIPTS = {
                                    "schedule=cosine", "schedule=warmup", "schedule=plateau_3_0.5"]),
     "regularization.py": ("regularization", [f"l2={l2},dropout={d},bn={bn}" for l2 in ("0", "0.001", "0.01")
                                              for d in ("0", "0.5") for bn in ("False", "True")]),
+    "input_scaling.py": ("input-scaling", [f"standardize={s},optimizer={o}" for s in (True, False)
+                                           for o in ("sgd", "adam")]),
 }
 
 
