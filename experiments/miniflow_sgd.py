@@ -11,9 +11,10 @@ noise). W1 spreads out from its initial normal distribution, while the sigmoid u
 where it grows large.
 
 In TensorBoard:
-- Scalars, `epoch_loss` (train and validation): this loop's run, `miniflow-sgd/loop`, next to the
-  runs of `experiments/miniflow_sweep.py`; its `width=10,...` run has the same network, data,
-  batches and initial weights, so its curves lie on top of this one.
+- Scalars, `epoch_loss` (train and validation): this loop's run,
+  `miniflow-sgd/width=10,lr=0.01,batch=11-<YYYYmmdd-HHMMSS>` (a new folder each time, as a sweep's),
+  next to the runs of `experiments/miniflow_sweep.py`; its `width=10,lr=0.01` run has the same
+  network, data, batches and initial weights, so its curves lie on top of this one.
 - Histograms and Distributions, `W1`, `b1`, `W2`, `b2` (and `.../gradient`): named after the
   script's variables.
 - Graphs: the lesson's graph, Input -> Linear -> Sigmoid -> Linear -> MSE.
@@ -23,6 +24,7 @@ and `log.log(epoch, ...)`).
 """
 
 import argparse
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -50,10 +52,10 @@ def lesson_network(n_features, n_hidden, seed=0):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description="The MiniFlow lesson's SGD network on diabetes, logged to TensorBoard.")
+    parser = argparse.ArgumentParser(
+        description="The MiniFlow lesson's SGD network on diabetes, logged to TensorBoard.")
     parser.add_argument("--logdir", default="tensorboard-logs", help="TensorBoard log directory")
     parser.add_argument("--epochs", type=int, default=100, help="epochs (default 100)")
-    parser.add_argument("--workers", type=int, default=None, help="unused: the loop runs in this process")
     parser.add_argument("--quick", action="store_true", help="2 epochs: a smoke test, not an experiment")
     parser.add_argument("--hidden", type=int, default=10, help="hidden units (the lesson's 10)")
     parser.add_argument("--lr", type=float, default=0.01, help="learning rate (sgd_update's default 0.01)")
@@ -64,13 +66,19 @@ def main(argv=None):
     data = load_dataset("diabetes", seed=0)
     X, y, output, cost, trainables = lesson_network(data.num_features, args.hidden, seed=0)
     graph = topological_sort({X: data.x_train[:1], y: data.y_train[:1]})
-    run_dir = Path(args.logdir) / "miniflow-sgd" / "loop"
+    # Named after its settings and the time, as a sweep's folder: a second run never writes into the first's.
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    base = Path(args.logdir) / "miniflow-sgd" / f"width={args.hidden},lr={args.lr:g},batch={args.batch_size}-{stamp}"
+    run_dir, n = base, 2
+    while run_dir.exists():
+        run_dir, n = Path(f"{base}-{n}"), n + 1
     hparams = {"dataset": "diabetes", "optimizer": "sgd", "learning_rate": args.lr, "width": args.hidden,
                "batch_size": args.batch_size, "epochs": epochs, "seed": 0}
     with LoopLogger(run_dir, trainables, graph=graph, hparams=hparams, learning_rate=args.lr) as log:
         for epoch in range(epochs):
             total = 0.0
-            for X_batch, y_batch in epoch_batches(data.x_train, data.y_train, args.batch_size, seed=0, epoch=epoch):
+            batches = epoch_batches(data.x_train, data.y_train, args.batch_size, seed=0, epoch=epoch)
+            for X_batch, y_batch in batches:
                 X.value, y.value = X_batch, y_batch
                 forward_and_backward(graph)
                 sgd_update(trainables, learning_rate=args.lr)
@@ -82,7 +90,7 @@ def main(argv=None):
             log.log(epoch, loss, val_loss=val_loss)
             if epoch % 10 == 0 or epoch == epochs - 1:
                 print(f"Epoch: {epoch + 1}, Loss: {loss:.3f}, Validation loss: {val_loss:.3f}")
-    print(f"\nnext: tensorboard --logdir {args.logdir}")
+    print(f"\nlogged to {run_dir}\nnext: tensorboard --logdir {args.logdir}")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ In TensorBoard:
   validation loss; the Parallel Coordinates view shows width against `validation.epoch_loss`.
 - Scalars, `epoch_loss` and `epoch_mae` (train and validation), runs named `width=...,lr=...`;
   with the same logdir, `experiments/miniflow_sgd.py`'s hand-written loop shows as
-  `miniflow-sgd/loop` and lies on top of the `width=10,lr=0.01` run.
+  `miniflow-sgd/width=10,lr=0.01,batch=11-<time>` and lies on top of the `width=10,lr=0.01` run.
 - Histograms `W1`, `b1`, `W2`, `b2` and Graphs, as for the loop.
 """
 

@@ -100,19 +100,24 @@ def list_datasets() -> list[DatasetInfo]:
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class Dataset:
-    """A loaded dataset: standardized features and integer class ids, split into train/validation.
+    """A loaded dataset: standardized features and labels, split into train/validation.
 
     Attributes:
         x_train: features, shape (n_train, num_features), floating point.
-        y_train: class ids, shape (n_train,), np.int64.
+        y_train: labels, shape (n_train,): class ids (np.int64) for a classification set, target
+            numbers (the features' float dtype) for a regression.
         x_val: features, shape (n_val, num_features).
-        y_val: class ids, shape (n_val,), np.int64.
+        y_val: labels, shape (n_val,), as ``y_train``.
         name: the registry name.
         num_features: columns of ``x_train``.
         num_classes: number of classes (labels are ``0 .. num_classes - 1``); 0 for a regression
             set, whose labels are target numbers (standardized with the training statistics,
             as the features are, when loaded with ``standardize=True``).
         class_names: a readable name per class id.
+        target_mean, target_std: a standardized regression's training-target mean and standard
+            deviation, to turn predictions back into the data's units:
+            ``pred * data.target_std + data.target_mean``. None when the targets are as loaded
+            (a classification set, or ``standardize=False``).
     """
 
     x_train: np.ndarray = dataclasses.field(repr=False)
@@ -123,6 +128,8 @@ class Dataset:
     num_features: int
     num_classes: int
     class_names: tuple[str, ...] = ()
+    target_mean: float | None = None
+    target_std: float | None = None
 
     @property
     def task(self) -> str:
@@ -201,8 +208,11 @@ def load_dataset(name: str = "digits", *, val_fraction: float = 0.2, seed: int =
             (mnist: of the training files; the t10k validation set is kept whole).
         noise: generated sets only; spiral: std of the angle jitter (0.2); moons (0.2) and
             circles (0.1): scikit-learn's ``noise``; blobs: ``cluster_std`` (1.0); xor: std of
-            Gaussian jitter added to the points after labelling (0.0).
-        standardize: scale features to zero mean and unit variance using training statistics only.
+            Gaussian jitter added to the points after labelling (0.0); sine: std of the Gaussian
+            noise added to sin(2 pi x) (0.3).
+        standardize: scale features to zero mean and unit variance using training statistics only;
+            a regression's targets too (losses then read in standard deviations of the target),
+            with the training targets' mean and std kept as ``target_mean``/``target_std``.
         dtype: floating-point type of the features (np.float64, or np.float32 for speed).
         download_dir: where mnist/fashion-mnist are downloaded to (default ``$FLOWLAB_DOWNLOAD_DIR`` or
             ``~/.cache/flowlab``); see `flowlab.download`.
@@ -246,15 +256,21 @@ def load_dataset(name: str = "digits", *, val_fraction: float = 0.2, seed: int =
         if n_samples is not None:
             x_train, y_train = _subsample(x_train, y_train, n_samples, seed, info.name)
 
+    targets = {}
     if standardize:
         x_train, x_val = _standardize(x_train, x_val)
         if info.task == "regression":  # targets too, so that losses read in standard deviations
-            y_train, y_val = (v[:, 0] for v in _standardize(np.reshape(y_train, (-1, 1)), np.reshape(y_val, (-1, 1))))
+            column = np.reshape(np.asarray(y_train, dtype=np.float64), (-1, 1))
+            scaled_train, scaled_val = _standardize(column, np.reshape(y_val, (-1, 1)))
+            target_mean = float(column[0, 0] if np.ptp(column) == 0 else column.mean())
+            target_std = float(1.0 if np.ptp(column) == 0 else column.std())
+            y_train, y_val = scaled_train[:, 0], scaled_val[:, 0]
+            targets = {"target_mean": target_mean, "target_std": target_std}
     label_dtype = np.int64 if info.task == "classification" else dtype
     return Dataset(x_train=np.asarray(x_train, dtype=dtype), y_train=np.asarray(y_train, dtype=label_dtype),
                    x_val=np.asarray(x_val, dtype=dtype), y_val=np.asarray(y_val, dtype=label_dtype),
                    name=info.name, num_features=info.num_features, num_classes=info.num_classes,
-                   class_names=class_names)
+                   class_names=class_names, **targets)
 
 
 def dataset_info(name) -> DatasetInfo:

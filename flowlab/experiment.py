@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import difflib
 import io
 import itertools
 import json
@@ -261,6 +262,8 @@ class RunResult:
 
 
 METRICS = ("loss", "accuracy", "val_loss", "val_accuracy", "mae", "val_mae")
+#: Settings only the MLP reads: left out of a builder's HParams and results.csv.
+MLP_ONLY = ("hidden", "activation", "init")
 #: The metric columns of a classification sweep (mae is a regression's, in place of accuracy).
 CLASSIFICATION_METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
 
@@ -269,13 +272,19 @@ class Results(list):
     """The runs of a sweep (``RunResult`` records) with a leaderboard."""
 
     sweep_dir = None
+    #: "classification" or "regression" when every run's dataset is one (None: unknown or mixed).
+    task = None
+    #: The runs' models come from a builder (``Experiment(model=build)``): no MLP-only columns.
+    builder = False
 
     def default_metric(self):
-        """What the leaderboard ranks by: validation accuracy, or validation loss when no run has accuracy
-        (regression)."""
-        if any("val_accuracy" in r.metrics for r in self) or not any("val_mae" in r.metrics for r in self):
+        """What the leaderboard ranks by: validation accuracy, or validation loss for a regression (no run
+        has accuracy; or, when no run has metrics, the datasets are regressions)."""
+        if any("val_accuracy" in r.metrics for r in self):
             return "val_accuracy"
-        return "val_loss"
+        if any("val_mae" in r.metrics for r in self) or self.task == "regression":
+            return "val_loss"
+        return "val_accuracy"
 
     def best(self, metric=None):
         """The completed run ranked first by ``metric`` (as in ``table()``), or None."""
@@ -304,10 +313,11 @@ class Results(list):
         """One flat dict per run: name, status, the config, the final metrics, seconds, error."""
         out = []
         extra = list(dict.fromkeys(k for r in self for k in (r.config.get("extra") or {})))
+        skipped = MLP_ONLY if self.builder else ()
         metrics = self._metric_columns()
         for r in self:
             row = {"name": r.name, "status": r.status}
-            row.update({k: _cell(r.config.get(k)) for k in CONFIG_FIELDS})
+            row.update({k: _cell(r.config.get(k)) for k in CONFIG_FIELDS if k not in skipped})
             row.update({k: _cell((r.config.get("extra") or {}).get(k)) for k in extra})
             row.update({k: r.metrics.get(k) for k in metrics})
             row["epochs_run"] = r.metrics.get("epochs_run")
@@ -320,6 +330,8 @@ class Results(list):
         """Accuracy columns unless every run is a regression, mae columns when any run is."""
         has = lambda name: any(name in r.metrics or f"val_{name}" in r.metrics for r in self)
         mae, accuracy = has("mae"), has("accuracy")
+        if not mae and not accuracy and self.task == "regression":  # no run got as far as a metric
+            mae = True
         return [k for k in METRICS if ("mae" in k and mae) or ("accuracy" in k and (accuracy or not mae))
                 or k in ("loss", "val_loss")]
 
@@ -407,14 +419,14 @@ class Experiment:
             config["hidden"] = parse_hidden(config["hidden"])
         self.name, self.logdir, self.workers, self.executor = str(name), Path(logdir), workers, executor
         self.histograms, self.progress = histograms, progress
-        self.base = RunConfig(**config, extra=_check_extra(extra))
+        self.base = RunConfig(**config, extra=_check_extra(extra, "Experiment setting"))
 
     def grid(self, **axes):
         """The validated configs of the grid (the product of the axes) and the names of the varied fields."""
         unknown = [k for k in axes if k not in CONFIG_FIELDS and not self.model]
         if unknown:
             raise ValueError(_unknown_field("sweep axis", unknown[0]))
-        _check_extra({k: None for k in axes if k not in CONFIG_FIELDS})
+        _check_extra({k: axes[k] for k in axes if k not in CONFIG_FIELDS}, "sweep axis")
         values = {}
         for key, vals in axes.items():
             if isinstance(vals, (str, bytes)) or not hasattr(vals, "__iter__"):
@@ -474,6 +486,7 @@ class Experiment:
             from .sendable import check_sendable
 
             check_sendable(self.model, executor)
+            _check_builder(self.model, configs[0], varied)
         if sweep_dir is None:
             sweep_dir = _new_sweep_dir(self.logdir, self.name)
         sweep_dir.mkdir(parents=True, exist_ok=True)
@@ -506,6 +519,9 @@ class Experiment:
                               "stay on disk but are not in results.csv", stacklevel=2)
         results = Results()
         results.sweep_dir = sweep_dir
+        tasks_of = {DATASETS[c.dataset].task for c in configs if c.dataset in DATASETS}
+        results.task = tasks_of.pop() if len(tasks_of) == 1 else None
+        results.builder = self.model is not None
 
         def publish():
             results[:] = [records[n] for n in order if n in records]
@@ -550,12 +566,32 @@ class Experiment:
         return results
 
 
-def _check_extra(extra):
-    """User-defined settings: names that can head a CSV column and a run name part."""
+#: Names a user-defined axis cannot take: results.csv columns and the metrics of a run's record.
+RESERVED = ("name", "status", "error", "seconds", "epochs_run", "best_val_accuracy", "best_val_loss",
+            "extra", *METRICS)
+
+
+def _check_extra(extra, what="user-defined setting"):
+    """User-defined settings: names that can head a CSV column and a run name part, and mean no config field.
+
+    A short run-name alias (``lr``, ``batch``) or a near-miss of a field (``learning_rat``) would be
+    taken as a new setting that the run ignores, so it is refused with the field's real name.
+    """
+    aliases = {short: key for key, short in SHORT.items() if short != key}
     for key in extra:
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", str(key)) or key in ("name", "status", "error", "seconds"):
-            raise ValueError(f"user-defined axis {key!r} needs a plain name (letters, digits, _), not a "
-                             "results column")
+        shown = f"{what} {key}={extra[key]!r}" if extra[key] is not None else f"{what} {key!r}"
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", str(key)):
+            raise ValueError(f"{shown} needs a plain name (letters, digits, _)")
+        if key in RESERVED:
+            raise ValueError(f"{shown} is named like a column of results.csv, which holds the run's own "
+                             f"{key!r}; give the setting another name, e.g. my_{key}")
+        if key in aliases:
+            raise ValueError(f"{shown}: {key!r} is the run-name short form of {aliases[key]!r}; "
+                             f"write {aliases[key]}=... (a setting named {key!r} would be ignored by the run)")
+        close = difflib.get_close_matches(str(key), CONFIG_FIELDS, n=1, cutoff=0.8)
+        if close:
+            raise ValueError(f"{shown} is not a config field (did you mean {close[0]!r}?); a new setting that "
+                             "close to a field's name is refused, as it would be ignored by the run")
     return dict(extra)
 
 
@@ -662,6 +698,22 @@ def _fetch_files(configs, progress):
                 pass  # offline and missing: validation said so already, or was told not to; the load reports it
 
 
+def _check_builder(build, config, varied):
+    """Builds the first run's model in the driver: a builder that fails there would fail every run."""
+    from .data import load_dataset
+    from .model import check_builder
+
+    c = config_dict(config)
+    key = _data_key(c)
+    if key not in _DATA_CACHE:
+        try:
+            _DATA_CACHE[key] = load_dataset(c["dataset"], seed=c["seed"], val_fraction=c["val_fraction"],
+                                            data_dir=c.get("data_dir"), dtype=np.dtype(c["dtype"]))
+        except (OSError, ValueError):
+            return  # its runs fail with the message (see _share_datasets); the builder is checked there
+    check_builder(build, c, _DATA_CACHE[key], run_name(config, varied))
+
+
 def _share_datasets(tasks, directory, local):
     """Loads each distinct dataset once in the driver (so a missing file fails early) and shares it:
     in-process runs use the cache, worker processes memory-map .npy files."""
@@ -688,7 +740,8 @@ def _share_datasets(tasks, directory, local):
             d = _DATA_CACHE[key]
             for part in ("x_train", "y_train", "x_val", "y_val"):
                 np.save(folder / f"{part}.npy", getattr(d, part))
-            meta = {"name": d.name, "num_features": d.num_features, "num_classes": d.num_classes}
+            meta = {"name": d.name, "num_features": d.num_features, "num_classes": d.num_classes,
+                    "target_mean": d.target_mean, "target_std": d.target_std}
             (folder / "meta.json").write_text(json.dumps(meta))
             saved[key] = str(folder)
         task["data_path"] = saved[key]
@@ -748,7 +801,7 @@ def execute_run(task, callbacks=()):
         config = RunConfig(**{**c, "hidden": tuple(c["hidden"])})
         hparams = config.hparams()
         if task.get("builder") is not None:  # settings only the MLP reads mean nothing for the user's model
-            for key in ("hidden", "activation", "init"):
+            for key in MLP_ONLY:
                 hparams.pop(key, None)
             for key in MODEL_SETTINGS:  # the MLP's regularization: shown only if set (the builder may read it)
                 if not c.get(key):

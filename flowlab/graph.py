@@ -271,7 +271,7 @@ def topological_sort(feed_dict):
                 else f"topological_sort: feed_dict keys must be Input nodes, got {node!r}"
             )
         node.value = value
-        array = node.value
+        array = np.asarray(node.value)  # flowlab.miniflow's Input keeps a Python number as given
         if array.dtype.kind == "f" and not np.isfinite(array).all():
             bad = "NaN" if np.isnan(array).any() else "infinity"
             raise ValueError(

@@ -8,14 +8,15 @@ at its top and has no ``__all__``, so quiz scripts use ``np.array`` without impo
 forward_and_backward, sgd_update``. A node class written the MiniFlow way (subclass ``Node``,
 hand-written ``forward`` and ``backward``) works next to flowlab's own nodes.
 
-One name differs from the core on purpose: ``MSE`` here hands back the labels' gradient as
-MiniFlow's ``(m, 1)`` column, so printed gradients read as the course prints them (see ``MSE``).
+Two names differ from the core on purpose, so printouts read as the course prints them: ``MSE``
+here hands back an Input's gradient as MiniFlow's ``(m, 1)`` column (see ``MSE``), and ``Input``
+keeps a plain Python number fed to it as given (see ``Input``).
 """
 
 import numpy as np
 
-from . import losses
-from .graph import Input, Node, forward_and_backward, forward_pass, topological_sort
+from . import graph, losses
+from .graph import Node, forward_and_backward, forward_pass, topological_sort
 from .nodes import Add, Linear, Mul, Sigmoid
 
 __all__ = [
@@ -34,23 +35,38 @@ __all__ = [
 ]
 
 
+class Input(graph.Input):
+    """flowlab's Input, keeping a plain Python number fed to it as given, as MiniFlow's does.
+
+    MiniFlow's ``topological_sort`` stores the fed value itself, so the Add quiz's
+    ``print([n.value for n in graph])`` shows ``[4, 5, 10, 19]``; flowlab's core makes every value
+    an array (``array(4)``, and ``np.int64(19)`` for the sum). Here an ``int`` or ``float`` stays
+    one (checked as the core checks values); lists and arrays become arrays as in the core.
+    """
+
+    @graph.Input.value.setter
+    def value(self, value):
+        graph.Input.value.fset(self, value)
+        if type(value) in (int, float):
+            self._value = value
+
+
 class MSE(losses.MSE):
-    """flowlab's mean squared error, with MiniFlow's shape for the labels' gradient.
+    """flowlab's mean squared error, with MiniFlow's shape for the gradient of an Input it reads.
 
     MiniFlow reshapes both inputs to columns and stores ``(2 / m) * (y - a)`` as the gradient of
-    each, so labels fed as ``(m,)`` get an ``(m, 1)`` gradient, and ``print(y.gradients[y])``
-    shows a column. Labels of shape ``(m,)`` get that column here too (same numbers as
-    ``flowlab.MSE``, which keeps every gradient in its input's shape). The predictions' gradient
-    keeps the predictions' shape: in every course graph that is MiniFlow's ``(m, 1)`` column
-    already, and a ``(m,)`` prediction needs an ``(m,)`` gradient for the nodes before it to stay
-    right (MiniFlow's column would broadcast to ``(m, m)`` there).
+    each, so an Input fed as ``(m,)`` (the labels, or the Cost quiz's ``a``) gets an ``(m, 1)``
+    gradient and ``print(y.gradients[y])`` shows a column. Here an Input of shape ``(m,)`` that
+    only this MSE reads gets that column too (same numbers as ``flowlab.MSE``, which keeps every
+    gradient in its input's shape). A computed node's gradient keeps the node's shape, whichever
+    side it is on: MiniFlow's column would broadcast to ``(m, m)`` in the nodes before a ``(m,)``
+    prediction (and crash there), and every course graph's ``(m, 1)`` prediction gets its column.
     """
 
     def vjp(self, grad, out=None):
-        gy, ga = super().vjp(grad, out)
-        if gy is not None and np.ndim(gy) == 1:
-            gy = gy.reshape(-1, 1)
-        return gy, ga
+        grads = super().vjp(grad, out)
+        return tuple(g.reshape(-1, 1) if g is not None and np.ndim(g) == 1 and isinstance(n, graph.Input)
+                     and len(n.outbound_nodes) == 1 else g for n, g in zip(self.inbound_nodes, grads))
 
 
 def sgd_update(trainables, learning_rate=1e-2):

@@ -11,7 +11,7 @@ import numpy as np
 
 from .graph import Input, Plan, describe, topological_sort
 
-__all__ = ["Model", "DataShape", "TASKS", "build_model", "name_from_caller"]
+__all__ = ["Model", "DataShape", "TASKS", "build_model", "name_from_caller", "named_params"]
 
 FORMAT_VERSION = 1
 
@@ -86,37 +86,17 @@ class Model:
         self._plan = None
 
     def _trainables(self, params, caller):
-        if isinstance(params, dict):
-            for key, p in params.items():
-                p.name = str(key)
-            params = list(params.values())
-        elif params is None:
-            data = {id(self.features), id(self.labels)}
-            params, seen, stack = [], set(), [self.loss]
-            while stack:  # everything the loss reads, in a stable order
-                node = stack.pop()
-                if id(node) in seen:
-                    continue
-                seen.add(id(node))
-                if isinstance(node, Input):
-                    if id(node) not in data and node.requires_grad:
-                        params.append(node)
-                stack.extend(reversed(node.inbound_nodes))
+        if isinstance(params, dict) or params is not None:
+            params = params if isinstance(params, dict) else list(params)
         else:
-            params = list(params)
-        for i, p in enumerate(params, start=1):
-            if not isinstance(p, Input):
-                raise TypeError(f"Model: params must be Input nodes, got {p!r}")
+            data = {id(self.features), id(self.labels)}
+            params = [n for n in _ancestors(self.loss).values()  # everything the loss reads, in a stable order
+                      if isinstance(n, Input) and id(n) not in data and n.requires_grad]
+        params = named_params(params, caller, "Model", "params")
+        for p in params:
             if p.value is None:
                 raise ValueError(f"Model: parameter {describe(p)} has no value; give it its initial weights "
                                  "(p.value = ...) before making the model")
-            if p.name is None:
-                p.name = name_from_caller(p, caller) or f"param_{i}"
-        names = [p.name for p in params]
-        repeated = sorted({n for n in names if names.count(n) > 1})
-        if repeated:
-            raise ValueError(f"Model: several parameters are named {repeated[0]!r}; names must be unique "
-                             "(pass params as a dict to name them)")
         return params
 
     def __repr__(self):
@@ -131,29 +111,54 @@ class Model:
     # --- running the graph -------------------------------------------------------------------
 
     def _prepare(self, x, y):
-        """Sorts the graph once (on the first batch) and works out its training pass."""
+        """Sorts the graph once (on the first batch) and works out its passes.
+
+        Training runs what the loss reads, with the loss as the one sink of the backward pass (an
+        output the loss does not read, e.g. ``Softmax(logits)`` beside a loss on the logits, takes
+        no part in it); predicting runs what the output reads; evaluating runs both.
+        """
         feed = {self.features: x}
         if y is not None:
             feed[self.labels] = y
         elif self.labels.value is None:
             feed[self.labels] = np.zeros(len(x))
-        self.graph = topological_sort(feed)
-        members = set(map(id, self.graph))
+        reads_loss, reads_output = _ancestors(self.loss), _ancestors(self.output)
+        for data, role in ((self.features, "features"), (self.labels, "labels")):
+            if id(data) not in reads_loss:
+                raise ValueError(f"Model: the loss {describe(self.loss)} does not read the {role} "
+                                 f"{describe(data)}; pass the Input the loss reads as {role}")
+        if id(self.features) not in reads_output:
+            raise ValueError(f"Model: the output {describe(self.output)} does not read the features "
+                             f"{describe(self.features)}; pass the node that predicts from them as output")
+        if self.params and not any(id(p) in reads_output for p in self.params):
+            raise ValueError(f"Model: the output {describe(self.output)} reads none of the parameters the loss "
+                             f"{describe(self.loss)} trains; pass the node the loss scores (or one computed from it)")
+        unused = [describe(p) for p in self.params if id(p) not in reads_loss]
+        if unused:
+            raise ValueError(f"Model: the loss {describe(self.loss)} does not read the parameter(s) "
+                             f"{', '.join(unused)}, so training cannot change them; leave them out of params")
+        graph = topological_sort(feed)
+        members = set(map(id, graph))
         missing = [describe(n) for n in (self.output, self.loss, *self.params) if id(n) not in members]
         if missing:
             raise ValueError(f"Model: {', '.join(missing)} is not computed from the features "
                              f"{describe(self.features)}; pass the nodes of one graph")
-        ancestors, stack = set(), [self.output]
-        while stack:
-            node = stack.pop()
-            if id(node) not in ancestors:
-                ancestors.add(id(node))
-                stack.extend(node.inbound_nodes)
-        self._inference = [n for n in self.graph if id(n) in ancestors and not isinstance(n, Input)]
-        self._loss_nodes = [n for n in self.graph if not isinstance(n, Input)]
-        self._plan = Plan(self.graph, grad_buffers=dict(zip(self.params, self._grad_views)))
+        readers = [describe(n) for n in self.loss.outbound_nodes if id(n) in members]
+        if readers:
+            raise ValueError(f"Model: the loss {describe(self.loss)} is read by {', '.join(readers)}; the loss "
+                             "must be the last node (give the node that sums everything as loss)")
+        self.graph = graph
+        train = [n for n in graph if id(n) in reads_loss]
+        for node in graph:  # readers outside the training pass add nothing to a gradient (MiniFlow's
+            if id(node) not in reads_loss:  # backward reads every consumer's gradients)
+                node.gradients = {parent: 0.0 for parent in node.inbound_nodes if id(parent) in reads_loss}
+        self._inference = [n for n in graph if id(n) in reads_output and not isinstance(n, Input)]
+        self._output_only = [n for n in self._inference if id(n) not in reads_loss]
+        self._loss_nodes = [n for n in graph if (id(n) in reads_loss or id(n) in reads_output)
+                            and not isinstance(n, Input)]
+        self._plan = Plan(train, grad_buffers=dict(zip(self.params, self._grad_views)))
         # Nodes that train and evaluate differently (Dropout, BatchNorm): switched by _mode.
-        self._switches, self._training = [n for n in self.graph if hasattr(n, "training")], None
+        self._switches, self._training = [n for n in graph if hasattr(n, "training")], None
 
     def _mode(self, training):
         """Puts the Dropout and BatchNorm nodes in training (True) or evaluation (False) mode."""
@@ -185,7 +190,10 @@ class Model:
         self._feed(x, y)
         if self._training is not True:
             self._mode(True)
-        return self._plan.run()
+        loss = self._plan.run()
+        for node in self._output_only:  # an output the loss does not read, for the batch's metric
+            node.forward()
+        return loss
 
     def forward(self, x):
         """The output for a batch, by a forward pass through what the output reads only (evaluation mode)."""
@@ -214,12 +222,15 @@ class Model:
                                for i in range(0, max(len(x), 1), batch_size)])
 
     def predict_proba(self, x, batch_size=4096):
-        """Class probabilities (n, classes): softmax of a classifier's output."""
+        """Class probabilities (n, classes): softmax of a classifier's output (the output itself when it
+        is a ``Softmax`` node, Keras' way)."""
         from .nodes import softmax
 
         if self.task != "classification":
             raise ValueError(f"{type(self).__name__}.predict_proba: a {self.task} model has no class "
                              "probabilities; use predict")
+        if type(self.output).__name__.lower() == "softmax":
+            softmax = np.asarray  # noqa: F811 - already probabilities
         return np.concatenate([softmax(self.forward(x[i:i + batch_size]))
                                for i in range(0, max(len(x), 1), batch_size)])
 
@@ -276,6 +287,42 @@ class Model:
         with np.load(path, allow_pickle=False) as data:
             self.set_weights({name: data[name] for name in data.files if name != "__config__"})
         return self
+
+
+def _ancestors(node):
+    """``{id: node}`` for ``node`` and every node it reads, directly or not, depth first (inputs in order)."""
+    seen, stack = {}, [node]
+    while stack:
+        n = stack.pop()
+        if id(n) not in seen:
+            seen[id(n)] = n
+            stack.extend(reversed(n.inbound_nodes))
+    return seen
+
+
+def named_params(params, caller, kind, arg, noun="parameters"):
+    """``params`` (a list of Inputs, or a dict naming them) as a list, every one named: by its dict key,
+    its own ``name``, the variable holding it in ``caller`` (``W1``), else ``param_1``, ``param_2``, ...
+
+    Raises TypeError for a non-Input and ValueError for two parameters of one name, from ``kind``.
+    """
+    if isinstance(params, dict):
+        for key, p in params.items():
+            if isinstance(p, Input):
+                p.name = str(key)
+        params = list(params.values())
+    params = list(params)
+    for i, p in enumerate(params, start=1):
+        if not isinstance(p, Input):
+            raise TypeError(f"{kind}: {arg} must be Input nodes, got {p!r}")
+        if p.name is None:
+            p.name = name_from_caller(p, caller) or f"param_{i}"
+    names = [p.name for p in params]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ValueError(f"{kind}: several {noun} are named {repeated[0]!r}; names must be unique "
+                         f"(pass {arg} as a dict to name them)")
+    return params
 
 
 def name_from_caller(node, frame):
@@ -338,15 +385,43 @@ def build_model(build, config, data):
     """``build(config, shape)`` for a run: the config as one flat dict (user-defined axes included)."""
     flat = {k: v for k, v in config.items() if k != "extra"}
     flat.update(config.get("extra") or {})
-    regression = data.num_classes == 0
-    shape = DataShape(data.num_features, 1 if regression else data.num_classes,
-                      "regression" if regression else "classification")
+    shape = _shape_of(data)
+    regression = shape.task == "regression"
     model = build(flat, shape)
     missing = [a for a in ("params", "train_step", "evaluate", "save") if not hasattr(model, a)]
     if missing:
         raise TypeError(f"the model builder {getattr(build, '__qualname__', build)!r} returned {model!r}, which "
                         f"lacks {', '.join(missing)}; return a flowlab.Model (or an MLP)")
     if getattr(model, "task", shape.task) != shape.task:
-        raise ValueError(f"the model builder returned a {model.task} model for the {shape.task} dataset "
-                         f"{config.get('dataset')!r}; give it a {'MSE' if regression else 'cross-entropy'} loss")
+        loss = type(getattr(model, "loss", None)).__name__
+        fix = ("give it an MSE loss against the targets, or pass task='regression' to Model" if regression else
+               "give it a cross-entropy loss (e.g. SoftmaxCrossEntropy(logits, y)) with shape.num_outputs "
+               "outputs, or pass task='classification' to Model if its loss scores class ids")
+        raise ValueError(f"the model builder {getattr(build, '__qualname__', build)!r} returned a {model.task} "
+                         f"model (loss {loss}) for the {shape.task} dataset {config.get('dataset')!r} "
+                         f"(shape.task is {shape.task!r}); {fix}, or choose a {model.task} dataset")
     return model
+
+
+def check_builder(build, config, data, run):
+    """``build_model`` for one run, in the driver: a ValueError naming the builder, the run and the failing
+    line (a builder that fails for this run would fail in every worker)."""
+    import traceback
+
+    try:
+        model = build_model(build, config, data)
+    except Exception as exc:  # noqa: BLE001 - any error in the user's code reads the same
+        where = getattr(build, "__qualname__", repr(build))
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith(
+            os.path.dirname(__file__))]
+        line = f" at {frames[-1].filename}:{frames[-1].lineno} ({frames[-1].line})" if frames else ""
+        raise ValueError(f"model={where} fails to build the model of run {run!r}: {type(exc).__name__}: "
+                         f"{exc}{line}; nothing was written. Fix the builder (try it with "
+                         f"build(config, shape) for shape {_shape_of(data)}) and run the sweep again") from None
+    return model
+
+
+def _shape_of(data):
+    regression = data.num_classes == 0
+    return DataShape(data.num_features, 1 if regression else data.num_classes,
+                     "regression" if regression else "classification")

@@ -54,7 +54,8 @@ class MLP(Model):
         loss: "cross_entropy" (classes; ``sizes[-1]`` is the number of classes) or "mse" (mean
             squared error against ``sizes[-1]`` target numbers per example, a regression).
         l1, l2: Keras' kernel regularizers: ``l1 * sum|W|`` and ``l2 * sum(W**2)`` over the kernels,
-            added to the loss that training minimizes (``objective``). ``loss`` stays the data loss.
+            added to the data loss (``data_loss``); their sum is ``loss`` (also ``objective``), which
+            training minimizes. ``train_step`` and ``evaluate`` report the data loss.
         dropout: rate of a ``Dropout`` after each hidden activation (``dropout_1``, ...); 0: none.
         batchnorm: a ``BatchNorm`` between each hidden Linear and its activation
             (``batch_normalization_1/gamma``, ``/beta``, running statistics for evaluation).
@@ -120,9 +121,11 @@ class MLP(Model):
             task = "classification"
         params = [p for layer in self.layers for p in (layer.kernel, layer.bias)
                   + ((layer.norm.inbound_nodes[1], layer.norm.inbound_nodes[2]) if layer.norm else ())]
-        # Training minimizes the loss plus the penalties (the graph's last node); `loss` stays the data loss.
+        # Training minimizes the data loss plus the penalties: that sum is the Model's loss (the graph's
+        # last node); what is logged and evaluated is the data loss.
+        self.data_loss = loss_node
         self.objective, self.penalty = self._regularized(loss_node)
-        super().__init__(features, labels, self.logits, loss_node, params, task=task, name="mlp")
+        super().__init__(features, labels, self.logits, self.objective, params, task=task, name="mlp")
         # Sort once; every step after this only assigns values (no re-sorting per step).
         self._prepare(np.zeros((1, sizes[0]), dtype=dtype),
                       np.zeros(1, dtype=np.int64 if task == "classification" else dtype))
@@ -183,7 +186,17 @@ class MLP(Model):
         arrays are reused from step to step (as PyTorch's ``.grad``): copy one to keep it.
         """
         total = super().train_step(x, y)
-        return total if self.penalty is None else self.loss.value
+        return total if self.penalty is None else self.data_loss.value
+
+    def evaluate(self, x, y, batch_size=4096):
+        """Mean data loss (no penalty) and the metric over a data set, in evaluation mode."""
+        if self.penalty is None:
+            return super().evaluate(x, y, batch_size)
+        objective, self.loss = self.loss, self.data_loss  # Model.evaluate averages self.loss
+        try:
+            return super().evaluate(x, y, batch_size)
+        finally:
+            self.loss = objective
 
     def get_weights(self):
         """A copy of every parameter, by name (``dense_1/kernel``, ...), and of batchnorm's running statistics."""
@@ -234,7 +247,7 @@ class MLP(Model):
                 width = layer.kernel.value.shape[1]
                 op = type(node).__name__ + (f"(rate={node.rate:g})" if node is layer.dropout else "")
                 rows.append((node.name, op, f"(batch, {width})", f"{params:,}"))
-        rows.append((self.loss.name, type(self.loss).__name__, "scalar", "0"))
+        rows.append((self.data_loss.name, type(self.data_loss).__name__, "scalar", "0"))
         for node in self._penalties():
             if not isinstance(node, Add):
                 rows.append((node.name, f"{type(node).__name__}(factor={node.factor:g})", "scalar", "0"))
@@ -258,14 +271,6 @@ class MLP(Model):
         self.features.value = x
         if y is not None:
             self.labels.value = y
-
-    def predict_proba(self, x, batch_size=4096):
-        """Class probabilities, shape (n, classes)."""
-        return super().predict_proba(x, batch_size)
-
-    def predict(self, x, batch_size=4096):
-        """Predicted class ids, shape (n,) (the outputs, shape (n, k), with ``loss="mse"``)."""
-        return super().predict(x, batch_size)
 
     def save(self, path):
         """Writes the config and parameters to an ``.npz`` file (no pickle).

@@ -46,3 +46,39 @@ def check_sendable(build, executor):
             raise ValueError(
                 f"model={where} is defined in code with no file (an interactive session or stdin), which "
                 "worker processes cannot import; put it in a script or module, or pass workers=1")
+        if getattr(build, "__module__", None) == "__main__" and _under_main_guard(build, module.__file__):
+            raise ValueError(
+                f"model={where} is defined under `if __name__ == \"__main__\":` in {module.__file__}; the worker "
+                "processes import the script without running that block, so they cannot find it. Move "
+                f"`def {where}(config, shape):` above the guard, to the top level of the script (or pass workers=1)")
+
+
+def _under_main_guard(function, filename):
+    """Whether the ``def`` of ``function`` in ``filename`` sits inside an ``if __name__ == "__main__":`` block."""
+    import ast
+
+    code = getattr(function, "__code__", None)
+    try:
+        tree = ast.parse(open(filename, encoding="utf-8").read(), filename)
+    except (OSError, SyntaxError, ValueError):
+        return False  # nothing to read: the pickling check above is all there is
+    if code is None:
+        return False
+
+    def guard(node):
+        test = ast.unparse(node.test) if isinstance(node, ast.If) else ""
+        return "__name__" in test and "__main__" in test
+
+    def visit(node, guarded):
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)) and child.name == function.__name__:
+                first = min([child.lineno, *(d.lineno for d in child.decorator_list)])
+                if code.co_firstlineno in (first, child.lineno):
+                    return guarded
+            if isinstance(child, (ast.If, ast.Try, ast.With, ast.For, ast.While)):
+                found = visit(child, guarded or guard(child))
+                if found is not None:
+                    return found
+        return None
+
+    return bool(visit(tree, False))

@@ -172,6 +172,13 @@ class Trainer:
             ``val_mae`` in place of the accuracies). ``status`` says how the run ended.
         """
         if isinstance(x, Dataset):
+            task = getattr(self.model, "task", x.task)
+            if task != x.task:
+                fix = ('MLP(sizes, loss="mse") or a Model with an MSE loss (or task="regression")'
+                       if x.task == "regression" else "a cross-entropy loss (MLP's default)")
+                raise ValueError(f"Trainer.fit: {x.name!r} is a {x.task} dataset (its labels are "
+                                 f"{'target numbers' if x.task == 'regression' else 'class ids'}) and the "
+                                 f"model is a {task} model; use {fix}")
             if validation_data is None and x.num_val:
                 validation_data = (x.x_val, x.y_val)
             x, y = x.x_train, x.y_train

@@ -126,3 +126,43 @@ def test_sgd_update_steps_against_the_gradient():
     W.gradients = {W: np.array([0.5, 0.5])}
     mf.sgd_update([W], learning_rate=0.1)
     np.testing.assert_allclose(W.value, [0.95, -2.05])
+
+
+def test_values_and_cost_gradients_print_as_on_the_course_miniflow(tmp_path):
+    # The course's miniflow.py (run on this numpy) is the oracle; its Add is the lesson's, defined
+    # the MiniFlow way beside it, as the early lesson's module had it.
+    script = SCRIPTS / "values_quiz.py"
+    course = on_course_miniflow(script, tmp_path)
+    (tmp_path / "miniflow.py").write_text((COURSE / "miniflow.py").read_text() + '''
+
+class Add(Node):
+    def __init__(self, *inputs):
+        Node.__init__(self, inputs)
+
+    def forward(self):
+        self.value = sum(n.value for n in self.inbound_nodes)
+
+
+def forward_pass(output_node, sorted_nodes):
+    for n in sorted_nodes:
+        n.forward()
+    return output_node.value
+''')
+    expected = run_script(course)
+    assert "[4, 5, 10, 19]" in expected and "array([[2.33333333]," in expected  # what the course shows
+    assert run_script(script) == expected
+
+
+def test_miniflow_mse_with_the_prediction_first_works_where_the_core_mse_does():
+    rng = np.random.default_rng(0)
+    x_, y_ = rng.normal(size=3), rng.normal(size=3)
+    grads = {}
+    for cls in (mf.MSE, MSE):
+        x, y = mf.Input(), mf.Input()
+        a = mf.Sigmoid(x)
+        cls(a, y)  # prediction first: the lesson's cost = MSE(l2, y) order
+        mf.forward_and_backward(mf.topological_sort({x: x_, y: y_}))
+        grads[cls] = x.gradients[x]
+    s = 1 / (1 + np.exp(-x_))
+    np.testing.assert_allclose(grads[mf.MSE], (2 / 3) * (s - y_) * s * (1 - s))  # the oracle: by hand
+    np.testing.assert_array_equal(grads[mf.MSE], grads[MSE])

@@ -27,12 +27,13 @@ def events(path):
 
 def test_the_loop_and_the_sweep_write_comparable_runs_into_one_logdir(tmp_path):
     logdir = tmp_path / "logs"
-    out = run("miniflow_sgd.py", logdir)
-    assert "Epoch: 1, Loss:" in out
+    loop_out = run("miniflow_sgd.py", logdir)
+    assert "Epoch: 1, Loss:" in loop_out
     out = run("miniflow_sweep.py", logdir, "--workers", "1")
     assert "val_mae" in out and "val_acc" not in out
 
-    loop = logdir / "miniflow-sgd" / "loop"
+    [loop] = (logdir / "miniflow-sgd").iterdir()
+    assert loop.name.startswith("width=10,lr=0.01,batch=11-") and str(loop) in loop_out
     [sweep] = logdir.glob("miniflow-sweep-*")
     assert sorted(p.name for p in sweep.iterdir() if p.is_dir()) == sorted(
         f"width={w},lr={lr}" for w in (2, 10, 50) for lr in (0.01, 0.1))
@@ -56,3 +57,16 @@ def test_script_states_question_hypothesis_and_what_to_look_at(script):
     for part in ("Question:", "Hypothesis:", "In TensorBoard:"):
         assert part in doc
     assert 'if __name__ == "__main__":' in source
+
+
+def test_running_the_loop_twice_makes_two_runs_each_with_its_own_steps_and_graph(tmp_path):
+    logdir = tmp_path / "logs"
+    run("miniflow_sgd.py", logdir)
+    run("miniflow_sgd.py", logdir)
+    runs = sorted((logdir / "miniflow-sgd").iterdir())
+    assert len(runs) == 2
+    for loop in runs:  # read with TensorBoard's loader: 2 epochs each, one graph, one HParams session
+        train = events(loop / "train")
+        assert [e.step for e in train.Scalars("epoch_loss")] == [0, 1]
+        assert len(list((loop / "train").glob("events.out.tfevents.*"))) == 1
+        assert len(list(loop.glob("events.out.tfevents.*"))) == 1

@@ -117,10 +117,50 @@ def test_user_axes_need_a_builder_and_a_plain_name(tmp_path):
         Experiment("x", logdir=tmp_path, model="mlp")
 
 
-def test_a_builder_returning_something_else_fails_its_run_with_a_message(tmp_path):
-    result = Experiment("x", logdir=tmp_path, workers=1, model=lambda c, s: object(), dataset="diabetes",
-                        epochs=1).sweep()[0]
-    assert result.status == "failed" and "return a flowlab.Model" in result.error
+def build_raises(config, shape):
+    return user_nodes.build({**config, "width": config["widthh"]}, shape)
+
+
+def build_classifier_only(config, shape):  # a regression network whatever the data
+    return user_nodes.build(config, shape)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize("build, dataset, says", [
+    (lambda c, s: object(), "diabetes", r"returned <object .*return a flowlab.Model"),
+    (build_raises, "diabetes", r"model=build_raises fails to build the model of run 'width=3': KeyError: 'widthh' "
+                               r"at .*test_model_sweep.py:\d+ "),
+    (build_classifier_only, "digits", r"returned a regression model \(loss MyMSE\) for the classification dataset "
+                                      r"'digits'.*SoftmaxCrossEntropy.*task='classification'"),
+])
+def test_a_builder_that_fails_for_every_run_is_found_in_the_driver_before_anything_is_written(
+        tmp_path, workers, build, dataset, says):
+    if workers == 2 and build.__name__ == "<lambda>":
+        pytest.skip("a lambda cannot reach worker processes (its own test)")
+    logdir = tmp_path / "logs"
+    exp = Experiment("x", logdir=logdir, workers=workers, model=build, dataset=dataset, epochs=1, width=3)
+    with pytest.raises(ValueError, match=says) as info:
+        exp.sweep(width=[3, 4])
+    assert "nothing was written" in str(info.value)
+    assert not logdir.exists()
+
+
+def test_a_sweep_whose_runs_all_failed_reads_as_its_datasets_task(tmp_path):
+    calls = []
+
+    def fails_in_training(config, shape):  # builds in the driver, then every run fails
+        calls.append(1)
+        if len(calls) > 1:
+            raise RuntimeError("out of luck")
+        return user_nodes.build(config, shape)
+
+    results = Experiment("x", logdir=tmp_path, workers=1, model=fails_in_training, dataset="diabetes",
+                         epochs=1, width=3).sweep(width=[3, 4])
+    assert [r.status for r in results] == ["failed", "failed"]
+    assert results.default_metric() == "val_loss"
+    assert results.table().splitlines()[0].split()[3:5] == ["val_loss", "val_mae"]
+    header = (results.sweep_dir / "results.csv").read_text().splitlines()[0].split(",")
+    assert "val_mae" in header and "val_accuracy" not in header
 
 
 SCRIPT = '''
@@ -192,6 +232,8 @@ def test_a_builders_hparams_leave_out_the_mlp_only_settings(tmp_path):
     hp = session_hparams(Path(r.logdir))
     assert hp["width"] == 3 and hp["dataset"] == "diabetes"
     assert not {"hidden", "activation", "init"} & set(hp)
+    header = csv_rows(Path(r.logdir).parent)[0]
+    assert header["width"] == "3" and not {"hidden", "activation", "init"} & set(header)
 
 
 def test_resume_keeps_finished_runs_of_user_axes(tmp_path):
@@ -202,3 +244,75 @@ def test_resume_keeps_finished_runs_of_user_axes(tmp_path):
     with pytest.warns(UserWarning, match=r"runs outside this grid \(width=4\)"):
         redone = exp.sweep(resume=first.sweep_dir, width=[3, 5])
     assert {r.name for r in redone} == {"width=3", "width=5"}
+
+
+@pytest.mark.parametrize("where", ["axis", "setting"])
+@pytest.mark.parametrize("name, says", [
+    ("lr", "short form of 'learning_rate'; write learning_rate="),
+    ("batch", "short form of 'batch_size'"),
+    ("learning_rat", "did you mean 'learning_rate'"),
+    ("epoch", "did you mean 'epochs'"),
+    ("loss", "column of results.csv"), ("mae", "column of results.csv"), ("val_loss", "column of results.csv"),
+    ("accuracy", "column of results.csv"), ("epochs_run", "column of results.csv"),
+    ("seconds", "column of results.csv"), ("best_val_loss", "column of results.csv"),
+])
+def test_a_user_axis_that_means_a_field_or_a_results_column_is_refused_before_anything_is_written(
+        tmp_path, where, name, says):
+    logdir = tmp_path / "logs"
+    values = [0.001, 0.5]
+    with pytest.raises(ValueError, match=rf"{name}=.*{says}") as info:
+        if where == "axis":
+            Experiment("b", logdir=logdir, workers=1, model=user_nodes.build, dataset="diabetes", epochs=1,
+                       width=3).sweep(**{name: values})
+        else:
+            Experiment("b", logdir=logdir, workers=1, model=user_nodes.build, dataset="diabetes", epochs=1,
+                       width=3, **{name: 0.5}).sweep(width=[2, 3])
+    assert ("sweep axis" if where == "axis" else "Experiment setting") in str(info.value)
+    assert not logdir.exists()
+
+
+def test_a_user_axis_keeps_its_values_in_results_csv(tmp_path):
+    # The oracle: the values given to the sweep, read back from the CSV a spreadsheet opens.
+    results = Experiment("b", logdir=tmp_path, workers=1, model=user_nodes.build, dataset="diabetes", epochs=1,
+                         width=3, my_loss="a").sweep(my_loss=["a", "b"])
+    assert [row["my_loss"] for row in csv_rows(results.sweep_dir)] == ["a", "b"]
+
+
+GUARDED = '''
+import numpy as np
+from flowlab import Experiment, Model
+from flowlab.miniflow import Input, Linear, MSE
+
+if __name__ == "__main__":
+    def build(config, shape):
+        X, y, W, b = Input(), Input(), Input(), Input()
+        W.value, b.value = np.zeros((shape.num_features, 1)), np.zeros(1)
+        o = Linear(X, W, b)
+        return Model(X, y, o, MSE(y, o))
+    try:
+        Experiment("g", model=build, dataset="diabetes", epochs=1, workers=2, logdir={logdir!r}).sweep()
+    except ValueError as exc:
+        print("REFUSED:", exc)
+'''
+
+
+def test_a_builder_defined_under_the_main_guard_is_refused_before_anything_is_written(tmp_path):
+    logdir = tmp_path / "logs"
+    script = tmp_path / "guarded.py"
+    script.write_text(GUARDED.format(logdir=str(logdir)))
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=tmp_path,
+                          env={"PYTHONPATH": str(ROOT), "PATH": ""}, timeout=120)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    assert f'REFUSED: model=build is defined under `if __name__ == "__main__":` in {script}' in proc.stdout
+    assert "Move `def build(config, shape):` above the guard" in proc.stdout
+    assert not logdir.exists()
+    # Moved above the guard, the same builder runs in the worker processes.
+    lines = GUARDED.format(logdir=str(logdir)).splitlines()
+    guard, builder = lines.index('if __name__ == "__main__":'), lines.index("    try:")
+    moved = lines[:guard] + [line[4:] for line in lines[guard + 1:builder]] + [lines[guard]] + lines[builder:]
+    script.write_text("\n".join(moved) + "\n")
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=tmp_path,
+                          env={"PYTHONPATH": str(ROOT), "PATH": ""}, timeout=120)
+    assert proc.returncode == 0 and "REFUSED" not in proc.stdout, proc.stdout + proc.stderr
+    [sweep] = logdir.iterdir()
+    assert json.loads((sweep / "run" / "run.json").read_text())["status"] == "completed"
