@@ -13,14 +13,15 @@ exactly zero), so the units can never become different: the symmetry is never br
 output biases learn; accuracy stays at chance (10%) and the loss at ln(10) = 2.30.
 
 In TensorBoard:
-- Scalars, `epoch_loss`: he_normal and glorot_uniform fall fast; normal stays flat at 2.30 for many
+- `epoch_loss`: he_normal and glorot_uniform fall fast; normal stays flat at 2.30 for a dozen
   epochs, then takes off; zeros stays flat at 2.30.
-- Scalars, `gradient_norm/dense_1` and `gradient_norm/dense_2`: exactly 0 for zeros at every epoch
-  (only the output layer, dense_3, gets a gradient); for normal they start tiny, dense_1 smaller than
-  dense_2, smaller than dense_3 (vanishing layer by layer), and grow as it leaves the plateau.
-- Histograms, `dense_1/kernel`: a single spike at 0 that never moves for zeros; a narrow bump
-  (std 0.01) for normal; a wide bell for he_normal and a flat box for glorot_uniform, which both
-  change shape as the network learns.
+- `gradient_norm/dense_1` and `gradient_norm/dense_2`: exactly 0 for zeros at every epoch
+  (only the output layer, dense_3, gets a gradient); for normal they start tiny, dense_1 (0.006)
+  smaller than dense_2 (0.01), smaller than dense_3 (0.16): vanishing layer by layer, and they grow
+  as it leaves the plateau.
+- Histograms, `weights/dense_1/kernel`: a single spike at 0 that never moves for zeros; a narrow bump
+  (std 0.01) for normal, which widens as it learns; a wide bell for he_normal and a flat box for
+  glorot_uniform, whose edges spread as the network learns.
 - Graphs: the network itself (the same for all four runs; only the starting numbers differ).
 """
 

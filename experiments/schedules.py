@@ -16,9 +16,10 @@ validation accuracy; step, exponential, cosine and plateau end below 0.01 traini
 give the same picture (the constant run's numbers vary widely: it is chaotic).
 
 In TensorBoard:
-- Scalars, `epoch_learning_rate` (train): each schedule's curve: the staircase of step:10:0.5,
-  the smooth fall of exponential:0.9, the half cosine down to almost 0, warmup's ramp from 0.5 up to 1.5,
-  and the plateau run's cuts by half whenever the validation loss stopped improving for 3 epochs.
+- Scalars, `learning_rate` (train; Keras calls it `epoch_learning_rate`): each schedule's curve:
+  the staircase of step:10:0.5, the smooth fall of exponential:0.9, the half cosine down to almost
+  0, warmup's ramp from 0.5 up to 1.5, and the plateau run's cuts by half whenever the validation
+  loss stopped improving for 3 epochs.
 - Scalars, `epoch_loss` (train): use a log-scale y axis. The constant and warmup runs climb to huge
   values; the others drop back as their rate falls.
 - Scalars, `epoch_loss` (validation): stays high for every schedule (the wild early epochs leave

@@ -47,7 +47,7 @@ class ProcessExecutor:
 
     The driver knows which task each worker holds, so a worker that dies (segfault, SIGKILL, out
     of memory) fails only the run it was running; a new worker takes its place and the sweep goes
-    on. Workers come from a forkserver that has flowlab and tensorboardX imported already, and
+    on. Workers come from a forkserver that has flowlab and its TensorBoard protos imported already, and
     stay alive for the whole sweep, so their imports, caches and loaded data serve every run.
     Each worker limits BLAS to ``threads`` threads: several BLAS threads per worker on a shared
     core are many times slower.
@@ -66,7 +66,7 @@ class ProcessExecutor:
     def start(self):
         """Starts the forkserver now, so its imports overlap with the driver loading the data."""
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["flowlab.experiment", "flowlab.tensorboard", "tensorboardX", "PIL.Image"])
+        ctx.set_forkserver_preload(["flowlab.experiment", "flowlab.tensorboard", "flowlab.summaries", "PIL.Image"])
         from multiprocessing import forkserver
 
         forkserver.ensure_running()

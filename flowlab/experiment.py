@@ -121,26 +121,40 @@ class RunConfig:
                        epochs=int(c.epochs), seed=int(c.seed), dtype=str(c.dtype))
 
     def hparams(self):
-        """The config as TensorBoard HParams values (numbers, strings), user-defined axes included."""
+        """The config as TensorBoard HParams values (numbers, strings), user-defined axes included.
+
+        The learning rate and the batch size are strings ("0.001", "full"), so that every sweep
+        gives their columns one type and the parallel-coordinates plot spaces their values evenly
+        (a numeric axis is linear: 0.001 and 0.01 would overlap). A default is written as the
+        value it stands for (the optimizer's learning rate, the activation's initializer).
+        """
         return {**self._hparams(), **{k: v if isinstance(v, (bool, int, float, str)) else format_value(k, v)
                                       for k, v in self.extra.items()}}
 
     def _hparams(self):
+        from .init import default_init
+
+        lr = self.learning_rate
+        if lr is None:
+            import inspect
+
+            lr = inspect.signature(OPTIMIZERS[self.optimizer]).parameters["lr"].default
         return {
             "dataset": self.dataset,
             "hidden": format_value("hidden", self.hidden),
-            "learning_rate": self.learning_rate if self.learning_rate is not None else "default",
+            "learning_rate": np.format_float_positional(float(lr), trim="-"),
             "activation": self.activation,
             "optimizer": self.optimizer,
-            "batch_size": self.batch_size if self.batch_size is not None else "full",
-            "init": self.init or "default",
+            "batch_size": str(self.batch_size) if self.batch_size is not None else "full",
+            "init": self.init or default_init(self.activation),
             "epochs": self.epochs,
             "seed": self.seed,
             **settings_hparams(self),
             "val_fraction": self.val_fraction,
             "dtype": self.dtype,
-            "noise": self.noise if self.noise is not None else "default",
-            "n_samples": self.n_samples if self.n_samples is not None else _default_samples(self.dataset),
+            # Strings, as learning_rate: "default" and "all" never share a column with numbers.
+            "noise": format_value("noise", self.noise),
+            "n_samples": str(self.n_samples if self.n_samples is not None else _default_samples(self.dataset)),
             "standardize": self.standardize,
         }
 
@@ -493,6 +507,7 @@ class Experiment:
 
         records = {}
         tasks = []
+        columns = _hparams_columns(configs, self.model)
         for config in configs:
             name = run_name(config, varied)
             previous = read_run(sweep_dir / name)
@@ -508,6 +523,7 @@ class Experiment:
                 # after it keeps rows of two sweeps in one logdir apart; seeds share a row.
                 "group_name": f"{run_name(config, seedless)} [{sweep_dir.name}]",
                 "histograms": self.histograms,
+                "hparams_columns": columns,  # the sweep's HParams config, which every run writes
                 **({"builder": self.model} if self.model is not None else {}),
             })
         order = [run_name(c, varied) for c in configs]
@@ -593,6 +609,25 @@ def _check_extra(extra, what="user-defined setting"):
             raise ValueError(f"{shown} is not a config field (did you mean {close[0]!r}?); a new setting that "
                              "close to a field's name is refused, as it would be ignored by the run")
     return dict(extra)
+
+
+def run_hparams(config, builder=None):
+    """A run's HParams values: its config's, without the settings only the MLP reads when the
+    model comes from the user's builder (they mean nothing for it)."""
+    hparams = config.hparams()
+    if builder is not None:
+        for key in MLP_ONLY:
+            hparams.pop(key, None)
+        for key in MODEL_SETTINGS:  # the MLP's regularization: shown only if set (the builder may read it)
+            if not getattr(config, key):
+                hparams.pop(key, None)
+    return hparams
+
+
+def _hparams_columns(configs, builder=None):
+    from .dashboards import hparams_columns
+
+    return hparams_columns([run_hparams(c, builder) for c in configs])
 
 
 def _unknown_field(what, name):
@@ -799,15 +834,9 @@ def execute_run(task, callbacks=()):
                         loss="mse" if regression else "cross_entropy", **model_kwargs(c))
         initial = _fingerprint(model)
         config = RunConfig(**{**c, "hidden": tuple(c["hidden"])})
-        hparams = config.hparams()
-        if task.get("builder") is not None:  # settings only the MLP reads mean nothing for the user's model
-            for key in MLP_ONLY:
-                hparams.pop(key, None)
-            for key in MODEL_SETTINGS:  # the MLP's regularization: shown only if set (the builder may read it)
-                if not c.get(key):
-                    hparams.pop(key, None)
-        logger = TensorBoardLogger(run_dir, hparams=hparams, group_name=task.get("group_name"),
-                                   histograms=task.get("histograms", True))
+        logger = TensorBoardLogger(run_dir, hparams=run_hparams(config, task.get("builder")),
+                                   group_name=task.get("group_name"), histograms=task.get("histograms", True),
+                                   hparams_config=task.get("hparams_columns"))
         trainer = Trainer(model, c["optimizer"], lr=c["learning_rate"], callbacks=[logger, *callbacks],
                           seed=c["seed"], schedule=c.get("schedule"), **optimizer_kwargs(c))
         trainer.fit(data, epochs=c["epochs"], batch_size=c["batch_size"])

@@ -33,7 +33,7 @@ class LoopLogger:
             Inputs fed data, never trainables. None: guessed from the graph, as MiniFlow's code
             reads them (see ``trainables_of``).
         hparams: the run's settings for the HParams dashboard, e.g. ``{"learning_rate": 0.01}``.
-        learning_rate: written as ``epoch_learning_rate`` (None: not written).
+        learning_rate: written as ``learning_rate`` (None: not written).
         append: write into a ``run_dir`` that already holds a run's event files.
         **kwargs: passed to ``TensorBoardLogger`` (``histogram_freq``, ``flush_secs``, ...).
 

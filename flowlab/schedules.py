@@ -334,7 +334,7 @@ class LearningRateScheduler(Callback):
     """Sets the optimizer's ``lr`` at the start of each epoch from a schedule (Keras' callback of that name).
 
     The base learning rate is the optimizer's ``lr`` when training begins. The trainer logs the
-    lr each epoch trained at as ``learning_rate`` (TensorBoard: ``epoch_learning_rate``).
+    lr each epoch trained at as ``learning_rate`` (the TensorBoard scalar of that name).
 
     Args:
         schedule: a ``Schedule``, a spec such as ``"cosine"`` or ``"plateau:5:0.5"``, or, as in

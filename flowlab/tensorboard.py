@@ -6,7 +6,6 @@ import math
 import os
 import re
 import socket
-import struct
 import sys
 import time
 import uuid
@@ -30,7 +29,13 @@ SESSION_STATUS = {
 _MAX_PENDING = 4 << 20
 
 # Epoch logs keys that are bookkeeping, not metrics.
-_NOT_SCALARS = frozenset({"seconds", "size", "status", "epoch", "batch"})
+_NOT_SCALARS = frozenset({"seconds", "size", "status", "epoch", "batch", "learning_rate"})
+
+# A loss TensorBoard cannot store (float32 overflows to inf beyond this) is written as this value.
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+# What update_freq may be besides a whole number of batches.
+_UPDATE_FREQS = ("epoch", "first_epoch", "batch")
 
 # tab10, matplotlib's default colors: class k is drawn in _PALETTE[k % 10].
 _PALETTE = np.array([
@@ -45,13 +50,29 @@ class TensorBoardLogger(Callback):
     Layout (point ``tensorboard --logdir`` at the parent of ``run_dir``)::
 
         <run_dir>/             the HParams session; text summaries config, model and status
-        <run_dir>/train/       epoch_loss, epoch_accuracy, epoch_learning_rate (step = epoch, from 0);
-                               gradient_norm/<layer>, update_ratio/<layer>; histograms <param> and
-                               <param>/gradient; the graph; decision_boundary images (2-D data)
-        <run_dir>/validation/  epoch_loss, epoch_accuracy (with validation data)
+        <run_dir>/train/       epoch_loss, epoch_accuracy, epoch_steps_per_second (step = epoch, from 0);
+                               epoch_loss/per_batch (step = batches trained, see update_freq);
+                               learning_rate; gradient_norm/<layer>, update_ratio/<layer>;
+                               histograms weights/<param> and gradients/<param>; the graph;
+                               predictions/decision_boundary images (2-D data)
+        <run_dir>/validation/  epoch_loss, epoch_accuracy; evaluation_loss_vs_iterations and
+                               evaluation_accuracy_vs_iterations (step = batches trained), as Keras 3
+
+    The names are Keras' where Keras has one, except where Keras' would bury the curves:
+    TensorBoard's Time Series page groups cards by the tag's first "/" segment, sorts the groups
+    by name and opens only the first two, so weights and gradients get groups of their own
+    (Keras: ``dense/kernel/histogram``), Keras' ``batch_loss`` sits in the ``epoch_loss`` group and
+    Keras' ``epoch_learning_rate`` is ``learning_rate``: the first screen is accuracy and loss.
+    Layers count from 1 (``dense_1`` is the first layer, which Keras calls ``dense``; ``dense_2``
+    is Keras' ``dense_1``).
 
     Every other ``logs`` key ``k`` (a metric a trainer adds) is written as ``epoch_k``, in
     validation/ when it starts with ``val_``, as Keras does.
+
+    A run that diverges still shows the epoch it diverged in: the training loss and accuracy of
+    its batches up to the last finite loss, and the validation metrics of the weights it ended
+    with (a loss beyond float32's range reads as float32's largest value, 3.4e38), so its HParams
+    row has every metric and the loss curves show the explosion.
 
     The HParams session is written when training ends, so that its row can carry the final
     ``status`` hparam (completed, early_stopped, diverged, failed, interrupted) next to every
@@ -89,6 +110,13 @@ class TensorBoardLogger(Callback):
             after every epoch).
         histogram_bins: buckets per histogram (30, as TF2/Keras).
         config: what the ``config`` text summary shows as a table; None: ``hparams``.
+        update_freq: which batches' losses to write as ``epoch_loss/per_batch`` (Keras'
+            ``update_freq``): "first_epoch" (every batch of epoch 0, so that a learning rate that
+            explodes within the first epoch shows as a curve), "batch" (every batch), a whole number
+            n (every n-th batch) or "epoch" (none).
+        hparams_config: the HParams columns of the sweep this run belongs to
+            (``flowlab.dashboards.hparams_columns``), written as the HParams experiment config;
+            None: no config (TensorBoard then shows every hparam and every scalar as columns).
 
     Example:
         >>> from flowlab.data import load_dataset
@@ -100,7 +128,8 @@ class TensorBoardLogger(Callback):
     """
 
     def __init__(self, run_dir, hparams=None, group_name=None, *, histogram_freq=1, histograms=True, graph=True,
-                 layer_stats=True, boundary_freq=5, boundary_size=192, flush_secs=5, histogram_bins=30, config=None):
+                 layer_stats=True, boundary_freq=5, boundary_size=192, flush_secs=5, histogram_bins=30, config=None,
+                 update_freq="first_epoch", hparams_config=None):
         if not isinstance(run_dir, (str, os.PathLike)) or not os.fspath(run_dir):
             raise ValueError(f"TensorBoardLogger: run_dir must be a non-empty path, got run_dir={run_dir!r}")
         for name, value in (("hparams", hparams), ("config", config)):
@@ -120,6 +149,14 @@ class TensorBoardLogger(Callback):
         self.boundary_size = _whole("boundary_size", boundary_size, minimum=16)
         self.flush_secs = flush_secs
         self.histogram_bins = _whole("histogram_bins", histogram_bins, minimum=1)
+        if update_freq not in _UPDATE_FREQS:
+            try:
+                update_freq = _whole("update_freq", update_freq, minimum=1)
+            except ValueError:
+                raise ValueError(f"TensorBoardLogger: update_freq must be 'first_epoch', 'batch', 'epoch' or a "
+                                 f"whole number of batches >= 1, got update_freq={update_freq!r}") from None
+        self.update_freq = update_freq
+        self.hparams_config = None if hparams_config is None else list(hparams_config)
         self._writers = {}
         self._reset()
 
@@ -132,6 +169,11 @@ class TensorBoardLogger(Callback):
         self._last_epoch = self._boundary_epoch = None
         self._epochs_logged = 0
         self._start_time = None
+        self._iterations = 0  # batches trained so far (Keras' optimizer.iterations)
+        self._epoch = None
+        self._partial = [0.0, 0.0, 0, 0]  # this epoch so far: loss sum, correct, examples, batches
+        self._batches = []  # (step, loss, time) of batch_loss points not written yet
+        self._metric = "accuracy"  # the model's metric besides the loss (a regression's: "mae")
 
     # --- event files ---------------------------------------------------------------------------
 
@@ -162,6 +204,7 @@ class TensorBoardLogger(Callback):
         self._reset()
         self._start_time = time.time()
         model = self.trainer.model
+        self._metric = str(getattr(model, "metric", None) or "accuracy")
         self._params = [p for p in getattr(model, "params", ()) if np.size(p.value)]
         self._tags = [getattr(p, "name", None) or f"param_{i}" for i, p in enumerate(self._params)]
         layers = {}
@@ -175,15 +218,41 @@ class TensorBoardLogger(Callback):
         _add_text(event.summary, "config", _markdown_table(config))
         if self._params:
             _add_text(event.summary, "model", _model_table(model, self._params, self._tags))
+        if self.layer_stats and self._layers:
+            from .dashboards import layout_value
+
+            event.summary.value.append(layout_value())  # the Custom Scalars tab
+        if self.hparams_config is not None:
+            from .dashboards import experiment_value
+
+            event.summary.value.append(experiment_value(self.hparams_config, self._metric))
         self._writer("root").add_event(event, step=0)
         self._writer("train")  # the run's directories exist from the start
 
     def on_epoch_begin(self, epoch, logs=None):
+        self._epoch, self._partial = epoch, [0.0, 0.0, 0, 0]
         # The weights an epoch starts from are the ones the previous epoch ended with, which
         # on_epoch_end keeps anyway: copy them only before the first epoch.
         if self.layer_stats and self._params and self._before is None and not self._snapshots:
             weights = np.concatenate([p.value.reshape(-1) for p in self._params], dtype=np.float64)
             self._before = weights, _segment_sums(weights * weights, self._layout.starts[:len(self._params)])
+
+    def on_batch_end(self, batch, logs=None):
+        logs = logs or {}
+        loss, size = logs.get("loss"), logs.get("size", 1)
+        if loss is None:
+            return
+        self._iterations += 1
+        partial = self._partial
+        partial[0] += loss * size
+        partial[1] += logs.get(self._metric, math.nan) * size
+        partial[2] += size
+        partial[3] += 1
+        freq = self.update_freq
+        if (freq == "batch" or (freq == "first_epoch" and self._epoch == 0)
+                or (freq.__class__ is int and self._iterations % freq == 0)):
+            # Keras' batch_loss, filed beside epoch_loss; step = batches trained so far, from 0.
+            self._batches.append((self._iterations - 1, loss, time.time()))
 
     def on_epoch_end(self, epoch, logs=None):
         if self._graph_pending:
@@ -197,11 +266,21 @@ class TensorBoardLogger(Callback):
                 validation.append(("epoch_" + key[4:], value))
             else:
                 train.append(("epoch_" + key, value))
-        if "learning_rate" not in logs and hasattr(getattr(self.trainer, "optimizer", None), "lr"):
-            train.append(("epoch_learning_rate", float(self.trainer.optimizer.lr)))
+        if "learning_rate" in logs:
+            train.append(("learning_rate", float(logs["learning_rate"])))
+        elif hasattr(getattr(self.trainer, "optimizer", None), "lr"):
+            train.append(("learning_rate", float(self.trainer.optimizer.lr)))
+        seconds, batches = logs.get("seconds"), self._partial[3]
+        if seconds and batches:
+            train.append(("epoch_steps_per_second", batches / seconds))
+        evaluation = [(f"evaluation_{name[6:]}_vs_iterations", value) for name, value in validation
+                      if name in ("epoch_loss", f"epoch_{self._metric}")]
         histograms = bool(self.histograms and self.histogram_freq and epoch % self.histogram_freq == 0)
-        entry = {"epoch": epoch, "train": train, "validation": validation, "histograms": histograms,
-                 "row": None, "image": None}
+        # The epoch's end time travels with it: the events are written later, in a batch.
+        entry = {"epoch": epoch, "time": time.time(), "train": train, "validation": validation,
+                 "histograms": histograms, "row": None, "image": None, "batches": self._batches,
+                 "evaluation": evaluation, "iterations": self._iterations}
+        self._batches = []
         if self._params and (histograms or self.layer_stats):
             entry["row"] = self._snapshot()
         if self.boundary_freq and epoch % self.boundary_freq == 0:
@@ -230,8 +309,12 @@ class TensorBoardLogger(Callback):
                     if last is not None and last["epoch"] == self._last_epoch:
                         last["image"] = image
                     else:
-                        self._pending.append({"epoch": self._last_epoch, "train": [], "validation": [],
-                                              "histograms": False, "row": None, "image": image})
+                        self._pending.append(_entry(self._last_epoch, image=image))
+            if status == "diverged" and self._epoch is not None and self._epoch != self._last_epoch:
+                self._pending.append(self._diverged_epoch())
+            if self._batches:  # a run stopped inside an epoch: its batches so far
+                self._pending.append(_entry(self._epoch if self._epoch is not None else 0))
+                self._pending[-1]["batches"], self._batches = self._batches, []
             self._write_pending()
             error = getattr(self.trainer, "error", None)
             seconds = time.time() - (self._start_time or time.time())
@@ -245,6 +328,31 @@ class TensorBoardLogger(Callback):
             self.close()
 
     # --- what is written -----------------------------------------------------------------------
+
+    def _diverged_epoch(self):
+        """The epoch a run diverged in, so that TensorBoard shows the explosion: the training loss
+        and accuracy of its batches up to the last finite loss, and the validation loss and accuracy
+        of the weights as they stand (a loss beyond float32, inf or NaN, reads as float32's largest
+        value). Written at the epoch's step like any other epoch."""
+        total, correct, seen, _ = self._partial
+        entry = _entry(self._epoch, batches=self._batches)
+        self._batches = []
+        if seen:
+            entry["train"] = [("epoch_loss", min(total / seen, _FLOAT32_MAX))]
+            if not math.isnan(correct):
+                entry["train"].append((f"epoch_{self._metric}", correct / seen))
+        x, y = getattr(self.trainer, "x_val", None), getattr(self.trainer, "y_val", None)
+        model = self.trainer.model
+        if x is not None and len(x) and hasattr(model, "evaluate"):
+            with np.errstate(all="ignore"):
+                loss, accuracy = model.evaluate(x, y)
+            loss = loss if loss < _FLOAT32_MAX else _FLOAT32_MAX  # NaN too
+            metric = self._metric
+            entry["validation"] = [("epoch_loss", loss), (f"epoch_{metric}", accuracy)]
+            entry["evaluation"] = [("evaluation_loss_vs_iterations", loss),
+                                   (f"evaluation_{metric}_vs_iterations", accuracy)]
+            entry["iterations"] = self._iterations
+        return entry
 
     def _write_graph(self):
         # After an epoch every node holds a value, so a shape; the batch dimension shows as "?".
@@ -321,15 +429,21 @@ class TensorBoardLogger(Callback):
                                      [(e["histograms"], ev.summary) for e, ev in zip(pending, events) if e["row"] is not None])
         train_file = self._writer("train")
         for entry, event in zip(pending, events):
+            for step, loss, when in entry["batches"]:
+                batch = _event()
+                batch.summary.value.add(tag="epoch_loss/per_batch", simple_value=loss)
+                train_file.add_event(batch, step=step, walltime=when)
             if entry["image"] is not None:
                 event.summary.value.extend(entry["image"])
-            train_file.add_event(event, step=entry["epoch"])
-            if entry["validation"]:
-                event = _event()
-                add = event.summary.value.add
-                for tag, value in entry["validation"]:
-                    add(tag=tag, simple_value=value)
-                self._writer("validation").add_event(event, step=entry["epoch"])
+            if len(event.summary.value):
+                train_file.add_event(event, step=entry["epoch"], walltime=entry["time"])
+            for values, step in ((entry["validation"], entry["epoch"]), (entry["evaluation"], entry["iterations"])):
+                if values:
+                    event = _event()
+                    add = event.summary.value.add
+                    for tag, value in values:
+                        add(tag=tag, simple_value=value)
+                    self._writer("validation").add_event(event, step=step, walltime=entry["time"])
         for writer in self._writers.values():
             writer.flush()
 
@@ -346,7 +460,8 @@ class TensorBoardLogger(Callback):
         sumsq = np.add.reduceat(rows * rows, starts, axis=1)
         picked = [k for k, (histograms, _) in enumerate(targets) if histograms]
         if picked:
-            tags = self._tags + [t + "/gradient" for t in self._tags]
+            # Their own Time Series groups, which sort after the epoch_* curves.
+            tags = [f"weights/{t}" for t in self._tags] + [f"gradients/{t}" for t in self._tags]
             every = len(picked) == len(rows)
             _add_histograms([targets[k][1] for k in picked], tags, rows if every else rows[picked], layout,
                             sumsq if every else sumsq[picked])
@@ -387,7 +502,7 @@ class TensorBoardLogger(Callback):
         image = render_decision_boundary(self.trainer.model, x, y, size=self.boundary_size)
         if image is None:
             return None
-        return [_image_value("decision_boundary", image)]
+        return [_image_value("predictions/decision_boundary", image)]
 
 
 class EventFile:
@@ -410,9 +525,9 @@ class EventFile:
     """
 
     def __init__(self, logdir, flush_secs=5):
-        from tensorboardX.record_writer import masked_crc32c
+        from .summaries import record
 
-        self._crc = masked_crc32c
+        self._record = record
         os.makedirs(logdir, exist_ok=True)
         self.flush_secs = flush_secs
         while True:
@@ -439,10 +554,7 @@ class EventFile:
         event.wall_time = time.time() if walltime is None else walltime
         if step is not None:
             event.step = int(step)
-        data = event.SerializeToString()
-        header = struct.pack("<Q", len(data))
-        crc = self._crc
-        self._file.write(b"".join((header, struct.pack("<I", crc(header)), data, struct.pack("<I", crc(data)))))
+        self._file.write(self._record(event.SerializeToString()))
         if time.monotonic() - self._last_flush >= self.flush_secs:
             self.flush()
 
@@ -454,9 +566,9 @@ class EventFile:
 
     def add_scalar(self, tag, value, step):
         """Appends one scalar at ``step`` (what ``SummaryWriter.add_scalar`` writes)."""
-        from tensorboardX.summary import scalar
-
-        self.add_summary(scalar(tag, float(value)), step)
+        event = _event()
+        event.summary.value.add(tag=tag, simple_value=float(value))
+        self.add_event(event, step)
 
     def flush(self):
         """Hands buffered records to the OS: TensorBoard can read them from now on."""
@@ -480,19 +592,19 @@ _Event = None
 
 
 def _event():
-    """A new, empty ``Event`` proto (tensorboardX is imported on the first call: it may pull in torch)."""
+    """A new, empty ``Event`` proto (tensorboard's protos load on the first call, not at import)."""
     global _Event
     if _Event is None:
-        from tensorboardX.proto.event_pb2 import Event
+        from .summaries import Event
 
         _Event = Event
     return _Event()
 
 
 def _add_text(summary, tag, text):
-    from tensorboardX.summary import text as text_summary
+    from .summaries import add_text
 
-    summary.value.extend(text_summary(tag, text).value)  # tag becomes <tag>/text_summary
+    add_text(summary, tag, text)  # tag becomes <tag>/text_summary
 
 
 def _gradient(p):
@@ -554,7 +666,8 @@ def _add_histograms(summaries, tags, rows, layout, sumsq):
         # As floats: the bucket field is a double, and protobuf converts a list of ints 5x slower.
         counts = np.bincount(position.astype(np.intp).ravel(), minlength=spare + 1)[:spare]
         counts = counts.astype(np.float64).reshape(k, bins).tolist()
-        limits = lo[:, None] + (np.where(regular, width, 0.0) / bins)[:, None] * layout.edges
+        # layout.edges are k / bins for k = 1..bins: the right edges as fractions of the range.
+        limits = lo[:, None] + np.where(regular, width, 0.0)[:, None] * layout.edges
         limits[:, -1] = hi
         limits, totals = limits.tolist(), block.sum(axis=1).tolist()
         lo, hi, regular = lo.tolist(), hi.tolist(), regular.tolist()
@@ -579,10 +692,10 @@ def _add_histograms(summaries, tags, rows, layout, sumsq):
 
 
 def _image_value(tag, image):
-    """An image summary value of an HWC uint8 RGB array, encoded as PNG by tensorboardX (Pillow)."""
-    from tensorboardX.summary import image as image_summary
+    """An image summary value of an HWC uint8 RGB array, encoded as PNG (Pillow)."""
+    from .summaries import image_value
 
-    return image_summary(tag, image, dataformats="HWC").value[0]
+    return image_value(tag, image)
 
 
 def _fill_histogram(histo, lo, hi, num, total, sumsq, limits, counts):
@@ -595,8 +708,8 @@ def _fill_histogram(histo, lo, hi, num, total, sumsq, limits, counts):
 
 def _add_session(summary, hparams, group_name, start_time, status):
     """The HParams session of this run: start (hparams, group) and end (status), as tensorboard.md §2."""
-    from tensorboardX.proto.api_pb2 import Status
-    from tensorboardX.proto.plugin_hparams_pb2 import HParamsPluginData, SessionEndInfo, SessionStartInfo
+    from tensorboard.plugins.hparams.api_pb2 import Status
+    from tensorboard.plugins.hparams.plugin_data_pb2 import HParamsPluginData, SessionEndInfo, SessionStartInfo
 
     start = SessionStartInfo(group_name=group_name, start_time_secs=start_time or time.time())
     for key, value in hparams.items():
@@ -612,6 +725,14 @@ def _add_session(summary, hparams, group_name, start_time, status):
         value = summary.value.add(tag=tag)
         value.metadata.plugin_data.plugin_name = "hparams"
         value.metadata.plugin_data.content = data.SerializeToString()
+
+
+def _entry(epoch, **fields):
+    """A pending epoch with nothing to write yet."""
+    entry = {"epoch": epoch, "time": time.time(), "train": [], "validation": [], "histograms": False, "row": None,
+             "image": None, "batches": [], "evaluation": [], "iterations": 0}
+    entry.update(fields)
+    return entry
 
 
 def _whole(name, value, minimum=0):
@@ -652,6 +773,9 @@ def _model_table(model, params, tags):
         shape = np.shape(p.value)
         rows.append(f"| {_cell(tag)} | {'×'.join(map(str, shape)) or 'scalar'} | {int(np.prod(shape)):,} |")
     rows.append(f"| **total** | | **{sum(int(np.size(p.value)) for p in params):,}** |")
+    if any(tag.startswith("dense_1/") for tag in tags):
+        rows += ["", "Layers count from 1: `dense_1` is the first layer, which Keras names `dense`; "
+                 "`dense_2` is Keras' `dense_1`, and so on."]
     return "\n".join(rows)
 
 
@@ -714,12 +838,12 @@ def graph_def(nodes, batch_dim=False):
             graphs do: the batch size of the values at hand is an accident of when they were taken.
 
     Returns:
-        A ``tensorboardX.proto.graph_pb2.GraphDef``; an event file takes it as
+        A ``tensorboard.compat.proto.graph_pb2.GraphDef``; an event file takes it as
         ``Event(graph_def=gd.SerializeToString())``.
     """
-    from tensorboardX.proto import types_pb2
-    from tensorboardX.proto.graph_pb2 import GraphDef
-    from tensorboardX.proto.versions_pb2 import VersionDef
+    from tensorboard.compat.proto import types_pb2
+    from tensorboard.compat.proto.graph_pb2 import GraphDef
+    from tensorboard.compat.proto.versions_pb2 import VersionDef
 
     dtypes = {np.dtype(np.float64): types_pb2.DT_DOUBLE, np.dtype(np.float32): types_pb2.DT_FLOAT,
               np.dtype(np.float16): types_pb2.DT_HALF, np.dtype(np.int64): types_pb2.DT_INT64,

@@ -257,13 +257,16 @@ class Trainer:
             n = len(yb)
             total += loss * n
             if batch_metric is None:
-                correct += int(count_nonzero(logits.value.argmax(axis=1) == yb))
+                right = int(count_nonzero(logits.value.argmax(axis=1) == yb))
+                correct += right
+                batch_value = right / n
             else:
                 s, c = batch_metric(yb)
                 correct, counted = correct + s, counted + c
+                batch_value = s / c if c else float("nan")
             seen += n
             if on_batch:
-                batch_logs = {"loss": loss, "size": n}
+                batch_logs = {"loss": loss, metric: batch_value, "size": n}
                 for cb in on_batch:
                     cb.on_batch_end(b, batch_logs)
         logs = {"loss": total / seen, metric: correct / (seen if batch_metric is None else counted)}

@@ -73,7 +73,8 @@ def test_noise_and_n_samples_axes_make_the_data_they_name(tmp_path):
     rows = csv_rows(results)
     assert rows["noise=0.3,samples=200"]["noise"] == "0.3" and rows["noise=0.3,samples=200"]["n_samples"] == "200"
     hp = hparams(runs["noise=0,samples=100"].logdir)
-    assert hp["noise"] == 0.0 and hp["n_samples"] == 100 and hp["standardize"] is True
+    # strings, so that no sweep mixes "default" or "all" into a numeric column
+    assert hp["noise"] == "0" and hp["n_samples"] == "100" and hp["standardize"] is True
     for noise in (0.0, 0.3):
         for n in (100, 200):
             data = load_dataset("moons", noise=noise, n_samples=n, standardize=False)
@@ -140,9 +141,9 @@ def test_cli_data_flags(tmp_path, capsys):
 def test_hparams_show_the_sample_count_a_generated_set_defaults_to():
     from flowlab.experiment import RunConfig
 
-    assert RunConfig(dataset="spiral").validated().hparams()["n_samples"] == 300
+    assert RunConfig(dataset="spiral").validated().hparams()["n_samples"] == "300"
     assert RunConfig(dataset="digits").validated().hparams()["n_samples"] == "all"
-    assert RunConfig(dataset="moons", n_samples=64).validated().hparams()["n_samples"] == 64
+    assert RunConfig(dataset="moons", n_samples=64).validated().hparams()["n_samples"] == "64"
 
 
 def test_input_scaling_experiment_shows_what_its_docstring_says(tmp_path):

@@ -38,7 +38,7 @@ def test_the_loop_and_the_sweep_write_comparable_runs_into_one_logdir(tmp_path):
     assert sorted(p.name for p in sweep.iterdir() if p.is_dir()) == sorted(
         f"width={w},lr={lr}" for w in (2, 10, 50) for lr in (0.01, 0.1))
     train = events(loop / "train")
-    assert {"W1", "b1", "W2", "b2", "W1/gradient"} <= set(train.Tags()["histograms"])
+    assert {"weights/W1", "weights/b1", "weights/W2", "weights/b2", "gradients/W1"} <= set(train.Tags()["histograms"])
     assert {"Linear", "Sigmoid", "MSE"} <= {n.op for n in train.Graph().node}
     assert [e.step for e in train.Scalars("epoch_loss")] == [0, 1]
     # The same network, data, batches and initial weights: the loop's curves are the sweep run's.

@@ -98,9 +98,9 @@ def test_tensorboard_logs_any_model_by_param_name_and_user_class(tmp_path, diabe
         diabetes, epochs=2)
     ea = EventAccumulator(str(tmp_path / "run" / "train"), size_guidance=STORE_EVERYTHING_SIZE_GUIDANCE).Reload()
     tags = ea.Tags()
-    assert {"W1", "b1", "W2", "b2", "W1/gradient"} <= set(tags["histograms"])
+    assert {"weights/W1", "weights/b1", "weights/W2", "weights/b2", "gradients/W1"} <= set(tags["histograms"])
     assert {"epoch_loss", "epoch_mae"} <= set(tags["scalars"]) and "epoch_accuracy" not in tags["scalars"]
-    last = ea.Histograms("W1")[-1]
+    last = ea.Histograms("weights/W1")[-1]
     assert last.step == 1 and last.histogram_value.num == model.params[0].value.size
     assert last.histogram_value.min == pytest.approx(model.params[0].value.min())
     ops = {n.op for n in ea.Graph().node}
@@ -211,8 +211,8 @@ def test_loop_logger_finds_trainables_in_a_sorted_graph_and_names_them_after_the
     assert log.model.params == [W1, b1, W2, b2] and [p.name for p in log.model.params] == ["W1", "b1", "W2", "b2"]
     train = EventAccumulator(str(tmp_path / "loop" / "train"), size_guidance=STORE_EVERYTHING_SIZE_GUIDANCE).Reload()
     assert [e.step for e in train.Scalars("epoch_loss")] == [0, 1, 2]
-    assert {"W1", "b2/gradient"} <= set(train.Tags()["histograms"])
-    last = train.Histograms("W2")[-1].histogram_value
+    assert {"weights/W1", "gradients/b2"} <= set(train.Tags()["histograms"])
+    last = train.Histograms("weights/W2")[-1].histogram_value
     assert last.num == 4 and last.max == pytest.approx(W2.value.max())
     val = EventAccumulator(str(tmp_path / "loop" / "validation")).Reload().Scalars("epoch_loss")
     assert val[-1].value == pytest.approx(2 * train.Scalars("epoch_loss")[-1].value)

@@ -87,7 +87,7 @@ def test_user_network_sweeps_in_worker_processes_with_a_custom_axis(tmp_path):
         val = events(run_dir / "validation").Scalars("epoch_loss")
         assert val[-1].value == pytest.approx(np.mean((data.y_val - pred) ** 2), rel=1e-6)
         train = events(run_dir / "train")
-        assert {"W1", "b1", "W2", "b2"} <= set(train.Tags()["histograms"])
+        assert {"weights/W1", "weights/b1", "weights/W2", "weights/b2"} <= set(train.Tags()["histograms"])
         assert {"MyLinear", "MySigmoid", "MyMSE"} <= {n.op for n in train.Graph().node}
     # Runs differing only in seed start from different weights, the same width from the same.
     inits = {r.name: r.initial_weights for r in results}
@@ -223,7 +223,7 @@ def test_a_script_builder_runs_on_dask_by_value_and_an_unpicklable_one_is_refuse
     [sweep] = [p for p in logdir.iterdir()]
     assert sweep.name.startswith("dask-")  # the refused sweep wrote nothing
     train = events(sweep / "scale=0.5" / "train")
-    assert "Doubler" in {n.op for n in train.Graph().node} and "W" in train.Tags()["histograms"]
+    assert "Doubler" in {n.op for n in train.Graph().node} and "weights/W" in train.Tags()["histograms"]
 
 
 def test_a_builders_hparams_leave_out_the_mlp_only_settings(tmp_path):

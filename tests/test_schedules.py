@@ -82,7 +82,7 @@ def test_each_epoch_trains_at_the_torch_formula_and_tensorboard_shows_it(tmp_pat
     np.testing.assert_allclose(seen, expected, rtol=1e-12)
     np.testing.assert_allclose(history["learning_rate"], expected, rtol=1e-12)
     ea = EventAccumulator(str(tmp_path / "train"), size_guidance=STORE_EVERYTHING_SIZE_GUIDANCE).Reload()
-    logged = ea.Scalars("epoch_learning_rate")
+    logged = ea.Scalars("learning_rate")
     assert [e.step for e in logged] == list(range(12))
     np.testing.assert_allclose([e.value for e in logged], expected, rtol=1e-6)  # TensorBoard stores float32
 
@@ -257,11 +257,11 @@ def test_schedule_axis_in_a_sweep_names_runs_fills_hparams_and_results_csv(tmp_p
             root.PluginTagToContent("hparams")["_hparams_/session_start_info"]).session_start_info
         assert start.hparams["schedule"].string_value == r.config["schedule"]
         train = EventAccumulator(str(run_dir / "train"), size_guidance=STORE_EVERYTHING_SIZE_GUIDANCE).Reload()
-        lrs = [e.value for e in train.Scalars("epoch_learning_rate")]
+        lrs = [e.value for e in train.Scalars("learning_rate")]
         schedule = parse_schedule(r.config["schedule"])
         schedule.start(6)
         if r.config["schedule"] != "plateau:2":
             np.testing.assert_allclose(lrs, [schedule.lr(e, 0.1) for e in range(6)], rtol=1e-6)
     step_lrs = [e.value for e in EventAccumulator(str(results.sweep_dir / "schedule=step_2_0.5" / "train")).Reload()
-                .Scalars("epoch_learning_rate")]
+                .Scalars("learning_rate")]
     np.testing.assert_allclose(step_lrs, [0.1, 0.1, 0.05, 0.05, 0.025, 0.025], rtol=1e-6)

@@ -92,24 +92,26 @@ def test_layout_is_keras_and_holds_no_stray_runs(run):
 def test_epoch_scalars_have_keras_names_and_one_step_per_epoch(run):
     _, run_dir, trainer, _ = run
     train_ea, val_ea = load(run_dir / "train"), load(run_dir / "validation")
-    assert {"epoch_loss", "epoch_accuracy", "epoch_learning_rate"} <= set(train_ea.Tags()["scalars"])
-    assert set(val_ea.Tags()["scalars"]) == {"epoch_loss", "epoch_accuracy"}
+    wanted = {"epoch_loss", "epoch_accuracy", "learning_rate", "epoch_steps_per_second"}
+    assert wanted <= set(train_ea.Tags()["scalars"])
+    assert set(val_ea.Tags()["scalars"]) == {"epoch_loss", "epoch_accuracy", "evaluation_loss_vs_iterations",
+                                             "evaluation_accuracy_vs_iterations"}
     history = trainer.history
     for ea, prefix in ((train_ea, ""), (val_ea, "val_")):
         for name in ("loss", "accuracy"):
             events = ea.Scalars(f"epoch_{name}")
             assert [e.step for e in events] == [0, 1, 2]
             np.testing.assert_allclose([e.value for e in events], history[prefix + name], rtol=1e-6)
-    assert [e.value for e in train_ea.Scalars("epoch_learning_rate")] == pytest.approx([0.05] * 3)
+    assert [e.value for e in train_ea.Scalars("learning_rate")] == pytest.approx([0.05] * 3)
     assert "epoch_seconds" not in train_ea.Tags()["scalars"]
 
 
 def test_histograms_of_every_parameter_and_gradient(run):
     _, run_dir, _, model = run
     ea = load(run_dir / "train")
-    assert set(ea.Tags()["histograms"]) == set(PARAMS) | {p + "/gradient" for p in PARAMS}
+    assert set(ea.Tags()["histograms"]) == {"weights/" + p for p in PARAMS} | {"gradients/" + p for p in PARAMS}
     for p in model.params:
-        for tag, array in ((p.name, p.value), (p.name + "/gradient", p.gradients[p])):
+        for tag, array in (("weights/" + p.name, p.value), ("gradients/" + p.name, p.gradients[p])):
             events = ea.Histograms(tag)
             assert [e.step for e in events] == [0, 1, 2]
             h = events[-1].histogram_value  # the last epoch: the final weights, the last batch's gradient
@@ -124,7 +126,7 @@ def test_histograms_of_every_parameter_and_gradient(run):
 
 
 def test_histograms_of_odd_arrays_match_numpy_and_leave_the_others_alone():
-    from tensorboardX.proto.summary_pb2 import Summary
+    from flowlab.summaries import Summary
 
     from flowlab.tensorboard import _add_histograms, _Layout
 
@@ -154,7 +156,7 @@ def test_histograms_of_odd_arrays_match_numpy_and_leave_the_others_alone():
 
 def test_histogram_frequency_and_switch(tmp_path):
     train(tmp_path / "every2", epochs=3, histogram_freq=2)
-    assert [e.step for e in load(tmp_path / "every2" / "train").Histograms("dense_1/kernel")] == [0, 2]
+    assert [e.step for e in load(tmp_path / "every2" / "train").Histograms("weights/dense_1/kernel")] == [0, 2]
     train(tmp_path / "off", epochs=2, histograms=False)
     tags = load(tmp_path / "off" / "train").Tags()
     assert tags["histograms"] == [] and "epoch_loss" in tags["scalars"]
@@ -266,12 +268,12 @@ def test_gradient_norm_and_update_ratio_per_layer(tmp_path):
 
 def test_decision_boundary_images_on_two_feature_data(tmp_path, run):
     _, run_dir, _, _ = run
-    images = load(run_dir / "train").Images("decision_boundary")
+    images = load(run_dir / "train").Images("predictions/decision_boundary")
     assert [i.step for i in images] == [0, 2]
     assert (images[0].width, images[0].height) == (192, 192)
     assert images[0].encoded_image_string.startswith(b"\x89PNG")
     train(tmp_path / "four", epochs=4, boundary_freq=2, boundary_size=64)
-    images = load(tmp_path / "four" / "train").Images("decision_boundary")
+    images = load(tmp_path / "four" / "train").Images("predictions/decision_boundary")
     assert [i.step for i in images] == [0, 2, 3]  # every 2 epochs, and after the last one
     assert images[-1].width == 64
     rng = np.random.default_rng(1)
@@ -355,8 +357,53 @@ def test_a_diverged_run_shows_as_failed(tmp_path):
     assert trainer.status == "diverged" and 0 < len(trainer.history["loss"]) < 12
     hparams, _, end = session(tmp_path / "run")
     assert hparams["status"] == "diverged" and end == "STATUS_FAILURE"
-    steps = [e.step for e in load(tmp_path / "run" / "train").Scalars("epoch_loss")]
-    assert steps == list(range(len(trainer.history["loss"])))
+    logged = len(trainer.history["loss"])
+    # The epoch it diverged in shows too, as the loss of its batches up to the last finite one.
+    train_loss = load(tmp_path / "run" / "train").Scalars("epoch_loss")
+    assert [e.step for e in train_loss] == list(range(logged + 1))
+    assert train_loss[-1].value > max(trainer.history["loss"])
+    val = load(tmp_path / "run" / "validation").Scalars("epoch_loss")
+    assert [e.step for e in val] == list(range(logged + 1)) and val[-1].value > max(trainer.history["val_loss"])
+
+
+def test_a_run_that_diverges_in_its_first_epoch_shows_the_explosion(tmp_path):
+    trainer, _, _ = train(tmp_path / "run", epochs=3, lr=1e3, optimizer="sgd", data=blobs(600))
+    assert trainer.status == "diverged" and trainer.history == {}
+    ea = load(tmp_path / "run" / "train")
+    batches = ea.Scalars("epoch_loss/per_batch")
+    assert [e.step for e in batches] == list(range(len(batches))) and len(batches) >= 2
+    assert batches[-1].value > 1e3 * batches[0].value  # the loss exploding within epoch 0
+    assert [e.step for e in ea.Scalars("epoch_loss")] == [0]
+    for name in ("epoch_loss", "epoch_accuracy"):  # so its HParams row has every metric
+        assert [e.step for e in load(tmp_path / "run" / "validation").Scalars(name)] == [0]
+
+
+@pytest.mark.parametrize("update_freq, steps", [("first_epoch", list(range(4))), ("batch", list(range(12))),
+                                                (5, [4, 9]), ("epoch", None)])
+def test_per_batch_loss_as_keras_update_freq(tmp_path, update_freq, steps):
+    recorder = BatchRecorder()
+    train(tmp_path / "run", epochs=3, update_freq=update_freq, callbacks=[recorder])  # 60 examples: 4 batches
+    tags = load(tmp_path / "run" / "train").Tags()["scalars"]
+    if steps is None:
+        assert "epoch_loss/per_batch" not in tags
+        return
+    events = load(tmp_path / "run" / "train").Scalars("epoch_loss/per_batch")
+    assert [e.step for e in events] == steps
+    np.testing.assert_allclose([e.value for e in events], [recorder.losses[s] for s in steps], rtol=1e-6)
+    val = load(tmp_path / "run" / "validation")
+    assert [e.step for e in val.Scalars("evaluation_loss_vs_iterations")] == [4, 8, 12]  # Keras: optimizer.iterations
+    np.testing.assert_allclose([e.value for e in val.Scalars("evaluation_accuracy_vs_iterations")],
+                               [e.value for e in val.Scalars("epoch_accuracy")])
+    speed = load(tmp_path / "run" / "train").Scalars("epoch_steps_per_second")
+    assert len(speed) == 3 and all(e.value > 0 for e in speed)
+
+
+class BatchRecorder(Callback):
+    def __init__(self):
+        self.losses = []
+
+    def on_batch_end(self, batch, logs=None):
+        self.losses.append(logs["loss"])
 
 
 def test_without_validation_data_there_is_no_validation_run(tmp_path):
@@ -386,6 +433,8 @@ def test_epochs_are_readable_while_the_run_goes_on(tmp_path):
     ({"boundary_freq": 1.5}, "boundary_freq=1.5"),
     ({"histogram_bins": 0}, "histogram_bins=0"),
     ({"flush_secs": -2}, "flush_secs=-2"),
+    ({"update_freq": "batches"}, "update_freq='batches'"),
+    ({"update_freq": 0}, "update_freq=0"),
     ({"run_dir": ""}, "run_dir=''"),
 ])
 def test_bad_arguments_name_the_argument_and_value(kwargs, message):

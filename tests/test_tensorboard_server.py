@@ -119,9 +119,10 @@ def test_runs_are_the_keras_layout_without_stray_runs(server):
 
 def test_scalar_curves_are_served_per_epoch(server):
     tags = server.get("/data/plugin/scalars/tags")
-    assert {"epoch_loss", "epoch_accuracy", "epoch_learning_rate", "gradient_norm/dense_1",
+    assert {"epoch_loss", "epoch_accuracy", "learning_rate", "gradient_norm/dense_1",
             "update_ratio/dense_2"} <= set(tags["lr=0.1/train"])
-    assert set(tags["lr=0.1/validation"]) == {"epoch_loss", "epoch_accuracy"}
+    assert set(tags["lr=0.1/validation"]) == {"epoch_loss", "epoch_accuracy", "evaluation_loss_vs_iterations",
+                                              "evaluation_accuracy_vs_iterations"}
     curve = server.get("/data/plugin/scalars/scalars", run="lr=0.01/validation", tag="epoch_loss")
     assert [step for _, step, _ in curve] == [0, 1, 2]
     failed = server.get("/data/plugin/scalars/scalars", run="lr=0.1,failed/train", tag="epoch_accuracy")
@@ -130,8 +131,9 @@ def test_scalar_curves_are_served_per_epoch(server):
 
 def test_histograms_are_served(server):
     tags = server.get("/data/plugin/histograms/tags")["lr=0.1/train"]
-    assert {"dense_1/kernel", "dense_1/kernel/gradient", "dense_2/bias", "dense_2/bias/gradient"} <= set(tags)
-    series = server.get("/data/plugin/histograms/histograms", run="lr=0.1/train", tag="dense_1/kernel")
+    assert {"weights/dense_1/kernel", "gradients/dense_1/kernel", "weights/dense_2/bias",
+            "gradients/dense_2/bias"} <= set(tags)
+    series = server.get("/data/plugin/histograms/histograms", run="lr=0.1/train", tag="weights/dense_1/kernel")
     assert [step for _, step, _ in series] == [0, 1, 2]
     buckets = series[-1][2]
     assert sum(count for _, _, count in buckets) == pytest.approx(12)  # a 2x6 kernel
@@ -149,7 +151,7 @@ def test_graph_is_served(server):
 
 def test_text_and_images_are_served(server):
     assert "config/text_summary" in server.get("/data/plugin/text/tags")["lr=0.1"]
-    images = server.get("/data/plugin/images/images", run="lr=0.1/train", tag="decision_boundary")
+    images = server.get("/data/plugin/images/images", run="lr=0.1/train", tag="predictions/decision_boundary")
     assert [i["step"] for i in images] == [0, 1, 2]
 
 

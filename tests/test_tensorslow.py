@@ -378,5 +378,8 @@ def test_series_examples_run_and_log_their_loss(tmp_path, script):
     out = subprocess.run([sys.executable, str(root / "experiments" / script), "--steps", "20", "--logdir",
                           str(tmp_path)], capture_output=True, text=True, check=True, cwd=root).stdout
     assert "Final loss:" in out
-    losses = [e.value for e in EventAccumulator(str(tmp_path / "train")).Reload().Scalars("epoch_loss")]
+    tags = EventAccumulator(str(tmp_path / "train")).Reload()
+    assert tags.Tags()["scalars"] == ["tensorslow/loss"]  # steps are not epochs: not epoch_loss
+    losses = [e.value for e in tags.Scalars("tensorslow/loss")]
     assert len(losses) == 20 and losses[-1] < losses[0]
+    assert out.rstrip().endswith(f"next: tensorboard --logdir {tmp_path}")

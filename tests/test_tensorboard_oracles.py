@@ -1,0 +1,141 @@
+"""What TensorBoard shows checked against numbers the logger did not compute: the saved model, plain
+numpy, numeric gradients and the clock."""
+
+import time
+
+import numpy as np
+import pytest
+from tensorboard.backend.event_processing.event_accumulator import (
+    STORE_EVERYTHING_SIZE_GUIDANCE,
+    EventAccumulator,
+)
+from tensorboard.plugins.distribution.compressor import compress_histogram_proto
+
+from flowlab import Experiment
+from flowlab.data import load_dataset
+from flowlab.gradcheck import numeric_array_gradient
+from flowlab.models import MLP
+from flowlab.tensorboard import TensorBoardLogger
+from flowlab.train import Callback, Trainer
+
+CONFIG = {"dataset": "blobs", "hidden": [8], "activation": "tanh", "optimizer": "adam", "learning_rate": 0.05,
+          "batch_size": 16, "seed": 0}
+
+
+def load(path):
+    return EventAccumulator(str(path), size_guidance=STORE_EVERYTHING_SIZE_GUIDANCE).Reload()
+
+
+def numpy_loss_and_accuracy(weights, x, y, activation=np.tanh):
+    """Mean softmax cross-entropy and accuracy of a dense network, in plain numpy."""
+    h, n = x, len([k for k in weights if k.endswith("/kernel")])
+    for i in range(1, n + 1):
+        h = h @ weights[f"dense_{i}/kernel"] + weights[f"dense_{i}/bias"]
+        if i < n:
+            h = activation(h)
+    shifted = h - h.max(axis=1, keepdims=True)
+    log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    return float(-log_p[np.arange(len(y)), y].mean()), float((h.argmax(axis=1) == y).mean())
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory):
+    """Two runs that differ only in epochs (3 and 4), trained full-batch, in this process."""
+    logdir = tmp_path_factory.mktemp("logs")
+    results = Experiment("oracle", logdir=logdir, workers=1, **{**CONFIG, "batch_size": None}).sweep(epochs=[3, 4])
+    assert [r.status for r in results] == ["completed", "completed"]
+    return results.sweep_dir
+
+
+def test_last_histogram_of_every_parameter_is_numpys_histogram_of_the_saved_model(sweep):
+    run = sweep / "epochs=4"
+    ea = load(run / "train")
+    with np.load(run / "model.npz") as saved:
+        weights = {k: saved[k] for k in saved.files if k != "__config__"}
+    assert set(weights) == {"dense_1/kernel", "dense_1/bias", "dense_2/kernel", "dense_2/bias"}
+    for name, values in weights.items():
+        events = ea.Histograms(f"weights/{name}")
+        assert events[-1].step == 3
+        h = events[-1].histogram_value
+        edges = np.array([h.min, *h.bucket_limit])
+        # The edges are numpy's 30 equal-width buckets from min to max ...
+        np.testing.assert_allclose(edges, np.histogram_bin_edges(values, bins=30), rtol=1e-12, atol=1e-15)
+        # ... and every bucket holds what numpy counts in it.
+        np.testing.assert_array_equal(h.bucket, np.histogram(values, bins=edges)[0])
+
+
+def test_a_he_normal_kernel_reads_as_centred_in_distributions(tmp_path):
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((64, 64)), np.arange(64) % 10
+    model = MLP([64, 256, 10], activation="relu", seed=0)
+    logger = TensorBoardLogger(tmp_path / "run", hparams={})
+    Trainer(model, "sgd", lr=1e-6, callbacks=[logger]).fit(x, y, epochs=1, batch_size=64)
+    h = load(tmp_path / "run" / "train").Histograms("weights/dense_1/kernel")[-1].histogram_value
+    percentiles = dict(compress_histogram_proto(h))
+    kernel = model.params[0].value
+    assert abs(percentiles[5000]) < 0.01  # std sqrt(2/64) = 0.18: the median is about 0
+    for bp, q in ((1587, 15.87), (8413, 84.13)):
+        assert percentiles[bp] == pytest.approx(np.percentile(kernel, q), abs=(h.max - h.min) / 30)
+
+
+def test_epoch_scalars_are_the_loss_and_accuracy_of_the_saved_model(sweep):
+    data = load_dataset("blobs", seed=0)
+    for epochs in (3, 4):
+        run = sweep / f"epochs={epochs}"
+        with np.load(run / "model.npz") as saved:
+            weights = {k: saved[k] for k in saved.files if k != "__config__"}
+        val_loss, val_acc = numpy_loss_and_accuracy(weights, data.x_val, data.y_val)
+        validation = load(run / "validation")
+        assert validation.Scalars("epoch_loss")[-1].step == epochs - 1
+        assert validation.Scalars("epoch_loss")[-1].value == pytest.approx(val_loss, rel=1e-6)
+        assert validation.Scalars("epoch_accuracy")[-1].value == pytest.approx(val_acc, rel=1e-6)
+    # Full-batch training: epoch 3's training loss is measured on the weights epoch 2 ended with,
+    # which the 3-epoch run saved.
+    with np.load(sweep / "epochs=3" / "model.npz") as saved:
+        weights = {k: saved[k] for k in saved.files if k != "__config__"}
+    train_loss, train_acc = numpy_loss_and_accuracy(weights, data.x_train, data.y_train)
+    train = load(sweep / "epochs=4" / "train")
+    assert train.Scalars("epoch_loss")[3].value == pytest.approx(train_loss, rel=1e-6)
+    assert train.Scalars("epoch_accuracy")[3].value == pytest.approx(train_acc, rel=1e-6)
+
+
+def test_gradient_norms_are_the_norms_of_numeric_gradients(tmp_path):
+    rng = np.random.default_rng(3)
+    x, y = rng.standard_normal((12, 3)), np.arange(12) % 3
+    model = MLP([3, 4, 5, 3], activation="tanh", seed=1)
+    weights = {p.name: p.value.copy() for p in model.params}  # where the only step starts
+    logger = TensorBoardLogger(tmp_path / "run", hparams={})
+    Trainer(model, "sgd", lr=0.1, callbacks=[logger]).fit(x, y, epochs=1, batch_size=None)
+    ea = load(tmp_path / "run" / "train")
+    for layer in ("dense_1", "dense_2", "dense_3"):
+        squares = 0.0
+        for part in ("kernel", "bias"):
+            array = weights[f"{layer}/{part}"]
+            grad = numeric_array_gradient(lambda: numpy_loss_and_accuracy(weights, x, y)[0], array, h=1e-6)
+            squares += float((grad ** 2).sum())
+        assert ea.Scalars(f"gradient_norm/{layer}")[-1].value == pytest.approx(np.sqrt(squares), rel=1e-5)
+
+
+class Slow(Callback):
+    """Makes every epoch last at least 20 ms, so that the epochs' times are far apart."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        time.sleep(0.02)
+
+
+def test_epoch_wall_times_increase_and_span_the_run(tmp_path):
+    start = time.time()
+    model = MLP([2, 8, 3], activation="relu", seed=0)
+    data = load_dataset("blobs", seed=0)
+    logger = TensorBoardLogger(tmp_path / "run", hparams={}, flush_secs=60)  # every epoch written at the end
+    trainer = Trainer(model, "adam", lr=0.01, callbacks=[logger, Slow()])
+    trainer.fit(data, epochs=6, batch_size=16)
+    end = time.time()
+    for sub in ("train", "validation"):
+        times = [e.wall_time for e in load(tmp_path / "run" / sub).Scalars("epoch_loss")]
+        assert len(times) == 6
+        assert start <= times[0] and times[-1] <= end
+        assert all(a < b for a, b in zip(times, times[1:]))
+        # Between the first epoch's end and the last's lie five whole epochs, as the trainer timed
+        # them, each followed by the 20 ms pause.
+        assert times[-1] - times[0] >= sum(trainer.history["seconds"][1:]) + 5 * 0.02
