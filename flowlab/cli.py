@@ -33,7 +33,7 @@ def _add_config_flags(parser, many):
     parser.add_argument("--init", nargs=nargs, default=None, help="weight init (default: follows the activation)")
     _add_training_flags(parser, many)
     parser.add_argument("--seed", nargs=nargs, type=int, default=None, help="random seed (default 0)")
-    parser.add_argument("--dtype", nargs=nargs, default=None, help="float64 (default) or float32")
+    parser.add_argument("--dtype", nargs=nargs, default=None, help="float32 or float64 (default: float32 for MNIST-size inputs, float64 for the small sets)")
     parser.add_argument("--noise", nargs=nargs, type=float, default=None,
                         help="noise of a generated dataset (spiral, moons, circles, xor, blobs; default: its own)")
     parser.add_argument("--samples", dest="n_samples", nargs=nargs, type=int, default=None, metavar="N",

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import DATASETS, check_batch_size, check_files, dataset_info
+from .data import DATASETS, check_batch_size, check_files, dataset_info, default_dtype
 from .executors import WorkerStartError
 from .init import INITIALIZERS
 from .nodes import ACTIVATIONS, unknown_choice
@@ -73,7 +73,7 @@ class RunConfig:
     dropout: float = 0.0
     batchnorm: bool = False
     val_fraction: float = 0.2
-    dtype: str = "float64"
+    dtype: str | None = None  # None: flowlab.data.default_dtype(dataset), float32 for MNIST-size inputs
     data_dir: str | None = None
     # Data settings (load_dataset's arguments): None means the dataset's own default.
     noise: float | None = None
@@ -114,6 +114,8 @@ class RunConfig:
             raise ValueError(f"seed must be a whole number >= 0, got seed={c.seed!r}")
         if not 0 < _number("val_fraction", c.val_fraction) < 1:
             raise ValueError(f"val_fraction must be between 0 and 1, got val_fraction={c.val_fraction!r}")
+        if c.dtype is None:
+            c = replace(c, dtype=default_dtype(c.dataset).name)
         if str(c.dtype) not in ("float32", "float64"):
             raise ValueError(f"dtype must be 'float32' or 'float64', got dtype={c.dtype!r}")
         c = _validated_data_settings(c)
@@ -752,6 +754,7 @@ def _check_builder(build, config, varied):
 def _share_datasets(tasks, directory, local):
     """Loads each distinct dataset once in the driver (so a missing file fails early) and shares it:
     in-process runs use the cache, worker processes memory-map .npy files."""
+    from .cache import entry_folder
     from .data import load_dataset
 
     saved, failed = {}, {}
@@ -769,6 +772,8 @@ def _share_datasets(tasks, directory, local):
                 continue
         if local:
             continue
+        if key not in saved and entry_folder(_DATA_CACHE[key]) is not None:
+            saved[key] = str(entry_folder(_DATA_CACHE[key]))  # already .npy files: workers map the cache entry
         if key not in saved:
             folder = Path(directory) / str(len(saved))
             folder.mkdir()

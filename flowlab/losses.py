@@ -108,10 +108,12 @@ class SoftmaxCrossEntropy(Node):
                     f"got {y[ids != y][0]}"
                 )
             rows = self._rows
-            if rows is None or rows.shape[0] != m:
-                rows = self._rows = np.arange(m)
+            if rows is None or rows.shape[0] != m or self._k != k:
+                rows, self._k = np.arange(m) * k, k  # where each row starts in the flattened logits
+                self._rows = rows
             if not m:
                 self.ids, self.logp, self._exp, self._total = ids, None, np.zeros((0, k)), np.ones((0, 1))
+                self._flat = rows
                 self.value = 0.0
                 return
             # log-sum-exp with the max subtracted; exp(shifted) is kept: the gradient is softmax.
@@ -137,14 +139,18 @@ class SoftmaxCrossEntropy(Node):
         shifted = z - shift
         if shifted.dtype.kind != "f":
             shifted = shifted.astype(np.float64)
-        picked = shifted[rows, ids]
+        flat = rows + ids  # the label's position in the flattened logits: one take, not 2-D fancy indexing
+        picked = shifted.reshape(-1).take(flat)
         e = np.exp(shifted, out=shifted)
+        self._flat = flat
         ones = self._ones
         if ones is None or ones.shape[0] != e.shape[1] or ones.dtype != e.dtype:
             ones = self._ones = np.ones((e.shape[1], 1), dtype=e.dtype)
         return e, np.dot(e, ones), picked  # row sums by BLAS: faster than sum(axis=1) on narrow rows
 
-    _rows = None  # np.arange(batch), kept from step to step
+    _rows = None  # np.arange(batch) * classes, kept from step to step
+    _k = None  # the classes _rows was made for
+    _flat = None  # this batch's label positions in the flattened logits
     _ones = None  # a column of ones for the row sums
     _vjp_calls_backprop = False
 
@@ -155,7 +161,10 @@ class SoftmaxCrossEntropy(Node):
             if z_node.requires_grad:
                 m = self._exp.shape[0]
                 gz = self._exp / self._total  # softmax(z)
-                gz[self._rows, self.ids] -= 1.0
+                if gz.flags.c_contiguous:
+                    gz.reshape(-1)[self._flat] -= 1.0  # a view of gz: its label entries
+                else:  # logits laid out in another order (a view): index by row instead
+                    gz[np.arange(m), self.ids] -= 1.0
                 gz *= grad / max(m, 1)
             return gz, gy
         m = max(self.logp.shape[0], 1)

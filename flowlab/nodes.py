@@ -192,17 +192,17 @@ class Linear(Node):
     def vjp(self, grad, out=None):
         X_node, W_node, b_node = self.inbound_nodes
         X, W, b = X_node.value, W_node.value, b_node.value
-        if not (type(grad) is np.ndarray and grad.ndim == 2 and type(X) is np.ndarray and X.ndim == 2
-                and W.ndim == 2 and np.ndim(b) == 1):
+        if not (type(grad) is np.ndarray and type(X) is np.ndarray and type(b) is np.ndarray
+                and grad.ndim == X.ndim == W.ndim == 2 and b.ndim == 1):
             return Node.vjp(self, grad)  # 1-D inputs, a broadcast bias, ...: the general rule
         gx = gw = gb = None
         gw_out = gb_out = None
         if out is not None:
             gw_out, gb_out = out[1], out[2]
             dtype = grad.dtype
-            if gw_out is not None and (gw_out.shape != W.shape or gw_out.dtype != dtype or X.dtype != dtype):
+            if gw_out is not None and (gw_out.dtype != dtype or X.dtype != dtype or gw_out.shape != W.shape):
                 gw_out = None
-            if gb_out is not None and (gb_out.shape != b.shape or gb_out.dtype != dtype):
+            if gb_out is not None and (gb_out.dtype != dtype or gb_out.shape != b.shape):
                 gb_out = None
         if X_node.requires_grad:
             gx = grad @ W.T
@@ -297,7 +297,7 @@ class ReLU(_Unary):
         super().__init__([node], name=name)
 
     def compute(self, x):
-        return np.maximum(x, 0)
+        return np.maximum(x, 0.0 if type(x) is np.ndarray and x.dtype.kind == "f" else 0)  # a float: no int cast per call
 
     def backprop(self, grad, x):
         return (grad * (x > 0),)

@@ -134,7 +134,7 @@ def test_a_run_that_raises_on_its_worker_is_failed_with_its_message(tmp_path, cl
     missing = str(tmp_path / "no-mnist-here")
     iris = experiment._load_data({"config": {"dataset": "iris", "seed": 0, "val_fraction": 0.2, "dtype": "float64"}})
     key = experiment._data_key({"dataset": "mnist", "data_dir": missing, "seed": 0, "val_fraction": 0.2,
-                                "dtype": "float64"})
+                                "dtype": "float32"})
     monkeypatch.setitem(experiment._DATA_CACHE, key, iris)
     monkeypatch.setattr(experiment, "check_files", lambda name, data_dir=None: None)
     exp = Experiment("fail", logdir=tmp_path, executor=cluster, data_dir=missing, **SMALL)

@@ -354,13 +354,14 @@ def _fake_mnist(directory, n_train=12, n_val=5, gz=False, seed=0):
 @pytest.mark.parametrize("gz", [False, True])
 def test_mnist_loader_on_fake_files(tmp_path, gz):
     directory = _fake_mnist(tmp_path / "mnist", gz=gz)
-    raw = load_dataset("mnist", data_dir=directory, standardize=False)
+    raw = load_dataset("mnist", data_dir=directory, standardize=False, dtype=np.float64)
     assert raw.x_train.shape == (12, 784) and raw.x_val.shape == (5, 784)  # t10k is the validation set
     assert raw.x_train.min() >= 0.0 and raw.x_train.max() <= 1.0
     np.testing.assert_array_equal(raw.x_train[0], read_idx(directory / f"train-images-idx3-ubyte{'.gz' * gz}")[0].ravel() / 255)
     np.testing.assert_array_equal(raw.y_val, np.arange(5))
     assert raw.num_classes == 10 and raw.y_train.dtype == np.int64
-    ds = load_dataset("mnist", data_dir=directory)
+    assert load_dataset("mnist", data_dir=directory).dtype == np.float32  # the default at MNIST size
+    ds = load_dataset("mnist", data_dir=directory, dtype=np.float64)
     np.testing.assert_allclose(ds.x_train.mean(0), 0.0, atol=1e-12)
     np.testing.assert_allclose(ds.x_val, (raw.x_val - raw.x_train.mean(0)) / raw.x_train.std(0), rtol=1e-12)
 

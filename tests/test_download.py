@@ -105,7 +105,7 @@ def leftovers(folder):
 def test_downloads_checks_and_loads_from_the_first_mirror(online, fake, tmp_path):
     serve(online, "a", fake["files"])
     cache = tmp_path / "cache"
-    data = load_dataset("mnist", download_dir=cache, standardize=False)
+    data = load_dataset("mnist", download_dir=cache, standardize=False, dtype=np.float64)
     a = fake["arrays"]
     np.testing.assert_array_equal(data.x_train, a["train-images"].reshape(30, -1) / 255.0)
     np.testing.assert_array_equal(data.y_val, a["t10k-labels"])

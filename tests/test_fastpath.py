@@ -272,3 +272,111 @@ def test_cross_entropy_shifts_row_by_row_when_rows_are_far_apart(dtype):
     tol = 1e-12 if dtype == np.float64 else 1e-5
     assert value.dtype == dtype and loss.value == pytest.approx(-logp[[0, 1, 2], labels].mean(), rel=tol)
     np.testing.assert_allclose(z.gradients[z], expected_grad, rtol=tol, atol=tol * 1e-3)
+
+
+# --- the fast path against an independent computation ---------------------------------------------
+# The numpy below is written out by hand in the order of operations flowlab's nodes and optimizers
+# promise (matmul then bias, the batch-max shift, BLAS row sums, torch's update rules), so a change
+# in the hot path that moves a single bit shows here, not only against flowlab's own generic passes.
+
+
+def _reference_grads(params, x, y, activation):
+    (W1, b1), (W2, b2) = params
+    m, k = len(y), W2.shape[1]
+    h = x @ W1
+    h += b1
+    if activation == "relu":
+        a = np.maximum(h, 0.0)
+    elif activation == "tanh":
+        a = np.tanh(h)
+    else:
+        a = 1.0 / (1.0 + np.exp(-h)) if h.dtype == np.float64 else (np.tanh(h * 0.5) * 0.5 + 0.5)
+    z = a @ W2
+    z += b2
+    shifted = z - z.max()
+    picked = shifted[np.arange(m), y]
+    e = np.exp(shifted)
+    total = e @ np.ones((k, 1), dtype=e.dtype)
+    assert total.min() >= np.finfo(e.dtype).tiny / np.finfo(e.dtype).eps  # the one-shift case
+    loss = np.add.reduce(np.log(total[:, 0]) - picked) / m
+    gz = e / total
+    gz[np.arange(m), y] -= 1.0
+    gz *= 1.0 / m
+    gW2, gb2 = a.T @ gz, np.add.reduce(gz, axis=0)
+    ga = gz @ W2.T
+    if activation == "relu":
+        gh = ga * (h > 0)
+    elif activation == "tanh":
+        gh = (1.0 - a * a) * ga
+    else:
+        gh = (1.0 - a) * a * ga
+    return loss, z, [(x.T @ gh, np.add.reduce(gh, axis=0)), (gW2, gb2)]
+
+
+def _reference_update(name, value, grad, state, t, lr):
+    if name == "sgd":
+        value -= grad * lr
+    elif name == "momentum":
+        if "buf" not in state:
+            state["buf"] = grad.copy()
+        else:
+            state["buf"] *= 0.9
+            state["buf"] += grad
+        value -= state["buf"] * lr
+    else:  # adam, torch's formula: lerp for the first moment, eps after the bias-corrected sqrt
+        m1 = state.setdefault("m", np.zeros_like(value))
+        v = state.setdefault("v", np.zeros_like(value))
+        m1 += (grad - m1) * (1 - 0.9)
+        v *= 0.999
+        v += grad * (1 - 0.999) * grad
+        denom = np.sqrt(v) / (1 - 0.999**t) ** 0.5 + 1e-8
+        value -= (m1 / denom) * (lr / (1 - 0.9**t))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid"])
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam"])
+def test_64_64_10_steps_equal_an_independent_numpy_computation(optimizer, activation, dtype):
+    model = MLP([64, 64, 10], activation=activation, seed=1, dtype=dtype)
+    lr = 0.05 if optimizer != "adam" else 0.01
+    opt = get_optimizer(optimizer, model.params, lr=lr)
+    params = [(layer.kernel.value.copy(), layer.bias.value.copy()) for layer in model.layers]
+    states = [[{}, {}] for _ in params]
+    for t, (x, y) in enumerate(batches([64, 64, 10], [32, 32, 32, 7, 32, 1], seed=2, dtype=dtype), start=1):
+        loss = model.train_step(x, y)
+        ref_loss, ref_logits, ref_grads = _reference_grads(params, x, y, activation)
+        assert loss == ref_loss
+        assert_array_equal(model.logits.value, ref_logits)
+        for layer, (gW, gb) in zip(model.layers, ref_grads):
+            assert_array_equal(layer.kernel.gradients[layer.kernel], gW)
+            assert_array_equal(layer.bias.gradients[layer.bias], gb)
+        opt.step()
+        for pair, grads, state in zip(params, ref_grads, states):
+            for value, grad, s in zip(pair, grads, state):
+                _reference_update(optimizer, value, grad, s, t, lr)
+        for layer, (W, b) in zip(model.layers, params):
+            assert_array_equal(layer.kernel.value, W)
+            assert_array_equal(layer.bias.value, b)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_cross_entropy_on_logits_laid_out_column_first(dtype):
+    """Logits in a Fortran-ordered array (a transposed view, say) get their label entries right.
+
+    (BLAS may sum the rows of either layout in another order: equal to rounding, not bit for bit.)"""
+    rng = np.random.default_rng(5)
+    z = rng.normal(size=(9, 4)).astype(dtype)
+    labels = rng.integers(0, 4, size=9)
+    results = []
+    for logits in (np.ascontiguousarray(z), np.asfortranarray(z)):
+        Z, Y = Input(name="z"), Input(name="y", requires_grad=False)
+        cost = SoftmaxCrossEntropy(Z, Y)
+        graph = topological_sort({Z: logits, Y: labels})
+        results.append((Plan(graph).run(), Z.gradients[Z].copy()))
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(results[0][0], results[1][0], rtol=tol)
+    np.testing.assert_allclose(results[0][1], results[1][1], rtol=tol, atol=tol)
+    expected = np.exp(z - z.max()) / np.exp(z - z.max()).sum(axis=1, keepdims=True)
+    expected[np.arange(9), labels] -= 1
+    for _, gradient in results:
+        np.testing.assert_allclose(gradient, expected / 9, rtol=tol, atol=tol)
