@@ -31,6 +31,7 @@ def _add_config_flags(parser, many):
     parser.add_argument("--optimizer", nargs=nargs, default=None,
                         help="sgd, momentum, nesterov, adam, rmsprop, adagrad, adadelta, adamax, nadam")
     parser.add_argument("--init", nargs=nargs, default=None, help="weight init (default: follows the activation)")
+    _add_training_flags(parser, many)
     parser.add_argument("--seed", nargs=nargs, type=int, default=None, help="random seed (default 0)")
     parser.add_argument("--dtype", nargs=nargs, default=None, help="float32 or float64 (default: float32 for MNIST-size inputs, float64 for the small sets)")
     parser.add_argument("--noise", nargs=nargs, type=float, default=None,
@@ -58,6 +59,33 @@ def _add_config_flags(parser, many):
                         help="with --resume and flags that change the sweep's settings: redo the changed runs")
     parser.add_argument("--no-histograms", action="store_true", help="skip weight and gradient histograms")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+#: Flags of flowlab.settings' fields: flag -> (field, what a value is). Switches take on/off.
+SETTING_FLAGS = {"--schedule": ("schedule", "a schedule: constant, step:10:0.5, exponential:0.95, cosine, warmup:5, "
+                                "plateau:5:0.5 (default constant)"),
+                 "--momentum": ("momentum", "momentum factor of momentum, nesterov, rmsprop"),
+                 "--beta1": ("beta1", "Adam's (adamax's, nadam's) first beta, default 0.9"),
+                 "--beta2": ("beta2", "Adam's (adamax's, nadam's) second beta, default 0.999"),
+                 "--eps": ("eps", "the optimizer's eps (added to its denominator)"),
+                 "--weight-decay": ("weight_decay", "torch's weight decay: wd*p added to the gradient (default 0)"),
+                 "--nesterov": ("nesterov", "Nesterov momentum on/off for --optimizer momentum"),
+                 "--l1": ("l1", "L1 penalty factor on the kernels, in the minimized loss (default 0)"),
+                 "--l2": ("l2", "L2 penalty factor on the kernels, in the minimized loss (default 0)"),
+                 "--dropout": ("dropout", "dropout rate after each hidden activation (default 0)"),
+                 "--batchnorm": ("batchnorm", "batch normalization in each hidden layer on/off (default off)")}
+SWITCHES = ("nesterov", "batchnorm")
+NUMBERS = ("momentum", "beta1", "beta2", "eps", "weight_decay", "l1", "l2", "dropout")
+
+
+def _add_training_flags(parser, many):
+    for flag, (field, text) in SETTING_FLAGS.items():
+        if field in SWITCHES:  # a bare --batchnorm means on
+            parser.add_argument(flag, dest=field, nargs="*" if many else "?", const=None if many else "on",
+                                default=None, metavar="on|off", help=text)
+        else:
+            parser.add_argument(flag, dest=field, nargs="+" if many else None, default=None, help=text)
+    parser.add_argument("--betas", default=None, metavar="B1,B2", help="both of Adam's betas, e.g. 0.9,0.99")
 
 
 def build_parser():
@@ -91,6 +119,18 @@ def _config(args, many):
             continue
         values = value if many else [value]
         axes[key] = [_convert(key, v) for v in values]
+    for field in (f for f, _ in SETTING_FLAGS.values()):
+        value = getattr(args, field)
+        if value is None:
+            continue
+        values = (value or ["on"]) if many else [value]
+        axes[field] = [_convert(field, v) for v in values]
+    if args.betas is not None:
+        parts = args.betas.replace(" ", "").split(",")
+        if len(parts) != 2 or "beta1" in axes or "beta2" in axes:
+            raise ValueError(f"--betas takes one pair B1,B2 such as 0.9,0.999 (to sweep, use --beta1 / --beta2), "
+                             f"got {args.betas!r}")
+        axes["beta1"], axes["beta2"] = [_convert("beta1", parts[0])], [_convert("beta2", parts[1])]
     if args.data_dir:
         axes["data_dir"] = [args.data_dir]
     return axes
@@ -106,6 +146,16 @@ def _convert(key, text):
             return float(text)
         except ValueError:
             raise ValueError(f"--lr must be a number, got {text!r}") from None
+    if key in NUMBERS:
+        try:
+            return float(text)
+        except ValueError:
+            flag = "--" + key.replace("_", "-")
+            raise ValueError(f"{flag} must be a number, got {text!r}") from None
+    if key in SWITCHES:
+        from .settings import parse_switch
+
+        return parse_switch("--" + key, text)
     if key == "batch_size":
         if text.lower() == "full":
             return None
@@ -238,6 +288,8 @@ def _main(parser, args):
     if many and not args.resume and not any(k in axes for k in DEFAULT_SWEEP):
         axes.update({k: [_convert(k, v) for v in vs] for k, vs in DEFAULT_SWEEP.items()})
     name = args.name or ("sweep" if many else "train")
+    if args.optimizer is None and any(k in axes for k in ("momentum", "beta1", "beta2", "eps", "nesterov")):
+        axes.pop("optimizer", None)  # such a setting belongs to one optimizer: the default sweep's axis goes
 
     from .download import DownloadError
     from .executors import ClusterError, WorkerStartError

@@ -27,6 +27,8 @@ from .executors import ClusterError
 from .init import INITIALIZERS
 from .nodes import ACTIVATIONS, unknown_choice
 from .optim import OPTIMIZERS
+from .settings import SHORT as SETTINGS_SHORT
+from .settings import MODEL_SETTINGS, check_settings, model_kwargs, optimizer_kwargs, settings_hparams
 
 __all__ = ["Experiment", "RunConfig", "RunResult", "Results", "SweepInterrupted", "DiskFullError", "run_name",
            "execute_run",
@@ -59,6 +61,18 @@ class RunConfig:
     init: str | None = None
     epochs: int = 20
     seed: int = 0
+    # Optimizer settings (None: the optimizer's default), schedule, regularization: see flowlab.settings.
+    momentum: float | None = None
+    beta1: float | None = None
+    beta2: float | None = None
+    eps: float | None = None
+    nesterov: bool | None = None
+    weight_decay: float = 0.0
+    schedule: str = "constant"
+    l1: float = 0.0
+    l2: float = 0.0
+    dropout: float = 0.0
+    batchnorm: bool = False
     val_fraction: float = 0.2
     dtype: str | None = None  # None: flowlab.data.default_dtype(dataset), float32 for MNIST-size inputs
     data_dir: str | None = None
@@ -103,6 +117,7 @@ class RunConfig:
             batch = check_batch_size(c.batch_size)
         except ValueError as exc:
             raise ValueError(str(exc) if "batch_size" in str(exc) else f"batch_size: {exc}") from None
+        c = check_settings(replace(c, optimizer=str(c.optimizer).lower(), batch_size=batch))
         hidden = parse_hidden(c.hidden)
         if not isinstance(c.epochs, (int, np.integer)) or isinstance(c.epochs, bool) or c.epochs < 1:
             raise ValueError(f"epochs must be a whole number >= 1, got epochs={c.epochs!r}")
@@ -147,6 +162,7 @@ class RunConfig:
             "init": self.init or default_init(self.activation),
             "epochs": self.epochs,
             "seed": self.seed,
+            **settings_hparams(self),
             "val_fraction": self.val_fraction,
             "dtype": self.dtype,
             # Strings, as learning_rate: "default" and "all" never share a column with numbers.
@@ -239,6 +255,9 @@ def format_value(key, value):
         return format(value, "g")
     text = str(value)
     return re.sub(r"[^A-Za-z0-9._+-]", "_", text)
+
+
+SHORT.update(SETTINGS_SHORT)
 
 
 def run_name(config, varied):
@@ -809,6 +828,9 @@ def run_hparams(config, builder=None):
     if builder is not None:
         for key in MLP_ONLY:
             hparams.pop(key, None)
+        for key in MODEL_SETTINGS:  # the MLP's regularization: shown only if set (the builder may read it)
+            if not getattr(config, key):
+                hparams.pop(key, None)
     return hparams
 
 
@@ -1037,14 +1059,14 @@ def execute_run(task, callbacks=()):
             regression = data.num_classes == 0
             model = MLP([data.num_features, *c["hidden"], 1 if regression else data.num_classes],
                         activation=c["activation"], init=c["init"], seed=c["seed"], dtype=np.dtype(c["dtype"]),
-                        loss="mse" if regression else "cross_entropy")
+                        loss="mse" if regression else "cross_entropy", **model_kwargs(c))
         initial = _fingerprint(model)
         config = RunConfig(**{**c, "hidden": tuple(c["hidden"])})
         logger = TensorBoardLogger(run_dir, hparams=run_hparams(config, task.get("builder")),
                                    group_name=task.get("group_name"), histograms=task.get("histograms", True),
                                    hparams_config=task.get("hparams_columns"))
         trainer = Trainer(model, c["optimizer"], lr=c["learning_rate"], callbacks=[logger, *callbacks],
-                          seed=c["seed"])
+                          seed=c["seed"], schedule=c.get("schedule"), **optimizer_kwargs(c))
         trainer.fit(data, epochs=c["epochs"], batch_size=c["batch_size"])
         status, error = trainer.status, trainer.error
     except KeyboardInterrupt:
