@@ -255,7 +255,7 @@ def test_cli_regularization_flags(tmp_path, capsys):
                  "--workers", "1", "--no-progress", "--no-histograms"])
     assert code == 0, capsys.readouterr().err
     sweep_dir = next(tmp_path.iterdir())
-    assert sorted(p.name for p in sweep_dir.iterdir() if p.is_dir()) == ["l2=0", "l2=0.001"]
+    assert sorted(p.name for p in sweep_dir.iterdir() if p.is_dir() and p.name != ".flowlab") == ["l2=0", "l2=0.001"]
     hp = hparams_of(sweep_dir / "l2=0.001")
     assert hp["dropout"] == pytest.approx(0.2) and hp["batchnorm"] is True
     events = EventAccumulator(str(sweep_dir / "l2=0.001"), size_guidance=STORE_EVERYTHING_SIZE_GUIDANCE).Reload()
