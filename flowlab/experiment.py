@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .atomic import UMASK as _UMASK
+from .atomic import write_atomic as _write_atomic
 from .data import DATASETS, check_batch_size, check_files, dataset_info, default_dtype
 from .executors import ClusterError
 from .init import INITIALIZERS
@@ -1219,22 +1221,3 @@ def _mark_interrupted(task):
     except OSError:
         pass
     return _to_result(record)
-
-
-_UMASK = os.umask(0o022)
-os.umask(_UMASK)
-
-
-def _write_atomic(path, payload):
-    """Writes bytes to ``path`` through a temporary file and a rename, so a reader never sees half a file."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(payload)
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file the usual permissions
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise

@@ -21,7 +21,7 @@ import math
 from collections.abc import Mapping
 
 from .nodes import unknown_choice
-from .train import Callback
+from .callbacks import Callback
 
 __all__ = ["Schedule", "SCHEDULES", "parse_schedule", "LearningRateScheduler"]
 

@@ -16,6 +16,8 @@ import shutil
 from datetime import datetime
 from pathlib import Path
 
+from .atomic import write_atomic
+
 __all__ = ["HIDDEN", "NotASweep", "SweepLocked", "SweepLock", "create_sweep_dir", "read_manifest",
            "write_manifest", "open_sweep", "check_run_dir", "damage", "scratch_dir"]
 
@@ -56,10 +58,8 @@ def create_sweep_dir(logdir, name, manifest):
 
 
 def write_manifest(path, manifest):
-    from .experiment import _write_atomic
-
     data = {"format": FORMAT, **manifest}
-    _write_atomic(Path(path) / HIDDEN / MANIFEST, (json.dumps(data, indent=1) + "\n").encode())
+    write_atomic(Path(path) / HIDDEN / MANIFEST, (json.dumps(data, indent=1) + "\n").encode())
 
 
 def read_manifest(path):

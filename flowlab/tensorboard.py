@@ -12,7 +12,7 @@ import uuid
 
 import numpy as np
 
-from .train import Callback
+from .callbacks import Callback
 
 __all__ = ["TensorBoardLogger", "EventFile", "graph_def", "render_decision_boundary", "SESSION_STATUS"]
 

@@ -6,8 +6,10 @@ import time
 
 import numpy as np
 
+from .callbacks import Callback
 from .data import Dataset, check_arrays, check_batch_size, epoch_batches
 from .optim import get_optimizer
+from .schedules import LearningRateScheduler
 
 __all__ = ["Callback", "EarlyStopping", "Trainer", "fit", "STATUSES"]
 
@@ -17,32 +19,6 @@ STATUSES = ("completed", "early_stopped", "diverged", "failed", "interrupted")
 #: A loss at or above this (float32's largest value), or not a number, ends a run as diverged: such a
 #: loss is a learning rate that exploded, and TensorBoard, which stores float32, would show it as inf.
 DIVERGED_LOSS = float(np.finfo(np.float32).max)
-
-
-class Callback:
-    """Base class for training callbacks; every hook is a no-op.
-
-    ``self.trainer`` is set before ``on_train_begin``. A callback stops training by setting
-    ``self.trainer.stop = True``. ``on_train_end`` is always called, however the run ended;
-    ``trainer.status`` then says how (one of ``STATUSES``).
-    """
-
-    trainer = None
-
-    def on_train_begin(self, logs=None):
-        pass
-
-    def on_epoch_begin(self, epoch, logs=None):
-        pass
-
-    def on_batch_end(self, batch, logs=None):
-        pass
-
-    def on_epoch_end(self, epoch, logs=None):
-        pass
-
-    def on_train_end(self, logs=None):
-        pass
 
 
 class EarlyStopping(Callback):
@@ -146,8 +122,6 @@ class Trainer:
         self.optimizer = optimizer
         self.callbacks = list(callbacks)
         if schedule is not None:
-            from .schedules import LearningRateScheduler  # schedules builds on this module's Callback
-
             self.callbacks.insert(0, LearningRateScheduler(schedule))
         self.seed, self.progress, self.threads = seed, progress, threads
         self.stop = False
