@@ -9,11 +9,16 @@ every run of the group has (or has failed before training), ``fit_stacked`` trai
 The runs' ``execute_run`` calls wait for that in threads of their own; all numerical work is in
 the calling thread.
 
-When the runner stacks (``Experiment(stack="auto")``): measured on 2 cores (``python -m flowlab.bench
---stack``), stacking 9 runs of 64-64-10 at batch 32 takes 2.5x less time per step; 784-256-10 at batch
-128, 1.1x-1.3x; 64-256-256-10 at batch 32 is slower stacked (0.85x). "auto" stacks where every layer
-is at most ``AUTO_MAX_WIDTH`` wide and the batch at most ``AUTO_MAX_BATCH``: where a step is mostly
-Python overhead, which one stacked step pays once for all runs.
+When the runner stacks (``Experiment(stack="auto")``, the default): where it was measured to pay.
+``python -m flowlab.bench --stack 9`` on 2 cores (OpenBLAS SkylakeX, one thread, time per run and
+step, separate -> stacked): 64-64-10 batch 32, 87 -> 35 us (2.5x; tanh and sigmoid alike, float32
+2.6x); batch 1, 2.7x; 64-64-64-10 batch 32, 2.3x; 784-64-10 batch 32 float32, 1.9x; 784-128-10
+batch 32 float32, 1.4x; at batch x widest hidden layer = 4096 (64-64-10 batch 64, 64-128-10 batch
+32, 64-256-10 batch 16) 1.1x to 1.25x; beyond it a loss: 64-64-10 batch 128 0.86x, batch 256 0.69x,
+64-256-10 batch 32 0.87x (the stacked arrays outgrow the cache that one run's fit in); 784-256-10
+batch 128 1.0x-1.1x. With 3 runs in place of 9, 64-64-10 batch 32 gains 1.4x. So "auto" stacks
+where batch x widest hidden layer is at most ``AUTO_MAX_UNITS`` (2048), the gain there being 2x or
+more; True stacks whatever can be.
 """
 
 from __future__ import annotations
@@ -21,14 +26,13 @@ from __future__ import annotations
 import copy
 import threading
 
-__all__ = ["group_tasks", "execute_job", "execute_group", "run_jobs", "AUTO_MAX_WIDTH", "AUTO_MAX_BATCH", "STACK_CHOICES"]
+__all__ = ["group_tasks", "execute_job", "execute_group", "run_jobs", "AUTO_MAX_UNITS", "STACK_CHOICES"]
 
 #: What ``Experiment(stack=...)`` accepts.
 STACK_CHOICES = ("auto", True, False)
-#: "auto" stacks networks whose widest layer is at most this (measured: 64 pays, 256 does not).
-AUTO_MAX_WIDTH = 128
-#: ... and whose batches are at most this many examples (None, full batch, never).
-AUTO_MAX_BATCH = 128
+#: "auto" stacks where batch size x the widest hidden layer is at most this (measured: 2048 gains
+#: 2x-2.7x, 4096 1.1x-1.25x, 8192 loses 0.7x-0.9x).
+AUTO_MAX_UNITS = 2048
 #: What the runs of a group may differ in.
 _FREE = ("learning_rate", "optimizer")  # not the seed: it also draws the validation split, the data
 
@@ -42,16 +46,16 @@ def _stackable_config(config, stack):
         return False
     if stack != "auto":
         return True
-    batch = config["batch_size"]
-    widest = max([info.num_features, *config["hidden"]])
-    return widest <= AUTO_MAX_WIDTH and batch is not None and batch <= AUTO_MAX_BATCH
+    batch = config["batch_size"]  # None: the whole training set, never small enough
+    return batch is not None and batch * max(config["hidden"], default=info.num_classes) <= AUTO_MAX_UNITS
 
 
 def group_tasks(tasks, stack, workers):
     """The jobs for the executor: single tasks, and lists of tasks to train stacked.
 
     Tasks group by everything but learning rate and optimizer; a custom model builder, a
-    regression, or (with "auto") a network too wide or a batch too large to pay is never stacked. Groups are split so that there are at least as many jobs as ``workers``.
+    regression, or (with "auto") a network whose batch x widest hidden layer is too large to pay is
+    never stacked. Groups are split so that there are at least as many jobs as ``workers``.
     """
     if stack is False or stack is None:
         return list(tasks)
@@ -165,11 +169,13 @@ def execute_job(job, **kwargs):
 def run_jobs(executor, tasks, on_done, stack):
     """``executor.run(execute_run, tasks, on_done)``, with the tasks that pay trained stacked.
 
-    Remote executors (Dask) run every task alone: their workers ship one run directory per task.
+    Only flowlab's local executors get groups: on Dask every task runs alone (its workers ship one
+    run directory per task), and so it does on an executor of the user's (which expects tasks).
     """
+    from .executors import InProcessExecutor, ProcessExecutor
     from .experiment import execute_run
 
-    if stack is False or getattr(executor, "remote", False) or not hasattr(executor, "run"):
+    if stack is False or type(executor) not in (InProcessExecutor, ProcessExecutor):
         return executor.run(execute_run, tasks, on_done)
     jobs = group_tasks(tasks, stack, getattr(executor, "workers", 1))
     if not any(isinstance(j, list) for j in jobs):
