@@ -40,6 +40,9 @@ def stack_key(trainer):
         return None
     if not model._plan or not model._plan.fast:
         return None
+    if optimizer.t or len(optimizer.params) != len(model.params) or any(
+            a is not b for a, b in zip(optimizer.params, model.params)):
+        return None  # an optimizer that has stepped already, or one over other parameters
     return (tuple(model.sizes), model.activation, model.dtype.str, trainer.threads)
 
 
@@ -146,7 +149,8 @@ def fit_stacked(trainers, x, y=None, *, validation_data=None, epochs=10, batch_s
     trainers = list(trainers)
     if not trainers or not stackable(trainers):
         raise ValueError("fit_stacked: the trainers must train MLPs of one architecture, dtype and loss "
-                         "(cross-entropy) with built-in optimizers; train the others with Trainer.fit")
+                         "(cross-entropy), each with a built-in optimizer over its model's parameters that "
+                         "has not stepped yet; train the others with Trainer.fit")
     if isinstance(x, Dataset):
         if validation_data is None and x.num_val:
             validation_data = (x.x_val, x.y_val)
@@ -154,7 +158,12 @@ def fit_stacked(trainers, x, y=None, *, validation_data=None, epochs=10, batch_s
     if not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"fit_stacked: epochs must be a whole number >= 1, got epochs={epochs!r}")
     batch_size = check_batch_size(batch_size)
-    dtype = trainers[0].model.dtype
+    dtype, classes = trainers[0].model.dtype, trainers[0].model.sizes[-1]
+    labels = np.asarray(y)
+    if labels.ndim != 1 or labels.dtype.kind not in "iu" or len(labels) != len(x) or (
+            len(labels) and (labels.min() < 0 or labels.max() >= classes)):
+        raise ValueError(f"fit_stacked: y must be one class id in [0, {classes}) per example of x, "
+                         f"got {labels.dtype} labels of shape {labels.shape} for {len(x)} examples")
     for t in trainers:
         t.x_train, t.y_train = x, y
         t.x_val, t.y_val = validation_data if validation_data is not None else (None, None)

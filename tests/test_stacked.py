@@ -134,6 +134,11 @@ def test_what_cannot_stack_is_refused(digits):
     assert not stackable([Trainer(MLP([64, 10], loss="mse"), "sgd")])
     with pytest.raises(ValueError, match="Trainer.fit"):
         fit_stacked(_trainers(RUNS[:1]) + _trainers(RUNS[:1], activation="tanh"), digits, epochs=1)
+    used = _trainers(RUNS[:2])
+    used[0].fit(digits, epochs=1)
+    assert not stackable(used)  # its optimizer has state already
+    with pytest.raises(ValueError, match=r"class id in \[0, 10\)"):
+        fit_stacked(_trainers(RUNS[:2]), digits.x_train, digits.y_train + 1, epochs=1)
 
 
 # --- the runner -------------------------------------------------------------------------------------
