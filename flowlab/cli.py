@@ -31,6 +31,7 @@ def _add_config_flags(parser, many):
     parser.add_argument("--optimizer", nargs=nargs, default=None,
                         help="sgd, momentum, nesterov, adam, rmsprop, adagrad, adadelta, adamax, nadam")
     parser.add_argument("--init", nargs=nargs, default=None, help="weight init (default: follows the activation)")
+    _add_training_flags(parser, many)
     parser.add_argument("--seed", nargs=nargs, type=int, default=None, help="random seed (default 0)")
     parser.add_argument("--dtype", nargs=nargs, default=None, help="float32 or float64 (default: float32 for MNIST-size inputs, float64 for the small sets)")
     parser.add_argument("--noise", nargs=nargs, type=float, default=None,
@@ -52,13 +53,43 @@ def _add_config_flags(parser, many):
     parser.add_argument("--shared-logdir", action="store_true",
                         help="Dask workers write straight into --logdir (a filesystem they share, same path), "
                         "so TensorBoard updates while runs train; default: runs send their files back")
-    parser.add_argument("--resume", default=None, metavar="DIR", help="finish an earlier sweep directory")
+    parser.add_argument("--resume", default=None, metavar="DIR", help="finish an earlier sweep directory: alone, "
+                        "it runs the rest of the sweep's own grid")
+    parser.add_argument("--redo-changed", action="store_true",
+                        help="with --resume and flags that change the sweep's settings: redo the changed runs")
     parser.add_argument("--no-histograms", action="store_true", help="skip weight and gradient histograms")
     parser.add_argument("--stack", choices=("auto", "on", "off"), default="auto",
                         help="train runs that differ only in learning rate or optimizer as one stacked "
                         "computation, each run's numbers and files as if alone: auto (default: small "
                         "networks and batches, where it was measured faster), on, off")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+#: Flags of flowlab.settings' fields: flag -> (field, what a value is). Switches take on/off.
+SETTING_FLAGS = {"--schedule": ("schedule", "a schedule: constant, step:10:0.5, exponential:0.95, cosine, warmup:5, "
+                                "plateau:5:0.5 (default constant)"),
+                 "--momentum": ("momentum", "momentum factor of momentum, nesterov, rmsprop"),
+                 "--beta1": ("beta1", "Adam's (adamax's, nadam's) first beta, default 0.9"),
+                 "--beta2": ("beta2", "Adam's (adamax's, nadam's) second beta, default 0.999"),
+                 "--eps": ("eps", "the optimizer's eps (added to its denominator)"),
+                 "--weight-decay": ("weight_decay", "torch's weight decay: wd*p added to the gradient (default 0)"),
+                 "--nesterov": ("nesterov", "Nesterov momentum on/off for --optimizer momentum"),
+                 "--l1": ("l1", "L1 penalty factor on the kernels, in the minimized loss (default 0)"),
+                 "--l2": ("l2", "L2 penalty factor on the kernels, in the minimized loss (default 0)"),
+                 "--dropout": ("dropout", "dropout rate after each hidden activation (default 0)"),
+                 "--batchnorm": ("batchnorm", "batch normalization in each hidden layer on/off (default off)")}
+SWITCHES = ("nesterov", "batchnorm")
+NUMBERS = ("momentum", "beta1", "beta2", "eps", "weight_decay", "l1", "l2", "dropout")
+
+
+def _add_training_flags(parser, many):
+    for flag, (field, text) in SETTING_FLAGS.items():
+        if field in SWITCHES:  # a bare --batchnorm means on
+            parser.add_argument(flag, dest=field, nargs="*" if many else "?", const=None if many else "on",
+                                default=None, metavar="on|off", help=text)
+        else:
+            parser.add_argument(flag, dest=field, nargs="+" if many else None, default=None, help=text)
+    parser.add_argument("--betas", default=None, metavar="B1,B2", help="both of Adam's betas, e.g. 0.9,0.99")
 
 
 def build_parser():
@@ -92,6 +123,18 @@ def _config(args, many):
             continue
         values = value if many else [value]
         axes[key] = [_convert(key, v) for v in values]
+    for field in (f for f, _ in SETTING_FLAGS.values()):
+        value = getattr(args, field)
+        if value is None:
+            continue
+        values = (value or ["on"]) if many else [value]
+        axes[field] = [_convert(field, v) for v in values]
+    if args.betas is not None:
+        parts = args.betas.replace(" ", "").split(",")
+        if len(parts) != 2 or "beta1" in axes or "beta2" in axes:
+            raise ValueError(f"--betas takes one pair B1,B2 such as 0.9,0.999 (to sweep, use --beta1 / --beta2), "
+                             f"got {args.betas!r}")
+        axes["beta1"], axes["beta2"] = [_convert("beta1", parts[0])], [_convert("beta2", parts[1])]
     if args.data_dir:
         axes["data_dir"] = [args.data_dir]
     return axes
@@ -107,6 +150,16 @@ def _convert(key, text):
             return float(text)
         except ValueError:
             raise ValueError(f"--lr must be a number, got {text!r}") from None
+    if key in NUMBERS:
+        try:
+            return float(text)
+        except ValueError:
+            flag = "--" + key.replace("_", "-")
+            raise ValueError(f"{flag} must be a number, got {text!r}") from None
+    if key in SWITCHES:
+        from .settings import parse_switch
+
+        return parse_switch("--" + key, text)
     if key == "batch_size":
         if text.lower() == "full":
             return None
@@ -115,6 +168,24 @@ def _convert(key, text):
         except ValueError:
             raise ValueError(f"--batch-size must be a whole number or 'full', got {text!r}") from None
     return text
+
+
+#: The flag a user types for each config field (messages from the library name the fields).
+FLAGS = {"learning_rate": "--lr", "batch_size": "--batch-size", "data_dir": "--data-dir", "hidden": "--hidden",
+         "epochs": "--epochs", "seed": "--seed", "dtype": "--dtype", "activation": "--activation",
+         "optimizer": "--optimizer", "init": "--init", "dataset": "--dataset", "workers": "--workers",
+         "redo_changed=True": "--redo-changed", "name": "--name"}
+
+
+def _as_typed(message):
+    """``message`` with config field names as the flags the user typed: "--lr must be ..., got --lr 0"."""
+    import re
+
+    message = re.sub(r" \((?:Python: )?redo_changed=True\)| \(sweep\(resume=DIR\)\)", "", message)
+    for field, flag in FLAGS.items():
+        message = re.sub(rf"(?<![\w-]){re.escape(field)}=(?=\S)", f"{flag} ", message)
+        message = re.sub(rf"(^|: |, )(?:Experiment: )?{re.escape(field)}(?= must| is |: )", rf"\g<1>{flag}", message)
+    return message
 
 
 def _download(names, directory):
@@ -170,14 +241,39 @@ def _shared_logdir_executor(executor):
     return DaskExecutor(executor, shared_logdir=True)
 
 
+def _keep_cwd_off_sys_path():
+    """Drops the working directory from ``sys.path`` (``python -m`` puts it first), so a folder there named
+    like a library (``torch``, which tensorboardX tries to import) cannot stand in for it, here or in
+    the worker processes, which copy this ``sys.path``. The command imports no code of the user's."""
+    import os
+
+    cwd = os.getcwd()
+    sys.path[:] = [p for p in sys.path if p not in ("", ".") and os.path.abspath(p) != cwd]
+
+
 def _raise_interrupt(signum, frame):
     raise KeyboardInterrupt(f"signal {signum}")
 
 
 def main(argv=None):
-    """Runs the `flowlab` command; returns the exit status (0 ok, 1 no run finished, 2 bad arguments, 130 interrupted)."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """Runs the `flowlab` command; returns the exit status (0 ok, 1 no run finished, the disk filled up, the
+    sweep is busy or the cluster failed; 2 bad arguments; 130 interrupted)."""
+    _keep_cwd_off_sys_path()
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    command = "flowlab"
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        command = f"flowlab {args.command}" if args.command else command
+        return _main(parser, args)
+    except KeyboardInterrupt:  # before the sweep started, or while its table printed
+        print(f"{command}: interrupted", file=sys.stderr)
+        return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _main(parser, args):
     if args.command is None:
         parser.print_help()
         return 0
@@ -190,13 +286,19 @@ def main(argv=None):
     except ValueError as exc:
         print(f"flowlab {args.command}: error: {exc}", file=sys.stderr)
         return 2
-    if many and not any(k in axes for k in DEFAULT_SWEEP):
+    if args.redo_changed and not args.resume:
+        print(f"flowlab {args.command}: error: --redo-changed goes with --resume DIR", file=sys.stderr)
+        return 2
+    if many and not args.resume and not any(k in axes for k in DEFAULT_SWEEP):
         axes.update({k: [_convert(k, v) for v in vs] for k, vs in DEFAULT_SWEEP.items()})
     name = args.name or ("sweep" if many else "train")
+    if args.optimizer is None and any(k in axes for k in ("momentum", "beta1", "beta2", "eps", "nesterov")):
+        axes.pop("optimizer", None)  # such a setting belongs to one optimizer: the default sweep's axis goes
 
     from .download import DownloadError
     from .executors import ClusterError, WorkerStartError
-    from .experiment import Experiment, SweepInterrupted
+    from .experiment import DiskFullError, Experiment, SweepInterrupted
+    from .sweepdir import SweepLocked
 
     if args.scheduler_file and args.executor:
         print(f"flowlab {args.command}: error: give --executor or --scheduler-file, not both", file=sys.stderr)
@@ -210,26 +312,25 @@ def main(argv=None):
         if args.shared_logdir:
             exp.executor = _shared_logdir_executor(executor)
     except (ValueError, ImportError) as exc:
-        print(f"flowlab {args.command}: error: {exc}", file=sys.stderr)
+        print(f"flowlab {args.command}: error: {_as_typed(str(exc))}", file=sys.stderr)
         return 2
     except ClusterError as exc:
         print(f"flowlab {args.command}: error: {exc}", file=sys.stderr)
         return 1
 
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
-    interrupted = False
+    interrupted = full = None
     try:
-        results = exp.sweep(resume=args.resume, **axes)
+        results = exp.sweep(resume=args.resume, redo_changed=args.redo_changed, **axes)
     except SweepInterrupted as exc:
         results, interrupted = exc.results, True
+    except DiskFullError as exc:
+        results, full = exc.results, exc
     except ValueError as exc:
-        print(f"flowlab {args.command}: error: {exc}", file=sys.stderr)
+        print(f"flowlab {args.command}: error: {_as_typed(str(exc))}", file=sys.stderr)
         return 2
-    except (ClusterError, WorkerStartError, DownloadError) as exc:
+    except (ClusterError, WorkerStartError, DownloadError, SweepLocked) as exc:
         print(f"flowlab {args.command}: error: {exc}", file=sys.stderr)
         return 1
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
     print()
     print(results.table())
@@ -244,9 +345,16 @@ def main(argv=None):
         print(f"best: {best.name}  {metric}={best.metrics[metric]:.4f}")
     print(f"results: {results.sweep_dir / 'results.csv'}")
     print(f"next:    tensorboard --logdir {results.sweep_dir}")
+    left = results.remaining
+    if full:
+        kept = sum(r.status in ("completed", "early_stopped", "diverged") for r in results)
+        print(f"flowlab {args.command}: error: the disk is full ({full.reason.splitlines()[0]}); {kept} finished "
+              f"run(s) are in {results.sweep_dir / 'results.csv'}, the runs that could not be written are failed; "
+              f"free some space, then `flowlab {args.command} --resume {results.sweep_dir}`", file=sys.stderr)
+        return 1
     if interrupted:
-        print("interrupted: finished runs are kept; finish the rest with "
-              f"`flowlab {args.command} ... --resume {results.sweep_dir}`", file=sys.stderr)
+        print(f"interrupted: finished runs are kept; `flowlab {args.command} --resume {results.sweep_dir}` "
+              f"runs the remaining {left} run(s) of this sweep", file=sys.stderr)
         return 130
     return 0 if any(r.status in ("completed", "early_stopped", "diverged") for r in results) else 1
 

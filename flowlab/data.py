@@ -131,6 +131,11 @@ class Dataset:
     target_mean: float | None = None
     target_std: float | None = None
 
+    def __post_init__(self):
+        regression = self.num_classes == 0
+        check_arrays(self.name, "train", self.x_train, self.y_train, regression=regression)
+        check_arrays(self.name, "validation", self.x_val, self.y_val, empty_ok=True, regression=regression)
+
     @property
     def task(self) -> str:
         """"classification" or "regression" (``num_classes == 0``)."""
@@ -168,6 +173,44 @@ class Dataset:
     def __repr__(self) -> str:
         return (f"Dataset({self.name!r}, train={self.x_train.shape}, val={self.x_val.shape}, "
                 f"classes={self.num_classes}, dtype={self.x_train.dtype})")
+
+
+def check_arrays(name, split, x, y, empty_ok=False, regression=False) -> None:
+    """Raises ValueError naming the dataset, the split and the first bad entry unless ``x`` is a 2-D array
+    of finite numbers and ``y`` one integer class id per row (not one-hot, not a list of lists), or for a
+    regression finite targets, one row per example."""
+    where = f"dataset {name!r}, {split} split"
+    x_shape, y_shape = np.shape(x), np.shape(y)
+    if regression:  # (or a user model's own targets)
+        if x_shape[:1] == (0,) and not empty_ok:
+            raise ValueError(f"{where} is empty")
+        if len(x_shape) < 1 or len(y_shape) < 1 or x_shape[0] != y_shape[0]:
+            raise ValueError(f"{where}: features must be 2-D (examples, features) and targets one row per example, "
+                             f"got shapes {x_shape} and {y_shape}")
+        for label, a in (("x", x), ("y", y)):
+            bad = ~np.isfinite(np.asarray(a, dtype=float))
+            if bad.any():
+                at = ", ".join(str(int(i)) for i in np.argwhere(bad)[0])
+                raise ValueError(f"{where}: {label}[{at}] is not a finite number")
+        return
+    if len(x_shape) != 2 or len(y_shape) != 1:
+        raise ValueError(f"{where}: features must be 2-D (examples, features) and labels 1-D class ids, got shapes "
+                         f"{x_shape} and {y_shape}" + (" (one-hot labels? pass y.argmax(axis=1))"
+                                                       if len(y_shape) == 2 else ""))
+    if x_shape[0] != y_shape[0]:
+        raise ValueError(f"{where}: {x_shape[0]} examples but {y_shape[0]} labels")
+    if x_shape[0] == 0 and not empty_ok:
+        raise ValueError(f"{where} is empty")
+    y = np.asarray(y)
+    if not np.issubdtype(y.dtype, np.integer):
+        raise ValueError(f"{where}: labels must be integer class ids 0..k-1, got dtype {y.dtype}")
+    if y.size and y.min() < 0:
+        raise ValueError(f"{where}: labels must be class ids >= 0, got label {y.min()} at y[{int(np.argmin(y))}]")
+    bad = ~np.isfinite(x)
+    if bad.any():
+        row, col = (int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(f"{where}: x[{row}, {col}] is {x[row, col]}; features must be finite numbers (fill or "
+                         "drop missing values first)")
 
 
 def _check_dtype(dtype) -> np.dtype:
@@ -398,10 +441,21 @@ _GENERATORS: dict[str, Callable] = {
 
 def check_files(name, data_dir=None) -> None:
     """Raises FileNotFoundError (naming the files and where to get them) if a local-file dataset's files
-    are missing and cannot be downloaded; does nothing for the built-in ones. Cheap: reads nothing."""
+    are missing and cannot be downloaded, or damaged; does nothing for the built-in ones. Cheap: reads the
+    files' headers and sizes only."""
     info = dataset_info(name)
     if not info.builtin:
         check_available(info.name, data_dir)
+        from .idx import check_mnist, find_idx_files
+
+        try:
+            find_idx_files(info.name, data_dir)
+        except FileNotFoundError:
+            return  # not in data_dir: downloaded (SHA-256 checked) when the sweep loads it
+        try:
+            check_mnist(info.name, data_dir)
+        except ValueError as exc:  # a damaged file: as plain as a missing one
+            raise FileNotFoundError(str(exc)) from None
 
 
 # ---------------------------------------------------------------------------------------------

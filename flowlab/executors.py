@@ -69,7 +69,18 @@ class ProcessExecutor:
         ctx.set_forkserver_preload(["flowlab.experiment", "flowlab.tensorboard", "flowlab.summaries", "PIL.Image"])
         from multiprocessing import forkserver
 
-        forkserver.ensure_running()
+        # The forkserver starts as `python -c ...`, which puts the working directory first on its
+        # sys.path (Python 3.11 ignores the sys.path it is handed): a folder there named `torch`
+        # would stand in for PyTorch when tensorboardX is preloaded. PYTHONSAFEPATH keeps it off.
+        saved = os.environ.get("PYTHONSAFEPATH")
+        os.environ["PYTHONSAFEPATH"] = "1"
+        try:
+            forkserver.ensure_running()
+        finally:
+            if saved is None:
+                del os.environ["PYTHONSAFEPATH"]
+            else:
+                os.environ["PYTHONSAFEPATH"] = saved
         return ctx
 
     def run(self, fn, tasks, on_done):
@@ -77,10 +88,11 @@ class ProcessExecutor:
         pending = deque(tasks)
         idle = []   # workers waiting for a task
         busy = {}   # connection -> (worker, task)
+        start_failures = 0
         try:
             while pending or busy:
                 while pending and len(busy) < self.workers:
-                    worker = idle.pop() if idle else _Worker(ctx, fn, self.threads)
+                    worker = idle.pop() if idle else self._spawn(ctx, fn)
                     task = pending.popleft()
                     try:
                         worker.conn.send(task)
@@ -95,12 +107,11 @@ class ProcessExecutor:
                     if isinstance(outcome, WorkerDied):
                         worker.close()
                         if not worker.started:
-                            pending.appendleft(task)
-                            raise WorkerStartError(
-                                f"worker processes could not start ({outcome}). If this sweep runs from a "
-                                "script, put it under `if __name__ == \"__main__\":`: each worker imports the "
-                                "script, and a sweep at its top level runs again there. From code with no "
-                                "file to import (stdin, some embeddings), use workers=1.")
+                            pending.appendleft(task)  # not the run's fault: it goes to a new worker
+                            start_failures += 1
+                            if worker.killed_by is None or start_failures >= START_RETRIES:
+                                raise WorkerStartError(_start_error(outcome, worker))
+                            continue
                     else:
                         idle.append(worker)
                     on_done(task, outcome)
@@ -111,6 +122,9 @@ class ProcessExecutor:
         finally:
             for worker in idle + [w for w, _ in busy.values()]:
                 worker.close()
+
+    def _spawn(self, ctx, fn):
+        return _Worker(ctx, fn, self.threads)
 
     def _stop(self, busy, on_done):
         """Asks every busy worker to stop (SIGTERM), reports what they return, kills stragglers."""
@@ -133,16 +147,39 @@ class WorkerStartError(RuntimeError):
     """Worker processes die before finishing any task: a problem with the setup, not with a run."""
 
 
+#: Workers killed by a signal before they start (the OOM killer, a user's kill) are replaced this many times.
+START_RETRIES = 3
+
+
+def _start_error(outcome, worker):
+    if worker.killed_by is not None:
+        return (f"worker processes were killed before they started ({outcome}), {START_RETRIES} times: by the "
+                f"out-of-memory killer or another program sending {worker.killed_by}; free some memory or use "
+                "fewer --workers")
+    return (f"worker processes could not start ({outcome}). If this sweep runs from a script, put it under "
+            "`if __name__ == \"__main__\":`: each worker imports the script, and a sweep at its top level runs "
+            "again there. From code with no file to import (stdin, some embeddings), use workers=1.")
+
+
 class _Worker:
-    """One worker process and the driver's end of its pipe."""
+    """One worker process, the driver's end of its pipe, and the write end of a pipe the worker watches:
+    when the driver dies, however it dies, that pipe closes and the worker kills itself."""
 
     started = False  # whether it said it is ready: a death before that is a start-up failure
 
     def __init__(self, ctx, fn, threads):
         self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=_worker_loop, args=(fn, child, threads), daemon=True)
+        watch, self.lifeline = ctx.Pipe(duplex=False)
+        self.process = ctx.Process(target=_worker_loop, args=(fn, child, threads, watch), daemon=True)
         self.process.start()
         child.close()
+        watch.close()
+
+    @property
+    def killed_by(self):
+        """The signal's name if the process was killed by one, else None."""
+        code = self.process.exitcode
+        return signal.Signals(-code).name if code is not None and code < 0 else None
 
     def result(self):
         """The worker's answer to its task, or a WorkerDied/RuntimeError saying why there is none."""
@@ -170,6 +207,7 @@ class _Worker:
                 self.process.kill()
         self.process.join()
         self.conn.close()
+        self.lifeline.close()
 
 
 def _now():
@@ -181,9 +219,10 @@ def _now():
 _RUNNING = False
 
 
-def _worker_loop(fn, conn, threads):
-    """A worker process: tasks one after another until told to stop; BLAS limited."""
+def _worker_loop(fn, conn, threads, lifeline=None):
+    """A worker process: tasks one after another until told to stop; BLAS limited; dies with the driver."""
     global _RUNNING
+    _die_with(lifeline)
     # Ctrl-C in a terminal reaches every process of the group; the driver decides what stops,
     # and tells busy workers with SIGTERM, which the run turns into an 'interrupted' record.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -211,6 +250,36 @@ def _worker_loop(fn, conn, threads):
             except OSError:
                 break
     conn.close()
+
+
+def _die_with(lifeline):
+    """Kills this process as soon as the driver is gone, before it can write another byte into the sweep.
+
+    The driver holds the only write end of ``lifeline``: its death (SIGKILL, the OOM killer, a closed
+    terminal) closes it, and a thread waiting on the read end wakes up. On Linux the kernel also
+    sends SIGKILL when the parent (the forkserver, which exits with the driver) dies.
+    """
+    import threading
+
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    if lifeline is None:
+        return
+
+    def watch():
+        try:
+            lifeline.recv()
+        except (EOFError, OSError):
+            pass
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    threading.Thread(target=watch, name="flowlab-lifeline", daemon=True).start()
 
 
 def _on_term(signum, frame):
@@ -399,10 +468,15 @@ class DaskExecutor:
     def run(self, fn, tasks, on_done):
         from distributed import as_completed
 
+        import logging
+
         client = self.client
         token = os.urandom(6).hex()
         ship = not self.shared_logdir
         futures = {}
+        # A lost scheduler is reported once, below, as a ClusterError: not as the client's traceback.
+        client_log = logging.getLogger("distributed.client")
+        level, client_log.level = client_log.level, logging.CRITICAL
         try:
             for i, task in enumerate(tasks):
                 sent = self._prepare(task)
@@ -415,15 +489,23 @@ class DaskExecutor:
                 for future in as_completed(futures, loop=client.loop):
                     reported.add(future)
                     outcome = self._collect(future, futures[future], ship)
+                    if isinstance(outcome, _SchedulerLost):
+                        raise ClusterError(
+                            f"lost the Dask scheduler at {self.address} while runs were going (it stopped, was "
+                            f"killed, or the network failed); {len(futures) - len(reported) + 1} run(s) did "
+                            "not finish")
                     if outcome is not _NOT_STARTED:
                         on_done(futures[future], outcome)
             except KeyboardInterrupt:
                 self._stop(client, token, futures, reported, ship, on_done)
                 raise
         finally:
-            if futures:
-                client.cancel(list(futures))
-            self.close()
+            try:
+                if futures and client.status == "running":
+                    client.cancel(list(futures))
+                self.close()
+            finally:
+                client_log.setLevel(level)
 
     def _prepare(self, task):
         if not isinstance(task, dict):
@@ -438,6 +520,8 @@ class DaskExecutor:
         try:
             result = future.result()
         except Exception as exc:  # noqa: BLE001 - becomes the run's 'failed' record
+            if "scheduler-connection-lost" in f"{getattr(exc, 'reason', '')} {exc}":
+                return _SchedulerLost()
             outcome = _dask_error(exc)
             if ship and isinstance(task, dict) and "run_dir" in task:
                 from .experiment import write_run_files
@@ -475,10 +559,14 @@ class DaskExecutor:
         try:
             for future in as_completed(waiting, loop=client.loop, timeout=STOP_GRACE):
                 outcome = self._collect(future, futures[future], ship)
-                if outcome is not _NOT_STARTED and not isinstance(outcome, WorkerDied):
+                if outcome is not _NOT_STARTED and not isinstance(outcome, (WorkerDied, _SchedulerLost)):
                     on_done(futures[future], outcome)
         except TimeoutError:  # runs that ignore the stop request are cancelled with the rest
             pass
+
+
+class _SchedulerLost:
+    """A run's outcome when the client lost its scheduler: not the run's fault, and the end of the sweep."""
 
 
 def _read_scheduler_file(path, timeout):

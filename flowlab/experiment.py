@@ -23,12 +23,15 @@ from pathlib import Path
 import numpy as np
 
 from .data import DATASETS, check_batch_size, check_files, dataset_info, default_dtype
-from .executors import WorkerStartError
+from .executors import ClusterError
 from .init import INITIALIZERS
 from .nodes import ACTIVATIONS, unknown_choice
 from .optim import OPTIMIZERS
+from .settings import SHORT as SETTINGS_SHORT
+from .settings import MODEL_SETTINGS, check_settings, model_kwargs, optimizer_kwargs, settings_hparams
 
-__all__ = ["Experiment", "RunConfig", "RunResult", "Results", "SweepInterrupted", "run_name", "execute_run",
+__all__ = ["Experiment", "RunConfig", "RunResult", "Results", "SweepInterrupted", "DiskFullError", "run_name",
+           "execute_run",
            "run_detached", "write_run_files"]
 
 #: Statuses a resumed sweep keeps: the run finished and its result stands (a diverged run diverges again).
@@ -58,6 +61,18 @@ class RunConfig:
     init: str | None = None
     epochs: int = 20
     seed: int = 0
+    # Optimizer settings (None: the optimizer's default), schedule, regularization: see flowlab.settings.
+    momentum: float | None = None
+    beta1: float | None = None
+    beta2: float | None = None
+    eps: float | None = None
+    nesterov: bool | None = None
+    weight_decay: float = 0.0
+    schedule: str = "constant"
+    l1: float = 0.0
+    l2: float = 0.0
+    dropout: float = 0.0
+    batchnorm: bool = False
     val_fraction: float = 0.2
     dtype: str | None = None  # None: flowlab.data.default_dtype(dataset), float32 for MNIST-size inputs
     data_dir: str | None = None
@@ -71,15 +86,25 @@ class RunConfig:
     def validated(self):
         """A normalized copy; raises ValueError naming the field, the value and what would work."""
         c = self
+        names = ("dataset", "activation", "optimizer") + tuple(k for k in ("init", "dtype") if getattr(c, k) is not None)
+        for key in names:
+            if not isinstance(getattr(c, key), str):
+                raise ValueError(f"{key} must be a name (a string), got {key}={getattr(c, key)!r}")
+        # Names compare case-insensitively, as documented: ReLU, HE_NORMAL, Adam.
+        c = replace(c, activation=c.activation.strip().lower(), optimizer=c.optimizer.strip().lower(),
+                    init=c.init.strip().lower() if c.init is not None else None,
+                    dtype=c.dtype.strip().lower() if c.dtype is not None else None)
         if c.dataset not in DATASETS:
-            c = replace(c, dataset=dataset_info(str(c.dataset)).name)
+            c = replace(c, dataset=dataset_info(c.dataset).name)
+        if c.data_dir is not None and not isinstance(c.data_dir, (str, os.PathLike)):
+            raise ValueError(f"data_dir must be a folder path, got data_dir={c.data_dir!r}")
         try:
             check_files(c.dataset, c.data_dir)
         except FileNotFoundError as exc:
             raise ValueError(str(exc)) from None
         if c.activation not in ACTIVATIONS:
             raise ValueError(unknown_choice("activation", c.activation, ACTIVATIONS))
-        if str(c.optimizer).lower() not in OPTIMIZERS:
+        if c.optimizer not in OPTIMIZERS:
             raise ValueError(unknown_choice("optimizer", c.optimizer, OPTIMIZERS))
         if c.init is not None and c.init not in INITIALIZERS:
             raise ValueError(unknown_choice("init", c.init, INITIALIZERS))
@@ -91,21 +116,22 @@ class RunConfig:
         try:
             batch = check_batch_size(c.batch_size)
         except ValueError as exc:
-            raise ValueError(f"batch_size: {exc}") from None
+            raise ValueError(str(exc) if "batch_size" in str(exc) else f"batch_size: {exc}") from None
+        c = check_settings(replace(c, optimizer=str(c.optimizer).lower(), batch_size=batch))
         hidden = parse_hidden(c.hidden)
         if not isinstance(c.epochs, (int, np.integer)) or isinstance(c.epochs, bool) or c.epochs < 1:
             raise ValueError(f"epochs must be a whole number >= 1, got epochs={c.epochs!r}")
-        if not isinstance(c.seed, (int, np.integer)) or isinstance(c.seed, bool) or c.seed < 0:
-            raise ValueError(f"seed must be a whole number >= 0, got seed={c.seed!r}")
-        if not 0 < _number("val_fraction", c.val_fraction) < 1:
-            raise ValueError(f"val_fraction must be between 0 and 1, got val_fraction={c.val_fraction!r}")
+        if not isinstance(c.seed, (int, np.integer)) or isinstance(c.seed, bool) or not 0 <= c.seed < 2**32:
+            raise ValueError(f"seed must be a whole number from 0 to 2**32 - 1, got seed={c.seed!r}")
+        if isinstance(c.val_fraction, str) or not 0 < _number("val_fraction", c.val_fraction) < 1:
+            raise ValueError(f"val_fraction must be a number between 0 and 1, got val_fraction={c.val_fraction!r}")
         if c.dtype is None:
             c = replace(c, dtype=default_dtype(c.dataset).name)
         if str(c.dtype) not in ("float32", "float64"):
             raise ValueError(f"dtype must be 'float32' or 'float64', got dtype={c.dtype!r}")
         c = _validated_data_settings(c)
-        return replace(c, optimizer=str(c.optimizer).lower(), batch_size=batch, hidden=hidden,
-                       epochs=int(c.epochs), seed=int(c.seed), dtype=str(c.dtype))
+        return replace(c, batch_size=batch, hidden=hidden, epochs=int(c.epochs), seed=int(c.seed),
+                       val_fraction=float(c.val_fraction))
 
     def hparams(self):
         """The config as TensorBoard HParams values (numbers, strings), user-defined axes included.
@@ -136,6 +162,7 @@ class RunConfig:
             "init": self.init or default_init(self.activation),
             "epochs": self.epochs,
             "seed": self.seed,
+            **settings_hparams(self),
             "val_fraction": self.val_fraction,
             "dtype": self.dtype,
             # Strings, as learning_rate: "default" and "all" never share a column with numbers.
@@ -191,22 +218,31 @@ def _number(name, value):
 def parse_hidden(value):
     """Hidden layer widths from 64, "64,32", (64, 32) or "" (no hidden layer), as a tuple of ints."""
     if isinstance(value, str):
-        parts = [p for p in re.split(r"[,x\- ]+", value.strip()) if p]
+        text = value.strip()
+        parts = [] if text.lower() in ("", "none") else [p.strip() for p in text.split(",")]
     elif isinstance(value, (int, np.integer)) and not isinstance(value, bool):
         parts = [value]
     elif isinstance(value, (list, tuple)):
         parts = list(value)
     else:
         parts = None
-    try:
-        widths = tuple(int(p) for p in parts) if parts is not None else None
-    except (TypeError, ValueError):
-        widths = None
-    if widths is None or any(w < 1 for w in widths):
+    widths = None
+    if parts is not None:
+        widths = tuple(_width(p) for p in parts)
+    if widths is None or None in widths:
         raise ValueError(
-            f"hidden must list positive layer widths, e.g. 64 or '64,32', got hidden={value!r}"
+            f"hidden must list whole positive layer widths, e.g. 64 or '64,32' ('' for none), got hidden={value!r}"
         )
     return widths
+
+
+def _width(part):
+    """A layer width from '64' or 64 (not 64.7, -3, True, nan); None if it is not one."""
+    if isinstance(part, str) and re.fullmatch(r"\d+", part):
+        part = int(part)
+    if isinstance(part, (int, np.integer)) and not isinstance(part, (bool, np.bool_)) and part >= 1:
+        return int(part)
+    return None
 
 
 def format_value(key, value):
@@ -219,6 +255,9 @@ def format_value(key, value):
         return format(value, "g")
     text = str(value)
     return re.sub(r"[^A-Za-z0-9._+-]", "_", text)
+
+
+SHORT.update(SETTINGS_SHORT)
 
 
 def run_name(config, varied):
@@ -269,6 +308,7 @@ class Results(list):
     """The runs of a sweep (``RunResult`` records) with a leaderboard."""
 
     sweep_dir = None
+    remaining = 0  #: runs of the sweep's grid that have not finished (what a resume would run)
     #: "classification" or "regression" when every run's dataset is one (None: unknown or mixed).
     task = None
     #: The runs' models come from a builder (``Experiment(model=build)``): no MLP-only columns.
@@ -391,7 +431,7 @@ class Experiment:
         **config: the base config (fields of ``RunConfig``), e.g. ``dataset="digits"``, ``hidden=[64]``;
             with ``model=``, other names are user-defined settings the builder reads (and
             ``sweep`` takes them as axes).
-        stack: train runs that differ only in learning rate, optimizer or seed as one stacked
+        stack: train runs that differ only in learning rate or optimizer (and its settings) as one stacked
             computation (``flowlab.stacked``; each run's numbers and files as if alone): "auto"
             (where it was measured to pay: small networks and batches), True, or False.
 
@@ -413,7 +453,10 @@ class Experiment:
             raise ValueError(_unknown_field("config field", unknown[0]))
         if not re.fullmatch(r"[A-Za-z0-9._+=-]+", str(name)):
             raise ValueError(f"Experiment: name must be letters, digits and . _ + = -, got name={name!r}")
-        if workers is not None and (not isinstance(workers, int) or workers < 1):
+        if len(str(name)) > 100:
+            raise ValueError(f"Experiment: name is {len(str(name))} characters long; keep it to 100 (it names a folder)")
+        if workers is not None and (not isinstance(workers, (int, np.integer)) or isinstance(workers, bool)
+                                    or workers < 1):
             raise ValueError(f"Experiment: workers must be a whole number >= 1, got workers={workers!r}")
         if "hidden" in config:
             config["hidden"] = parse_hidden(config["hidden"])
@@ -423,6 +466,7 @@ class Experiment:
             raise ValueError(f"Experiment: stack must be 'auto', True or False, got stack={stack!r}")
         self.stack = stack
         self.base = RunConfig(**config, extra=_check_extra(extra, "Experiment setting"))
+        self.explicit = tuple(config)  # the fields given here: a resume compares them with the sweep's
 
     def grid(self, **axes):
         """The validated configs of the grid (the product of the axes) and the names of the varied fields."""
@@ -450,18 +494,24 @@ class Experiment:
             config = replace(self.base, **chosen, extra=extra).validated()
             configs.append(config)
         names = [run_name(c, varied) for c in configs]
+        longest = max(names, key=len)
+        if len(longest) > 200:
+            raise ValueError(f"sweep: run names would be {len(longest)} characters long ({longest[:60]}...), too long "
+                             "for a folder name; sweep fewer axes at once or use shorter values")
         duplicates = {n for n in names if names.count(n) > 1}
         if duplicates:
             raise ValueError(f"sweep: several runs would share the name {sorted(duplicates)[0]!r}; "
                              "remove repeated values from the axes")
         return configs, varied
 
-    def sweep(self, resume=None, **axes):
+    def sweep(self, resume=None, redo_changed=False, **axes):
         """Runs every config of the grid and returns the ``Results``.
 
         Args:
-            resume: an existing sweep directory: runs that finished there are kept, the others are
-                redone from a clean state.
+            resume: a sweep directory flowlab made: runs that finished there are kept, the others are
+                redone from a clean state. With no axes, the sweep's recorded grid is finished; axes
+                that change a recorded run's settings are refused unless ``redo_changed``.
+            redo_changed: on resume, redo the runs whose settings differ from the recorded ones.
             **axes: lists of values per config field, e.g. ``learning_rate=[0.01, 0.1]``.
 
         Returns:
@@ -469,7 +519,10 @@ class Experiment:
             sweep's directory, which also holds ``results.csv``.
 
         Raises:
-            ValueError: a config value is invalid (nothing is written then).
+            ValueError: a config value is invalid (nothing is written then); ``resume`` is not a
+                flowlab sweep (``NotASweep``) or changes its settings.
+            SweepLocked: another process runs this sweep directory now.
+            DiskFullError: the disk filled up; finished runs are kept in results.csv.
             SweepInterrupted: Ctrl-C or SIGTERM; finished runs are kept, running ones are marked
                 ``interrupted``, and ``.results`` holds the records.
         """
@@ -477,32 +530,62 @@ class Experiment:
             raise RuntimeError(
                 "Experiment.sweep was called while a worker process was importing your script: put the "
                 "sweep under `if __name__ == \"__main__\":` (workers import the script that started them)")
-        configs, varied = self.grid(**axes)
-        _fetch_files(configs, self.progress)
-        sweep_dir = Path(resume) if resume else None
-        if sweep_dir is not None and not sweep_dir.is_dir():
-            raise ValueError(f"resume: {sweep_dir} is not an existing sweep directory")
-        if sweep_dir is None:
-            check_writable(self.logdir)
-        executor = _make_executor(self.executor, self.workers)
-        if self.model is not None:
-            from .sendable import check_sendable
+        from . import sweepdir
 
-            check_sendable(self.model, executor)
-            _check_builder(self.model, configs[0], varied)
-        if sweep_dir is None:
-            sweep_dir = _new_sweep_dir(self.logdir, self.name)
-        sweep_dir.mkdir(parents=True, exist_ok=True)
+        lock = sweep_dir = None
+        if resume:
+            sweep_dir, manifest, lock = sweepdir.open_sweep(resume)
+        try:
+            if resume:
+                configs, varied, order = _resume_plan(self, sweep_dir, manifest, axes, redo_changed)
+            else:
+                configs, varied = self.grid(**axes)
+                order = [run_name(c, varied) for c in configs]
+                check_writable(self.logdir)
+            _fetch_files(configs, self.progress)
+            from .limits import check_resources
 
-        records = {}
-        tasks = []
+            if self.model is None:  # a user's builder makes its own network: its size is not known here
+                check_resources([asdict(c) for c in configs], sweep_dir or self.logdir, self.histograms,
+                                workers=min(len(configs), self.workers or os.cpu_count() or 1))
+            executor = _make_executor(self.executor, self.workers)
+            if self.model is not None:
+                from .sendable import check_sendable
+
+                check_sendable(self.model, executor)
+                _check_builder(self.model, configs[0], varied)
+            manifest = {"name": self.name, "varied": list(varied), "histograms": self.histograms,
+                        "runs": [{"name": n, "config": _plain(config_dict(c))} for n, c in zip(order, configs)]}
+            if resume:
+                sweepdir.write_manifest(sweep_dir, dict(manifest, name=sweep_dir.name))
+            else:
+                sweep_dir, lock = sweepdir.create_sweep_dir(self.logdir, self.name, manifest)
+            return self._run_sweep(executor, sweep_dir, configs, varied, order, resume=bool(resume))
+        except BaseException:
+            if not resume and lock is not None:
+                _remove_if_unused(sweep_dir)
+            raise
+        finally:
+            if lock is not None:
+                lock.release()
+
+    def _run_sweep(self, executor, sweep_dir, configs, varied, order, resume):
+        from . import sweepdir
+
+        records, tasks, damaged = {}, [], []
         columns = _hparams_columns(configs, self.model)
-        for config in configs:
-            name = run_name(config, varied)
-            previous = read_run(sweep_dir / name)
-            if previous is not None and previous.status in FINISHED and previous.config == _plain(config_dict(config)):
-                records[name] = previous
-                continue
+        for name, config in zip(order, configs):
+            sweepdir.check_run_dir(sweep_dir, name)
+            previous = _read_record(sweep_dir / name)
+            if previous is not None and previous.get("status") in FINISHED \
+                    and previous.get("config") == _plain(config_dict(config)):
+                why = sweepdir.damage(sweep_dir / name, previous)
+                if why is None:
+                    records[name] = _to_result(previous)
+                    continue
+                damaged.append(f"{name} ({why})")
+            elif previous is None and (sweep_dir / name / "run.json").exists():
+                damaged.append(f"{name} (run.json is unreadable or has the wrong shape)")
             seedless = [k for k in varied if k != "seed"]
             tasks.append({
                 "name": name,
@@ -515,22 +598,27 @@ class Experiment:
                 "hparams_columns": columns,  # the sweep's HParams config, which every run writes
                 **({"builder": self.model} if self.model is not None else {}),
             })
-        order = [run_name(c, varied) for c in configs]
+        if damaged:
+            warnings.warn(f"resume: redoing {len(damaged)} damaged run(s): {'; '.join(damaged[:5])}"
+                          f"{'; ...' if len(damaged) > 5 else ''}", stacklevel=3)
         if resume:
-            strays = sorted(p.name for p in sweep_dir.iterdir() if (p / "run.json").is_file() and p.name not in order)
+            strays = sorted(p.name for p in sweep_dir.iterdir()
+                            if not p.is_symlink() and (p / "run.json").is_file() and p.name not in order)
             if strays:
                 warnings.warn(f"resume: {sweep_dir} holds runs outside this grid ({', '.join(strays[:5])}"
-                              f"{', ...' if len(strays) > 5 else ''}); were the same axes given as before? They "
-                              "stay on disk but are not in results.csv", stacklevel=2)
+                              f"{', ...' if len(strays) > 5 else ''}); they stay on disk but are not in results.csv",
+                              stacklevel=3)
         results = Results()
         results.sweep_dir = sweep_dir
+        reserve = _DiskReserve(sweep_dir, len(order))
         tasks_of = {DATASETS[c.dataset].task for c in configs if c.dataset in DATASETS}
         results.task = tasks_of.pop() if len(tasks_of) == 1 else None
         results.builder = self.model is not None
 
         def publish():
             results[:] = [records[n] for n in order if n in records]
-            results.to_csv(sweep_dir / "results.csv")
+            results.remaining = sum(n not in records or records[n].status not in FINISHED for n in order)
+            reserve.write(sweep_dir / "results.csv", results.to_csv())
 
         bar = _RunProgress(len(configs), len(records), self.name) if self.progress else None
         if not tasks:
@@ -538,16 +626,27 @@ class Experiment:
             return results
         if hasattr(executor, "start"):
             executor.start()
-        data_dir = tempfile.mkdtemp(prefix="flowlab-data-")
+        data_dir = None
+        full = []  # the disk-full error that stopped the sweep
         try:
             # Remote (Dask) workers cannot read the driver's files: they load the datasets themselves.
             local = getattr(executor, "local", False) or getattr(executor, "remote", False)
+            if not local:
+                data_dir = sweepdir.scratch_dir(sweep_dir)
             _share_datasets(tasks, data_dir, local=local)
 
             def on_done(task, outcome):
                 record = _as_record(task, outcome)
                 records[record.name] = record
-                publish()
+                if not full and record.status == "failed" and _is_disk_full(record.error):
+                    full.append(record.error)
+                try:
+                    publish()
+                except OSError as exc:
+                    if not full:
+                        full.append(f"{type(exc).__name__}: {exc}")
+                if full:
+                    raise _DiskFull(full[0])
                 if bar:
                     bar.update(record, results.best())
 
@@ -555,10 +654,23 @@ class Experiment:
                 from .stacked_runs import run_jobs
 
                 run_jobs(executor, tasks, on_done, self.stack)
-            except WorkerStartError:
-                if not resume and not any(sweep_dir.iterdir()):
-                    sweep_dir.rmdir()  # nothing ran: leave no empty sweep behind
-                raise
+            except ClusterError as exc:  # the cluster went away: what finished is saved
+                raise ClusterError(f"{exc}; {len(order) - results.remaining} finished run(s) are kept in "
+                                   f"{sweep_dir / 'results.csv'}: `--resume {sweep_dir}` runs the rest once the "
+                                   "cluster is back") from None
+            except _DiskFull as exc:
+                reason = f"not written: the disk is full ({exc.reason})"
+                for task in tasks:
+                    old = records.get(task["name"])
+                    if old is None or old.status == "interrupted":
+                        records[task["name"]] = replace(old, status="failed", error=reason) if old else \
+                            _to_result({"name": task["name"], "config": task["config"], "status": "failed",
+                                        "logdir": task["run_dir"], "error": reason})
+                try:
+                    publish()
+                except OSError:
+                    pass
+                raise DiskFullError(results, exc.reason) from None
             except KeyboardInterrupt:
                 for task in tasks:
                     if task["name"] not in records and Path(task["run_dir"]).exists():
@@ -566,11 +678,126 @@ class Experiment:
                 publish()
                 raise SweepInterrupted(results) from None
         finally:
-            shutil.rmtree(data_dir, ignore_errors=True)
+            if data_dir is not None:
+                shutil.rmtree(data_dir, ignore_errors=True)
+            reserve.release()
             if bar:
                 bar.close()
-        publish()
+        try:
+            publish()
+        except OSError as exc:
+            raise DiskFullError(results, f"{type(exc).__name__}: {exc}") from None
         return results
+
+
+class DiskFullError(OSError):
+    """The disk filled up during a sweep: runs that could not be written are ``failed`` with the reason,
+    and ``results.csv`` holds every finished run. ``.results`` holds the records."""
+
+    def __init__(self, results, reason):
+        super().__init__(f"the disk is full ({reason})")
+        self.results, self.reason = results, reason
+
+
+class _DiskFull(KeyboardInterrupt):
+    """Stops the executor (as Ctrl-C would: running runs stop, none start) when the disk is full."""
+
+    def __init__(self, reason):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _is_disk_full(error):
+    return bool(error) and ("No space left on device" in error or "Disk quota exceeded" in error)
+
+
+class _DiskReserve:
+    """A few KB kept free beside the sweep so that results.csv can still be written when the disk fills:
+    a write that hits ENOSPC gives the reserve back and tries again."""
+
+    def __init__(self, sweep_dir, runs):
+        self.path = Path(sweep_dir) / ".flowlab" / "reserve"
+        try:
+            with open(self.path, "wb") as f:
+                os.posix_fallocate(f.fileno(), 0, 64 * 1024 + 1024 * runs)
+        except (OSError, AttributeError):
+            self.release()
+
+    def write(self, path, text):
+        try:
+            _write_atomic(path, text.encode())
+        except OSError as exc:
+            if exc.errno not in (28, 122) or not self.path.exists():  # ENOSPC, EDQUOT
+                raise
+            self.release()
+            _write_atomic(path, text.encode())
+            raise  # written; the caller still learns the disk is full
+
+    def release(self):
+        try:
+            self.path.unlink()
+        except OSError:
+            pass
+
+
+def _resume_plan(exp, sweep_dir, manifest, axes, redo_changed):
+    """The configs, varied fields and run names a resume runs: the recorded grid, or the grid given if it
+    changes no recorded run (else ValueError naming what changed, unless ``redo_changed``)."""
+    recorded = {}
+    for run in manifest["runs"]:
+        known = {k: v for k, v in run["config"].items() if k in CONFIG_FIELDS}
+        recorded[run["name"]] = _plain(config_dict(replace(RunConfig(), **known,
+                                                           extra=run["config"].get("extra") or {})))
+
+    def rebuild(c, **over):
+        fields_ = {k: (tuple(v) if k == "hidden" else v) for k, v in c.items() if k != "extra"}
+        return replace(RunConfig(), **{**fields_, **over}, extra=c.get("extra") or {}).validated()
+
+    if not axes and not exp.explicit:
+        configs = [rebuild(c) for c in recorded.values()]
+        return configs, list(manifest.get("varied", [])), list(recorded)
+    if axes:
+        configs, varied = exp.grid(**axes)
+    else:  # only base settings given: the recorded grid with them applied
+        configs = [rebuild(c, **{k: getattr(exp.base, k) for k in exp.explicit if k in CONFIG_FIELDS})
+                   for c in recorded.values()]
+        varied = list(manifest.get("varied", []))
+    order = [run_name(c, varied) for c in configs]
+    new = dict(zip(order, (_plain(config_dict(c)) for c in configs)))
+    changed = {}
+    for name, old in recorded.items():
+        if name in new and new[name] != old:
+            for key in (*CONFIG_FIELDS, "extra"):
+                if old.get(key) != new[name].get(key):
+                    entry = changed.setdefault(key, [set(), set(), 0])
+                    entry[0].add(_show(old.get(key)))
+                    entry[1].add(_show(new[name].get(key)))
+                    entry[2] += 1
+    # Recorded runs left out of the grid stay on disk, and the sweep warns of them; changed ones would be lost.
+    if changed and not redo_changed:
+        parts = [f"{key} {'/'.join(sorted(a))} -> {'/'.join(sorted(b))} in {n} run(s)"
+                 for key, (a, b, n) in changed.items()]
+        raise ValueError(
+            f"resume: these settings differ from the ones {sweep_dir} was started with: {'; '.join(parts)}. "
+            "Its finished runs are never replaced silently: give --resume DIR alone (sweep(resume=DIR)) to finish "
+            "the sweep as it was started, start a new sweep (without --resume), or add --redo-changed "
+            "(redo_changed=True) to redo the changed runs with the new settings")
+    return configs, varied, order
+
+
+def _show(value):
+    if isinstance(value, list):
+        return "-".join(str(v) for v in value) or "none"
+    return str(value)
+
+
+def _remove_if_unused(sweep_dir):
+    """Removes a sweep directory this process just made if no run wrote anything into it yet."""
+    try:
+        if sweep_dir is not None and {p.name for p in sweep_dir.iterdir()} <= {".flowlab"}:
+            shutil.rmtree(sweep_dir)
+    except (OSError, NameError, UnboundLocalError):
+        pass
 
 
 #: Names a user-defined axis cannot take: results.csv columns and the metrics of a run's record.
@@ -609,6 +836,9 @@ def run_hparams(config, builder=None):
     if builder is not None:
         for key in MLP_ONLY:
             hparams.pop(key, None)
+        for key in MODEL_SETTINGS:  # the MLP's regularization: shown only if set (the builder may read it)
+            if not getattr(config, key):
+                hparams.pop(key, None)
     return hparams
 
 
@@ -662,15 +892,6 @@ def check_writable(logdir):
                          "pass --logdir with a directory you can write to") from None
 
 
-def _new_sweep_dir(logdir, name):
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    base = Path(logdir) / f"{name}-{stamp}"
-    path, n = base, 2
-    while path.exists():
-        path, n = Path(f"{base}-{n}"), n + 1
-    return path
-
-
 def _make_executor(executor, workers):
     from .executors import make_executor
 
@@ -695,7 +916,25 @@ class _RunProgress:
 
 # --- one run: what a worker executes ----------------------------------------------------------------
 
-_DATA_CACHE = {}
+class _DataCache(dict):
+    """Loaded datasets by key, the oldest dropped once they hold more than ``limit`` bytes (the newest is
+    always kept): a sweep over many MNIST seeds must not hold every copy in memory."""
+
+    limit = 512 * 1024**2
+
+    def __setitem__(self, key, data):
+        super().pop(key, None)
+        super().__setitem__(key, data)
+        while len(self) > 1 and sum(map(_nbytes, self.values())) > self.limit:
+            del self[next(iter(self))]
+
+
+def _nbytes(data):
+    # Memory-mapped arrays (the workers' shared copies) live in the page cache, not in this process.
+    return sum(a.nbytes for a in (data.x_train, data.y_train, data.x_val, data.y_val) if not isinstance(a, np.memmap))
+
+
+_DATA_CACHE = _DataCache()
 
 
 def _data_key(config):
@@ -750,6 +989,9 @@ def _share_datasets(tasks, directory, local):
         if key in failed:
             task["data_error"] = failed[key]
             continue
+        if key in saved:
+            task["data_path"] = saved[key]
+            continue
         if key not in _DATA_CACHE:
             try:
                 _DATA_CACHE[key] = load_dataset(c["dataset"], **_load_kwargs(c))
@@ -770,6 +1012,7 @@ def _share_datasets(tasks, directory, local):
                     "target_mean": d.target_mean, "target_std": d.target_std}
             (folder / "meta.json").write_text(json.dumps(meta))
             saved[key] = str(folder)
+            del _DATA_CACHE[key]  # the workers read the files; the driver needs no copy
         task["data_path"] = saved[key]
 
 
@@ -807,6 +1050,8 @@ def execute_run(task, callbacks=(), fit=None):
     from .train import Trainer
 
     run_dir = Path(task["run_dir"])
+    if run_dir.is_symlink():  # never write (or delete) through a link out of the sweep
+        raise ValueError(f"{run_dir} is a symbolic link; flowlab does not write through it")
     if run_dir.exists():
         shutil.rmtree(run_dir)
     run_dir.mkdir(parents=True)
@@ -823,14 +1068,14 @@ def execute_run(task, callbacks=(), fit=None):
             regression = data.num_classes == 0
             model = MLP([data.num_features, *c["hidden"], 1 if regression else data.num_classes],
                         activation=c["activation"], init=c["init"], seed=c["seed"], dtype=np.dtype(c["dtype"]),
-                        loss="mse" if regression else "cross_entropy")
+                        loss="mse" if regression else "cross_entropy", **model_kwargs(c))
         initial = _fingerprint(model)
         config = RunConfig(**{**c, "hidden": tuple(c["hidden"])})
         logger = TensorBoardLogger(run_dir, hparams=run_hparams(config, task.get("builder")),
                                    group_name=task.get("group_name"), histograms=task.get("histograms", True),
                                    hparams_config=task.get("hparams_columns"))
         trainer = Trainer(model, c["optimizer"], lr=c["learning_rate"], callbacks=[logger, *callbacks],
-                          seed=c["seed"])
+                          seed=c["seed"], schedule=c.get("schedule"), **optimizer_kwargs(c))
         (fit or Trainer.fit)(trainer, data, epochs=c["epochs"], batch_size=c["batch_size"])
         status, error = trainer.status, trainer.error
     except KeyboardInterrupt:
@@ -846,11 +1091,17 @@ def execute_run(task, callbacks=(), fit=None):
         metrics["best_val_accuracy"] = max(history["val_accuracy"])
     if history.get("val_mae"):
         metrics["best_val_loss"] = min(history["val_loss"])
-    if model is not None and status != "failed":
-        model.save(run_dir / "model.npz")
+    try:
+        if model is not None and status != "failed":
+            model.save(run_dir / "model.npz")
+    except OSError as exc:  # a full disk: the run is failed with the reason, and the sweep hears of it
+        status, error = "failed", f"model.npz could not be written: {type(exc).__name__}: {exc}"
     record = {"name": task["name"], "config": c, "status": status, "metrics": metrics, "logdir": str(run_dir),
               "error": error, "seconds": round(seconds, 3), "initial_weights": initial}
-    write_run_json(run_dir, dict(record, traceback=details) if details else record)
+    try:
+        write_run_json(run_dir, dict(record, traceback=details) if details else record)
+    except OSError as exc:
+        record.update(status="failed", error=f"run.json could not be written: {type(exc).__name__}: {exc}")
     return record
 
 
@@ -930,11 +1181,20 @@ def _json_default(value):
 
 def read_run(run_dir):
     """The ``RunResult`` stored in ``run_dir/run.json``, or None if there is none (or it is unreadable)."""
+    data = _read_record(run_dir)
+    return _to_result(data) if data is not None else None
+
+
+def _read_record(run_dir):
+    """``run_dir/run.json`` as a dict, or None if it is missing, unreadable or not a run record."""
     try:
         data = json.loads((Path(run_dir) / "run.json").read_text())
     except (OSError, ValueError):
         return None
-    return _to_result(data)
+    if not isinstance(data, dict) or not isinstance(data.get("name"), str) \
+            or not isinstance(data.get("config", {}), dict) or not isinstance(data.get("metrics", {}), dict):
+        return None
+    return data
 
 
 def _to_result(data):
@@ -949,8 +1209,11 @@ def _as_record(task, outcome):
     # The run never returned: it raised outside the guarded code, or its worker process died.
     record = {"name": task["name"], "config": task["config"], "status": "failed", "metrics": {},
               "logdir": task["run_dir"], "error": str(outcome), "seconds": 0.0}
-    if Path(task["run_dir"]).is_dir():
-        write_run_json(task["run_dir"], record)
+    if Path(task["run_dir"]).is_dir() and not Path(task["run_dir"]).is_symlink():
+        try:
+            write_run_json(task["run_dir"], record)
+        except OSError:  # a full disk: results.csv still has the record
+            pass
     return _to_result(record)
 
 
@@ -960,7 +1223,10 @@ def _mark_interrupted(task):
         return previous
     record = {"name": task["name"], "config": task["config"], "status": "interrupted", "metrics": {},
               "logdir": task["run_dir"], "error": "the sweep was interrupted while this run was going", "seconds": 0.0}
-    write_run_json(task["run_dir"], record)
+    try:
+        write_run_json(task["run_dir"], record)
+    except OSError:
+        pass
     return _to_result(record)
 
 

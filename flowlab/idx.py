@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import zlib
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["read_idx", "find_idx_files", "load_mnist", "MNIST_FILES"]
+__all__ = ["read_idx", "check_idx", "find_idx_files", "check_mnist", "load_mnist", "MNIST_FILES"]
 
 MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
                 "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
@@ -24,12 +25,17 @@ _IDX_TYPES = {0x08: np.dtype("u1"), 0x09: np.dtype("i1"), 0x0B: np.dtype(">i2"),
               0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
 
 
+#: Largest IDX payload read (bytes): more than any MNIST-format set, less than a header can claim.
+MAX_IDX_BYTES = 2**33
+
+
 def read_idx(path: str | os.PathLike) -> np.ndarray:
     """Read one IDX file (the MNIST format), gzipped or not.
 
     Format: magic ``00 00 TT NN`` (TT the type: 0x08 uint8, 0x09 int8, 0x0B int16, 0x0C int32,
     0x0D float32, 0x0E float64; NN the number of dimensions), NN big-endian uint32 sizes, then the
     data, big-endian, row-major. Gzip is detected by the first two bytes (1f 8b), not the name.
+    A gzip file is inflated as it streams, never past the size its header promises.
 
     Args:
         path: the file to read.
@@ -42,33 +48,78 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
             (truncated file or trailing bytes); the message names the file.
     """
     path = Path(path)
-    raw = path.read_bytes()
-    if raw[:2] == b"\x1f\x8b":
+    with _open(path) as f:
+        shape, dtype, expected = _read_header(path, f)
         try:
-            raw = gzip.decompress(raw)
+            raw = f.read(expected + 1)  # one byte more tells trailing bytes; never more than that
         except (OSError, EOFError, zlib.error) as exc:
             raise ValueError(f"{path}: corrupt gzip data ({exc})") from None
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
-        raise ValueError(f"{path}: not an IDX file (expected magic bytes 00 00 TT NN, got {raw[:4].hex(' ')!r})")
-    type_code, ndim = raw[2], raw[3]
+    if len(raw) != expected:
+        problem = "truncated" if len(raw) < expected else "trailing bytes"
+        have = str(len(raw))
+        if len(raw) > expected:
+            have = "more" if _is_gzip(path) else str(path.stat().st_size - 4 - 4 * len(shape))
+        raise ValueError(f"{path}: {problem}: shape {shape} of {dtype.newbyteorder('=').name} needs "
+                         f"{expected} data bytes, file has {have}")
+    data = np.frombuffer(raw, dtype=dtype, count=expected // dtype.itemsize)
+    return data.astype(dtype.newbyteorder("="), copy=True).reshape(shape)
+
+
+def check_idx(path: str | os.PathLike) -> tuple:
+    """The shape an IDX file declares, checked against its size without reading its data (for a gzip,
+    the uncompressed size its trailer records); ValueError naming the file otherwise."""
+    path = Path(path)
+    with _open(path) as f:
+        shape, dtype, expected = _read_header(path, f)
+        header = 4 + 4 * len(shape)
+    size = path.stat().st_size
+    if _is_gzip(path):
+        with open(path, "rb") as f:
+            f.seek(-4, os.SEEK_END)
+            actual = int.from_bytes(f.read(4), "little") - header  # ISIZE: the size mod 2**32
+        if (expected + header) % 2**32 != (actual + header) % 2**32:
+            raise ValueError(f"{path}: its gzip holds {actual} data bytes but shape {shape} needs {expected}")
+    elif size - header != expected:
+        problem = "truncated" if size - header < expected else "trailing bytes"
+        raise ValueError(f"{path}: {problem}: shape {shape} needs {expected} data bytes, file has {size - header}")
+    return shape
+
+
+def _is_gzip(path):
+    with open(path, "rb") as f:
+        return f.read(2) == b"\x1f\x8b"
+
+
+def _open(path):
+    return gzip.open(path, "rb") if _is_gzip(path) else open(path, "rb")
+
+
+def _read_header(path, f):
+    try:
+        magic = f.read(4)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise ValueError(f"{path}: corrupt gzip data ({exc})") from None
+    if len(magic) < 4 or magic[0] != 0 or magic[1] != 0:
+        raise ValueError(f"{path}: not an IDX file (expected magic bytes 00 00 TT NN, got {magic[:4].hex(' ')!r})")
+    type_code, ndim = magic[2], magic[3]
     if type_code not in _IDX_TYPES:
         known = ", ".join(f"0x{code:02X}" for code in _IDX_TYPES)
         raise ValueError(f"{path}: unknown IDX data type 0x{type_code:02X}; known types are {known}")
     if ndim == 0:
         raise ValueError(f"{path}: IDX header declares 0 dimensions")
-    header = 4 + 4 * ndim
-    if len(raw) < header:
-        raise ValueError(f"{path}: truncated IDX header: expected {header} bytes, got {len(raw)}")
-    shape = tuple(int(s) for s in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
+    try:
+        sizes = f.read(4 * ndim)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise ValueError(f"{path}: corrupt gzip data ({exc})") from None
+    if len(sizes) < 4 * ndim:
+        raise ValueError(f"{path}: truncated IDX header: expected {4 + 4 * ndim} bytes, got {4 + len(sizes)}")
+    shape = tuple(int.from_bytes(sizes[i:i + 4], "big") for i in range(0, 4 * ndim, 4))
     dtype = _IDX_TYPES[type_code]
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    actual = len(raw) - header
-    if actual != expected:
-        problem = "truncated" if actual < expected else "trailing bytes"
-        raise ValueError(f"{path}: {problem}: shape {shape} of {dtype.newbyteorder('=').name} needs "
-                         f"{expected} data bytes, file has {actual}")
-    data = np.frombuffer(raw, dtype=dtype, count=expected // dtype.itemsize, offset=header)
-    return data.astype(dtype.newbyteorder("="), copy=True).reshape(shape)
+    expected = math.prod(shape) * dtype.itemsize  # Python ints: no overflow
+    if expected > MAX_IDX_BYTES:
+        raise ValueError(f"{path}: IDX header declares shape {shape}, {expected} bytes of data, more than "
+                         f"{MAX_IDX_BYTES} (8 GiB); the file is damaged or not a dataset")
+    return shape, dtype, expected
 
 
 def find_idx_files(name, data_dir) -> list[Path]:
@@ -87,6 +138,20 @@ def find_idx_files(name, data_dir) -> list[Path]:
             f"({', '.join(MNIST_FILES)}, gzipped or not) from {_MNIST_SOURCES[name]} into that directory, "
             f"or point data_dir= (CLI: --data-dir) at the directory that holds them.")
     return found
+
+
+def check_mnist(name, data_dir) -> None:
+    """Checks the four files' headers and sizes, and that images and labels agree, reading no data:
+    a damaged file is a ValueError naming it before a sweep writes anything."""
+    train_images, train_labels, val_images, val_labels = find_idx_files(name, data_dir)
+    for images_path, labels_path in ((train_images, train_labels), (val_images, val_labels)):
+        images, labels = check_idx(images_path), check_idx(labels_path)
+        if len(images) < 2 or len(labels) != 1:
+            raise ValueError(f"{name}: expected images with >= 2 dimensions in {images_path} and labels with 1 "
+                             f"in {labels_path}, got shapes {images} and {labels}")
+        if images[0] != labels[0]:
+            raise ValueError(f"{name}: {images_path} holds {images[0]} images but {labels_path} holds "
+                             f"{labels[0]} labels")
 
 
 def load_mnist(name, data_dir):

@@ -157,6 +157,15 @@ class Model:
         self._loss_nodes = [n for n in graph if (id(n) in reads_loss or id(n) in reads_output)
                             and not isinstance(n, Input)]
         self._plan = Plan(train, grad_buffers=dict(zip(self.params, self._grad_views)))
+        # Nodes that train and evaluate differently (Dropout, BatchNorm): switched by _mode.
+        self._switches, self._training = [n for n in graph if hasattr(n, "training")], None
+
+    def _mode(self, training):
+        """Puts the Dropout and BatchNorm nodes in training (True) or evaluation (False) mode."""
+        if self._training is not training:
+            for node in self._switches:
+                node.training = training
+            self._training = training
 
     @property
     def fast(self):
@@ -179,14 +188,17 @@ class Model:
         The gradient arrays are reused from step to step (as PyTorch's ``.grad``): copy one to keep it.
         """
         self._feed(x, y)
+        if self._training is not True:
+            self._mode(True)
         loss = self._plan.run()
         for node in self._output_only:  # an output the loss does not read, for the batch's metric
             node.forward()
         return loss
 
     def forward(self, x):
-        """The output for a batch, by a forward pass through what the output reads only."""
+        """The output for a batch, by a forward pass through what the output reads only (evaluation mode)."""
         self._feed(x)
+        self._mode(False)
         for node in self._inference:
             node.forward()
         return self.output.value
@@ -235,6 +247,7 @@ class Model:
         for i in range(0, n, batch_size):
             xb, yb = x[i:i + batch_size], y[i:i + batch_size]
             self._feed(xb, yb)
+            self._mode(False)
             for node in self._loss_nodes:
                 node.forward()
             total_loss += float(self.loss.value) * len(xb)

@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 
-from .data import Dataset, check_batch_size, epoch_batches
+from .data import Dataset, check_arrays, check_batch_size, epoch_batches
 from .optim import get_optimizer
 
 __all__ = ["Callback", "EarlyStopping", "Trainer", "fit", "STATUSES"]
@@ -124,6 +124,8 @@ class Trainer:
         seed: seeds the per-epoch shuffling.
         progress: show a tqdm progress bar over epochs.
         threads: BLAS threads while training (1 by default: more are slower on small matrices).
+        schedule: a learning-rate schedule spec (``"cosine"``, ``"step:10:0.5"``, see
+            ``flowlab.schedules``), a ``Schedule``, or Keras' ``fn(epoch, lr)``; None keeps it constant.
         **optimizer_kwargs: passed to the optimizer (momentum, betas, ...).
 
     Example:
@@ -137,12 +139,16 @@ class Trainer:
     """
 
     def __init__(self, model, optimizer="adam", lr=None, callbacks=(), seed=0, progress=False, threads=1,
-                 **optimizer_kwargs):
+                 schedule=None, **optimizer_kwargs):
         self.model = model
         if isinstance(optimizer, str):
             optimizer = get_optimizer(optimizer, model.params, lr=lr, **optimizer_kwargs)
         self.optimizer = optimizer
         self.callbacks = list(callbacks)
+        if schedule is not None:
+            from .schedules import LearningRateScheduler  # schedules builds on this module's Callback
+
+            self.callbacks.insert(0, LearningRateScheduler(schedule))
         self.seed, self.progress, self.threads = seed, progress, threads
         self.stop = False
         self.status = None
@@ -178,10 +184,16 @@ class Trainer:
             x, y = x.x_train, x.y_train
         if y is None:
             raise ValueError("Trainer.fit: labels y are required (or pass a flowlab.data.Dataset)")
-        if not isinstance(epochs, int) or epochs < 1:
+        if not isinstance(epochs, (int, np.integer)) or isinstance(epochs, bool) or epochs < 1:
             raise ValueError(f"Trainer.fit: epochs must be a whole number >= 1, got epochs={epochs!r}")
+        epochs = int(epochs)
+        # flowlab's MLP takes class ids; a user's Model may take any targets (one-hot, numbers).
+        regression = getattr(self.model, "sizes", None) is None or self.model.task == "regression"
+        check_arrays("Trainer.fit data", "train", x, y, regression=regression)
+        if validation_data is not None:
+            check_arrays("Trainer.fit data", "validation", *validation_data, empty_ok=True, regression=regression)
         batch_size = check_batch_size(batch_size)
-        self.x_train, self.y_train = x, y
+        self.x_train, self.y_train, self.epochs = x, y, epochs
         self.x_val, self.y_val = validation_data if validation_data is not None else (None, None)
         self.stop, self.status, self.error = False, "running", None
         self.history = {}
@@ -222,12 +234,14 @@ class Trainer:
             raise
         finally:
             end_logs = dict(logs or {}, status=self.status)
-            for cb in callbacks:
+            error = None
+            for cb in callbacks:  # each one's end-of-run work runs, whatever the others do
                 try:
                     cb.on_train_end(end_logs)
-                except Exception:
-                    if self.status not in ("failed", "interrupted"):
-                        raise
+                except Exception as exc:
+                    error = error or exc
+            if error is not None and self.status not in ("failed", "interrupted"):
+                raise error
         return self.history
 
     def _run_epoch(self, epoch, batch_size, on_batch):
@@ -272,6 +286,8 @@ class Trainer:
                 return None
             logs["val_loss"], logs["val_" + metric] = val_loss, val_metric
         logs["learning_rate"] = float(self.optimizer.lr)
+        if getattr(model, "penalty", None) is not None:  # "loss" is the data loss; this is what l1/l2 add
+            logs["regularization_loss"] = model.regularization_loss()
         logs["seconds"] = time.perf_counter() - start
         return logs
 

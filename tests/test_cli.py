@@ -24,7 +24,7 @@ def test_sweep_prints_a_leaderboard_and_the_tensorboard_command(tmp_path, capsys
     assert code == 0
     sweep_dir = next(tmp_path.iterdir())
     assert sweep_dir.name.startswith("cli-")
-    assert sorted(p.name for p in sweep_dir.iterdir() if p.is_dir()) == [
+    assert sorted(p.name for p in sweep_dir.iterdir() if p.is_dir() and p.name != ".flowlab") == [
         "lr=0.01,optimizer=adam", "lr=0.01,optimizer=sgd", "lr=0.1,optimizer=adam", "lr=0.1,optimizer=sgd"]
     assert "val_acc" in out and "runs: 4 completed" in out
     assert f"tensorboard --logdir {sweep_dir}" in out
@@ -48,9 +48,9 @@ def run_main(argv):
 @pytest.mark.parametrize("argv, message", [
     (["--optimizer", "adm"], "unknown optimizer 'adm'; choose from adadelta, adagrad, adam"),
     (["--dataset", "mnits"], "unknown dataset 'mnits'; choose from"),
-    (["--lr", "0"], "learning_rate must be a number > 0, got learning_rate=0.0"),
+    (["--lr", "0"], "--lr must be a number > 0, got --lr 0.0"),
     (["--lr", "fast"], "--lr must be a number, got 'fast'"),
-    (["--batch-size", "0"], "batch_size"),
+    (["--batch-size", "0"], "--batch-size must be an int >= 1"),
     (["--activation", "sigmod"], "did you mean 'sigmoid'"),
 ])
 def test_bad_arguments_exit_nonzero_name_the_value_and_write_nothing(tmp_path, capsys, argv, message):
@@ -103,7 +103,7 @@ def test_sigint_keeps_finished_runs_intact_and_exits_130(tmp_path):
     finally:
         proc.kill()
     assert proc.returncode == 130, err
-    assert "--resume" in err
+    assert "--resume" in err and "remaining" in err
     sweep_dir = next(tmp_path.iterdir())
     records = [json.loads(p.read_text()) for p in sweep_dir.glob("*/run.json")]
     assert records and {r["status"] for r in records} <= {"completed", "interrupted"}

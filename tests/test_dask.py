@@ -79,7 +79,8 @@ def assert_same_sweep(results, reference):
             assert scalars(run_dir, group) == scalars(reference.sweep_dir / want.name, group)
         with np.load(run_dir / "model.npz") as a, np.load(reference.sweep_dir / want.name / "model.npz") as b:
             assert all(np.array_equal(a[k], b[k]) for k in b.files)
-    assert not [p for p in results.sweep_dir.iterdir() if p.name.startswith(".")]  # no staging leftovers
+    assert not [p for p in results.sweep_dir.iterdir() if p.name.startswith(".") and p.name != ".flowlab"]  # no staging
+    assert sorted(p.name for p in (results.sweep_dir / ".flowlab").iterdir()) == ["lock", "sweep.json"]
 
 
 def test_sweep_on_a_local_cluster_equals_the_local_sweep(tmp_path, cluster, workers, local_sweep):
@@ -202,12 +203,12 @@ def test_ctrl_c_keeps_finished_runs_stops_running_ones_and_resume_finishes(tmp_p
         exp.sweep(**axes)
     results = info.value.results
     sweep_dir = results.sweep_dir
-    assert sorted(r.status for r in results) == ["completed"] * 3 + ["interrupted"] * 2
+    assert sorted(r.status for r in results) == ["completed"] * 3 + ["interrupted"] * 2, [(r.name, r.status, r.error) for r in results]
     for r in results:
         assert read_run(sweep_dir / r.name).status == r.status
         if r.status == "interrupted":
             assert r.metrics["epochs_run"] < 300
-    assert len([p for p in sweep_dir.iterdir() if p.is_dir()]) == 5  # the queued run never started
+    assert len([p for p in sweep_dir.iterdir() if p.is_dir() and p.name != ".flowlab"]) == 5  # the queued run never started
 
     finished = {p: p.stat().st_mtime_ns for p in sweep_dir.rglob("*") if p.is_file() and "epochs=3," in str(p)}
     resumed = exp.sweep(resume=sweep_dir, **axes)
@@ -278,3 +279,42 @@ def test_executor_choice_and_cluster_checks(tmp_path, cluster, workers, monkeypa
     monkeypatch.setitem(sys.modules, "distributed", None)
     with pytest.raises(ImportError, match=r"pip install 'flowlab\[dask\]'"):
         make_executor("tcp://127.0.0.1:8786")
+
+
+def test_a_killed_scheduler_is_one_line_exit_1_and_keeps_finished_runs(tmp_path):
+    file = tmp_path / "scheduler.json"
+    env = {**os.environ, "DASK_DISTRIBUTED__NANNY__PRE_SPAWN_ENVIRON": "{'MALLOC_TRIM_THRESHOLD_': None}"}
+    dask = [sys.executable, "-m", "dask"]
+    log = open(tmp_path / "dask.log", "wb")
+    processes = []
+    try:
+        processes.append(subprocess.Popen(
+            [*dask, "scheduler", "--host", "127.0.0.1", "--port", "0", "--dashboard-address", "127.0.0.1:0",
+             "--scheduler-file", str(file)], env=env, stdout=log, stderr=log))
+        processes.append(subprocess.Popen(
+            [*dask, "worker", "--scheduler-file", str(file), "--host", "127.0.0.1", "--nworkers", "2", "--nthreads",
+             "1", "--dashboard-address", "127.0.0.1:0"], env=env, stdout=log, stderr=log))
+        with distributed.Client(scheduler_file=str(file), timeout=30, set_as_default=False) as client:
+            client.wait_for_workers(2, timeout=30)
+        logdir = tmp_path / "logs"
+        sweep = subprocess.Popen(
+            [sys.executable, "-m", "flowlab", "sweep", "--dataset", "iris", "--hidden", "8", "--epochs", "2", "3000",
+             "--lr", "0.01", "0.02", "--batch-size", "8", "--no-histograms", "--no-progress", "--logdir", str(logdir),
+             "--scheduler-file", str(file)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        _wait_for(lambda: len(list(logdir.glob("*/epochs=2,*/run.json"))) == 2, timeout=120)
+        processes[0].kill()  # the scheduler dies while the long runs train
+        out, err = sweep.communicate(timeout=120)
+    finally:
+        for process in reversed(processes):
+            process.kill()
+            process.wait()
+        log.close()
+    assert sweep.returncode == 1, (err, [(p.parent.name, json.loads(p.read_text()).get("error")) for p in logdir.glob("*/*/run.json")])
+    lines = [line for line in err.strip().splitlines() if line]
+    assert len(lines) == 1 and "Traceback" not in err, err
+    assert "lost the Dask scheduler" in lines[0] and "--resume" in lines[0]
+    [sweep_dir] = logdir.iterdir()
+    import csv
+
+    rows = list(csv.DictReader((sweep_dir / "results.csv").open()))
+    assert sorted(r["name"] for r in rows if r["status"] == "completed") == ["epochs=2,lr=0.01", "epochs=2,lr=0.02"]

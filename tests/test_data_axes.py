@@ -125,7 +125,7 @@ def test_cli_data_flags(tmp_path, capsys):
                  "1", "--logdir", str(tmp_path), "--no-progress", "--no-histograms"])
     assert code == 0, capsys.readouterr().err
     [sweep_dir] = tmp_path.iterdir()
-    runs = sorted(p.name for p in sweep_dir.iterdir() if p.is_dir())
+    runs = sorted(p.name for p in sweep_dir.iterdir() if p.is_dir() and p.name != ".flowlab")
     assert runs == sorted(f"noise={n},standardize={s}" for n in ("0.05", "0.2") for s in ("True", "False"))
     config = json.loads((sweep_dir / "noise=0.2,standardize=False" / "run.json").read_text())["config"]
     settings = (config["noise"], config["n_samples"], config["val_fraction"], config["standardize"])

@@ -98,9 +98,9 @@ def test_resume_skips_finished_runs_and_redoes_others_cleanly(tmp_path):
     ({"optimizer": ["adm"]}, r"unknown optimizer 'adm'; choose from .* \(did you mean 'adam'\?\)"),
     ({"dataset": ["digit"]}, r"unknown dataset 'digit'; choose from .* \(did you mean 'digits'\?\)"),
     ({"learning_rate": [0.1, -0.01]}, r"learning_rate must be a number > 0, got learning_rate=-0.01"),
-    ({"batch_size": [0]}, r"batch_size: .*0"),
+    ({"batch_size": [0]}, r"batch_size must be an int >= 1.*got batch_size=0"),
     ({"activation": ["rellu"]}, r"did you mean 'relu'"),
-    ({"hidden": ["64,abc"]}, r"hidden must list positive layer widths"),
+    ({"hidden": ["64,abc"]}, r"hidden must list whole positive layer widths"),
     ({"epochs": [0]}, r"epochs must be a whole number >= 1, got epochs=0"),
     ({"learning_rte": [0.1]}, r"unknown sweep axis 'learning_rte'.*did you mean 'learning_rate'"),
 ])
@@ -153,12 +153,17 @@ def test_process_pool_results_equal_in_process_results(tmp_path):
         assert ra.metrics == rb.metrics
 
 
-def test_resume_redoes_runs_whose_settings_changed_and_warns_about_strays(tmp_path):
+def test_resume_with_changed_settings_refuses_unless_asked_to_redo_them(tmp_path):
     first = small(tmp_path, epochs=2).sweep(learning_rate=[0.01, 0.1])
-    again = small(tmp_path, epochs=3).sweep(resume=first.sweep_dir, learning_rate=[0.01, 0.1])
+    before = {p: p.read_bytes() for p in first.sweep_dir.rglob("*") if p.is_file() and ".flowlab" not in p.parts}
+    with pytest.raises(ValueError, match=r"epochs 2 -> 3 in 2 run\(s\).*--redo-changed"):
+        small(tmp_path, epochs=3).sweep(resume=first.sweep_dir, learning_rate=[0.01, 0.1])
+    assert {p: p.read_bytes() for p in before} == before   # nothing touched
+    again = small(tmp_path, epochs=3).sweep(resume=first.sweep_dir, redo_changed=True, learning_rate=[0.01, 0.1])
     assert [r.metrics["epochs_run"] for r in again] == [3, 3]
     with pytest.warns(UserWarning, match="holds runs outside this grid"):
-        small(tmp_path, epochs=3).sweep(resume=first.sweep_dir, learning_rate=[0.01, 0.1], optimizer=["sgd", "adam"])
+        small(tmp_path, epochs=3).sweep(resume=first.sweep_dir, redo_changed=True, learning_rate=[0.01, 0.1],
+                                        optimizer=["sgd", "adam"])
 
 
 def test_best_is_the_first_row_of_the_table(tmp_path):

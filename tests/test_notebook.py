@@ -81,7 +81,7 @@ def test_notebook_runs_top_to_bottom(tmp_path, monkeypatch):
     assert found and Path(found[2]).resolve() == (ROOT / "flowlab" / "__init__.py").resolve()
     [sweep_dir] = [p for p in logdir.iterdir() if p.is_dir()]
     assert sweep_dir.name.startswith("hw3-spiral-")
-    runs = sorted(p.name for p in sweep_dir.iterdir() if p.is_dir())
+    runs = sorted(p.name for p in sweep_dir.iterdir() if p.is_dir() and p.name != ".flowlab")
     assert runs == sorted(f"lr={lr},activation={a}" for lr in ("0.01", "0.1", "1") for a in ("sigmoid", "tanh", "relu"))
     with open(sweep_dir / "results.csv", newline="") as f:
         assert sorted(row["name"] for row in csv.DictReader(f)) == runs

@@ -153,3 +153,25 @@ def test_miniflow_style_training_script_still_works(digits):
             loss += graph[-1].value
         losses.append(loss)
     assert losses[-1] < 0.6 * losses[0]
+
+
+def test_a_callback_raising_at_train_end_does_not_stop_the_loggers_end_of_run(tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from tensorboard.plugins.hparams import plugin_data_pb2
+
+    from flowlab.tensorboard import TensorBoardLogger
+
+    class Broken(Callback):
+        def on_train_end(self, logs=None):
+            raise RuntimeError("user callback broke at the end")
+
+    data = load_dataset("blobs")
+    model = MLP([data.num_features, 4, data.num_classes], seed=0)
+    logger = TensorBoardLogger(tmp_path / "run", hparams={"lr": 0.1}, histograms=False)
+    trainer = Trainer(model, "sgd", lr=0.1, callbacks=[Broken(), logger])
+    with pytest.raises(RuntimeError, match="user callback broke at the end"):
+        trainer.fit(data, epochs=2)
+    root = EventAccumulator(str(tmp_path / "run")).Reload()
+    end = plugin_data_pb2.HParamsPluginData.FromString(
+        root.PluginTagToContent("hparams")["_hparams_/session_end_info"]).session_end_info
+    assert end.status == 1  # STATUS_SUCCESS: the logger finished the run it saw complete

@@ -1,0 +1,221 @@
+"""A sweep directory's own bookkeeping: the marker and manifest, the owner's lock, and the checks resume makes.
+
+A sweep directory holds a hidden ``.flowlab/`` folder that flowlab writes when the sweep starts:
+``sweep.json`` (the marker: which grid and settings the sweep runs) and ``lock`` (the PID of the
+process that owns the sweep now). ``--resume`` works only on a directory with that marker, so it
+never deletes or writes into a folder flowlab did not create.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import json
+import os
+import shutil
+from datetime import datetime
+from pathlib import Path
+
+__all__ = ["HIDDEN", "NotASweep", "SweepLocked", "SweepLock", "create_sweep_dir", "read_manifest",
+           "write_manifest", "open_sweep", "check_run_dir", "damage", "scratch_dir"]
+
+HIDDEN = ".flowlab"
+MANIFEST = "sweep.json"
+FORMAT = 1
+
+
+class NotASweep(ValueError):
+    """``resume`` was given a directory flowlab did not create as a sweep."""
+
+
+class SweepLocked(RuntimeError):
+    """Another live process owns the sweep directory."""
+
+
+def create_sweep_dir(logdir, name, manifest):
+    """Creates ``<logdir>/<name>-<YYYYmmdd-HHMMSS>[-N]`` (a new directory, never an existing one),
+    writes its manifest and returns ``(path, lock)`` with the lock held."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    base = Path(logdir) / f"{name}-{stamp}"
+    Path(logdir).mkdir(parents=True, exist_ok=True)
+    path, n = base, 2
+    while True:
+        try:
+            path.mkdir()  # atomic: two sweeps started in the same second get two directories
+            break
+        except FileExistsError:
+            path, n = Path(f"{base}-{n}"), n + 1
+    try:
+        (path / HIDDEN).mkdir()
+        lock = SweepLock(path)
+        write_manifest(path, manifest)
+    except BaseException:
+        shutil.rmtree(path, ignore_errors=True)  # ours, just made: leave no half-made sweep behind
+        raise
+    return path, lock
+
+
+def write_manifest(path, manifest):
+    from .experiment import _write_atomic
+
+    data = {"format": FORMAT, **manifest}
+    _write_atomic(Path(path) / HIDDEN / MANIFEST, (json.dumps(data, indent=1) + "\n").encode())
+
+
+def read_manifest(path):
+    """The manifest dict of the sweep at ``path``; raises NotASweep if it has none (or it is unreadable)."""
+    path = Path(path)
+    marker = path / HIDDEN / MANIFEST
+    if not path.is_dir():
+        raise NotASweep(f"not a flowlab sweep: {path} is not a directory; give --resume a sweep directory "
+                        "that flowlab made (<logdir>/<name>-<time>)")
+    try:
+        data = json.loads(marker.read_text())
+    except FileNotFoundError:
+        raise NotASweep(f"not a flowlab sweep: {path} (it has no {HIDDEN}/{MANIFEST}, which flowlab writes when a "
+                        "sweep starts); flowlab resumes only sweep directories it made, and leaves this one "
+                        "untouched: start a new sweep without --resume") from None
+    except (OSError, ValueError) as exc:
+        raise NotASweep(f"not a flowlab sweep: {marker} cannot be read ({exc}); start a new sweep") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("runs"), list) \
+            or not all(isinstance(r, dict) and isinstance(r.get("name"), str) and isinstance(r.get("config"), dict)
+                       for r in data["runs"]):
+        raise NotASweep(f"not a flowlab sweep: {marker} is not a sweep manifest this flowlab can read; "
+                        "start a new sweep")
+    return data
+
+
+def open_sweep(path):
+    """The manifest and the held lock of an existing sweep (for resume)."""
+    path = Path(path)
+    if path.is_symlink():
+        path = path.resolve()
+    manifest = read_manifest(path)
+    lock = SweepLock(path)
+    return path, manifest, lock
+
+
+class SweepLock:
+    """An exclusive ``fcntl.flock`` on ``<sweep>/.flowlab/lock``, holding the owner's PID.
+
+    The kernel drops the lock when its process dies, however it dies, so a lock left by a dead
+    process is simply taken over.
+    """
+
+    def __init__(self, sweep_dir):
+        self.path = Path(sweep_dir) / HIDDEN / "lock"
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            owner = _read_pid(self.fd)
+            os.close(self.fd)
+            self.fd = None
+            if exc.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                who = f"flowlab process {owner}" if owner else "another flowlab process"
+                raise SweepLocked(f"{sweep_dir} is in use by {who}: one process runs a sweep at a time; wait for "
+                                  f"it to finish, or stop it (kill {owner or '<pid>'}) and resume again") from None
+            raise
+        os.ftruncate(self.fd, 0)
+        os.pwrite(self.fd, f"{os.getpid()}\n".encode(), 0)
+
+    def release(self):
+        if self.fd is not None:
+            try:
+                os.ftruncate(self.fd, 0)
+            except OSError:
+                pass
+            os.close(self.fd)  # closing drops the flock
+            self.fd = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.release()
+
+
+def _read_pid(fd):
+    try:
+        return int(os.pread(fd, 32, 0).decode().strip() or 0) or None
+    except (OSError, ValueError):
+        return None
+
+
+def scratch_dir(sweep_dir):
+    """A fresh folder for the sweep's temporary files (shared datasets) inside its hidden folder, so a
+    killed driver leaves them where the next resume of the sweep clears them."""
+    hidden = Path(sweep_dir) / HIDDEN
+    for old in hidden.glob("scratch-*"):
+        shutil.rmtree(old, ignore_errors=True)  # left by a driver that was killed; we hold the lock now
+    folder = hidden / f"scratch-{os.getpid()}"
+    folder.mkdir()
+    return folder
+
+
+def check_run_dir(sweep_dir, name):
+    """Raises ValueError if run ``name`` would write outside ``sweep_dir`` (a symbolic link in its place)."""
+    run = Path(sweep_dir) / name
+    if run.is_symlink():
+        raise ValueError(f"resume: {run} is a symbolic link (to {os.readlink(run)}); flowlab does not write "
+                         "through links out of a sweep: remove the link, or start a new sweep")
+    return run
+
+
+def damage(run_dir, record):
+    """Why a finished run's files cannot be kept, or None: run.json's shape, model.npz, the event files."""
+    run_dir = Path(run_dir)
+    if not isinstance(record.get("metrics"), dict) or not isinstance(record.get("status"), str):
+        return "run.json has the wrong shape"
+    if record["status"] != "diverged":
+        model = run_dir / "model.npz"
+        if not model.is_file():
+            return "model.npz is missing"
+        import zipfile
+
+        try:
+            with zipfile.ZipFile(model) as z:
+                if z.testzip() is not None or "__config__.npy" not in z.namelist():
+                    return "model.npz is damaged"
+        except (OSError, zipfile.BadZipFile):
+            return "model.npz is damaged"
+    events = [p for p in run_dir.rglob("events.out.tfevents.*") if p.is_file()]
+    if not any(p.parent.name == "train" for p in events):
+        return "its training event file is missing"
+    for p in events:
+        if not _whole_records(p):
+            return f"{p.relative_to(run_dir)} is truncated or damaged"
+    return None
+
+
+def _whole_records(path):
+    """Whether an event file is a sequence of whole TFRecords: [length u64][crc u32][data][crc u32], each
+    length's checksum right (crc32c, masked)."""
+    import struct
+
+    import crc32c
+
+    def masked(data):
+        crc = crc32c.crc32c(data)
+        return (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF
+
+    try:
+        blob = path.read_bytes()
+    except OSError:
+        return False
+    offset = 0
+    while offset < len(blob):
+        header = blob[offset:offset + 12]
+        if len(header) < 12:
+            return False
+        length, = struct.unpack("<Q", header[:8])
+        if struct.unpack("<I", header[8:12])[0] != masked(header[:8]):
+            return False
+        end = offset + 12 + length + 4
+        if end > len(blob):
+            return False
+        data = blob[offset + 12:offset + 12 + length]
+        if struct.unpack("<I", blob[end - 4:end])[0] != masked(data):
+            return False
+        offset = end
+    return True

@@ -1,0 +1,142 @@
+"""A sweep directory is flowlab's own: resume refuses anything else, keeps every finished run, has one owner."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from flowlab.cli import main
+from flowlab.experiment import Experiment
+from flowlab.sweepdir import HIDDEN, SweepLock, SweepLocked, create_sweep_dir
+
+ROOT = Path(__file__).parent.parent
+SMALL = ["--dataset", "blobs", "--hidden", "4", "--epochs", "2", "--workers", "1", "--no-progress", "--no-histograms"]
+
+
+def snapshot(folder):
+    """Every file under ``folder`` with its bytes and modification time (flowlab's own lock aside)."""
+    return {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in Path(folder).rglob("*")
+            if p.is_file() and p.name != "lock"}
+
+
+def sweep(tmp_path, *extra, name="s"):
+    assert main(["sweep", *SMALL, "--logdir", str(tmp_path / "logs"), "--name", name, *extra]) == 0
+    return max((tmp_path / "logs").glob(f"{name}-*"))
+
+
+def test_resume_refuses_a_folder_that_is_not_a_sweep_and_touches_nothing(tmp_path, capsys):
+    thesis = tmp_path / "thesis"
+    (thesis / "run").mkdir(parents=True)
+    (thesis / "run" / "thesis.tex").write_text("\\chapter{One}")
+    before = snapshot(thesis)
+    assert main(["train", *SMALL[:-4], "--lr", "0.1", "--resume", str(thesis), "--no-progress"]) == 2
+    assert "not a flowlab sweep: " + str(thesis) in capsys.readouterr().err
+    assert snapshot(thesis) == before and sorted(thesis.rglob("*")) == [thesis / "run", thesis / "run" / "thesis.tex"]
+
+
+def test_resume_refuses_the_logdir_root(tmp_path, capsys):
+    sweep_dir = sweep(tmp_path)
+    before = snapshot(tmp_path / "logs")
+    assert main(["sweep", *SMALL, "--resume", str(tmp_path / "logs")]) == 2
+    assert "not a flowlab sweep" in capsys.readouterr().err
+    assert snapshot(tmp_path / "logs") == before and sweep_dir.is_dir()
+
+
+def test_resume_with_a_changed_setting_names_it_and_keeps_every_run(tmp_path, capsys):
+    sweep_dir = sweep(tmp_path, "--lr", "0.01", "0.1")
+    before = snapshot(sweep_dir)
+    assert main(["sweep", *SMALL, "--lr", "0.01", "0.1", "--epochs", "3", "--resume", str(sweep_dir)]) == 2
+    err = capsys.readouterr().err
+    assert "epochs 2 -> 3 in 2 run(s)" in err and "--redo-changed" in err and "--resume DIR alone" in err
+    assert snapshot(sweep_dir) == before
+    assert main(["sweep", *SMALL, "--lr", "0.01", "0.1", "--epochs", "3", "--resume", str(sweep_dir),
+                 "--redo-changed"]) == 0
+    runs = [json.loads((sweep_dir / n / "run.json").read_text()) for n in ("lr=0.01", "lr=0.1")]
+    assert [r["metrics"]["epochs_run"] for r in runs] == [3, 3]
+
+
+def test_bare_resume_runs_exactly_the_remaining_runs_of_the_recorded_grid(tmp_path, capsys):
+    sweep_dir = sweep(tmp_path, "--lr", "0.01", "0.1", "--optimizer", "sgd", "adam", "--epochs", "3")
+    kept = {n: snapshot(sweep_dir / n) for n in ("lr=0.01,optimizer=sgd", "lr=0.1,optimizer=adam")}
+    record = json.loads((sweep_dir / "lr=0.01,optimizer=adam" / "run.json").read_text())
+    (sweep_dir / "lr=0.01,optimizer=adam" / "run.json").write_text(json.dumps(dict(record, status="interrupted")))
+    (sweep_dir / "lr=0.1,optimizer=sgd" / "run.json").unlink()
+    capsys.readouterr()
+    assert main(["sweep", "--resume", str(sweep_dir), "--workers", "1", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "runs: 4 completed" in out
+    for name, files in kept.items():
+        assert snapshot(sweep_dir / name) == files                      # finished runs untouched
+    for name in ("lr=0.01,optimizer=adam", "lr=0.1,optimizer=sgd"):
+        redone = json.loads((sweep_dir / name / "run.json").read_text())
+        assert redone["status"] == "completed" and redone["config"]["epochs"] == 3
+        assert redone["config"]["dataset"] == "blobs" and redone["config"]["hidden"] == [4]
+    assert not [p for p in sweep_dir.iterdir() if p.name not in kept and p.name.startswith("lr=") and
+                p.name not in ("lr=0.01,optimizer=adam", "lr=0.1,optimizer=sgd")]
+    assert len((sweep_dir / "results.csv").read_text().splitlines()) == 5
+
+
+def test_a_second_process_on_a_sweep_gets_the_owners_pid_and_a_dead_owner_frees_it(tmp_path, capsys):
+    sweep_dir = sweep(tmp_path)
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from flowlab.sweepdir import SweepLock; "
+                               "SweepLock(sys.argv[1]); print('locked', flush=True); time.sleep(60)", str(sweep_dir)],
+                              stdout=subprocess.PIPE, text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        before = snapshot(sweep_dir)
+        assert main(["sweep", "--resume", str(sweep_dir), "--no-progress"]) == 1
+        assert f"in use by flowlab process {holder.pid}" in capsys.readouterr().err
+        assert snapshot(sweep_dir) == before
+        os.kill(holder.pid, signal.SIGKILL)  # a stale lock: its owner is gone
+        holder.wait(10)
+        assert main(["sweep", "--resume", str(sweep_dir), "--workers", "1", "--no-progress"]) == 0
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_the_lock_is_exclusive_within_one_process_too(tmp_path):
+    lock = SweepLock(tmp_path.joinpath(HIDDEN).mkdir() or tmp_path)
+    with pytest.raises(SweepLocked, match=f"in use by flowlab process {os.getpid()}"):
+        SweepLock(tmp_path)
+    lock.release()
+    SweepLock(tmp_path).release()
+
+
+def test_sweeps_with_one_name_in_one_second_get_their_own_directories(tmp_path):
+    made = [create_sweep_dir(tmp_path, "same", {"runs": []}) for _ in range(3)]
+    paths = [p for p, _ in made]
+    assert len(set(paths)) == 3 and all((p / HIDDEN / "sweep.json").is_file() for p in paths)
+    for _, lock in made:
+        lock.release()
+
+
+def test_resume_redoes_and_names_damaged_runs_and_never_follows_a_link_out(tmp_path, capsys):
+    sweep_dir = sweep(tmp_path, "--lr", "0.01", "0.02", "0.03", "0.04", "0.05")
+    (sweep_dir / "lr=0.01" / "run.json").write_text("[1, 2]")                       # wrong shape
+    event = next((sweep_dir / "lr=0.02" / "train").glob("events.*"))
+    event.write_bytes(event.read_bytes()[:-7])                                      # truncated
+    (sweep_dir / "lr=0.03" / "model.npz").unlink()                                  # missing
+    outside = tmp_path / "elsewhere"
+    (sweep_dir / "lr=0.04").rename(outside)
+    (sweep_dir / "lr=0.04").symlink_to(outside)                                     # a link out of the sweep
+    kept, away = snapshot(sweep_dir / "lr=0.05"), snapshot(outside)
+    capsys.readouterr()
+    assert main(["sweep", "--resume", str(sweep_dir), "--workers", "1", "--no-progress"]) == 2
+    assert "lr=0.04 is a symbolic link" in capsys.readouterr().err
+    assert snapshot(outside) == away
+    (sweep_dir / "lr=0.04").unlink()
+    with pytest.warns(UserWarning) as warned:
+        results = Experiment("s", workers=1).sweep(resume=sweep_dir)
+    message = str(warned[0].message)
+    assert "redoing 4 damaged run(s)" not in message  # lr=0.04 is simply missing: redone, not damaged
+    for name, why in (("lr=0.01", "wrong shape"), ("lr=0.02", "truncated"), ("lr=0.03", "model.npz is missing")):
+        assert f"{name} (" in message and why in message
+    assert [r.status for r in results] == ["completed"] * 5
+    assert snapshot(sweep_dir / "lr=0.05") == kept and snapshot(outside) == away
+    assert (sweep_dir / "lr=0.03" / "model.npz").is_file()
