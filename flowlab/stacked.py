@@ -23,7 +23,7 @@ import time
 
 import numpy as np
 
-from .data import Dataset, check_batch_size, epoch_batches
+from .data import Dataset, check_arrays, check_batch_size, epoch_batches
 from .graph import Input
 from .losses import _precise_floor
 from .models import MLP
@@ -38,6 +38,8 @@ def stack_key(trainer):
     model, optimizer = trainer.model, trainer.optimizer
     if type(model) is not MLP or model.loss_name != "cross_entropy" or not getattr(optimizer, "elementwise", False):
         return None
+    if any(getattr(model, name, 0) for name in ("l1", "l2", "dropout", "batchnorm")):
+        return None  # penalties, dropout and batchnorm are nodes the stacked step does not have
     if not model._plan or not model._plan.fast:
         return None
     if optimizer.t or len(optimizer.params) != len(model.params) or any(
@@ -155,17 +157,21 @@ def fit_stacked(trainers, x, y=None, *, validation_data=None, epochs=10, batch_s
         if validation_data is None and x.num_val:
             validation_data = (x.x_val, x.y_val)
         x, y = x.x_train, x.y_train
-    if not isinstance(epochs, int) or epochs < 1:
+    if y is None:
+        raise ValueError("fit_stacked: labels y are required (or pass a flowlab.data.Dataset)")
+    if not isinstance(epochs, (int, np.integer)) or isinstance(epochs, bool) or epochs < 1:
         raise ValueError(f"fit_stacked: epochs must be a whole number >= 1, got epochs={epochs!r}")
+    epochs = int(epochs)
+    check_arrays("fit_stacked data", "train", x, y)
+    if validation_data is not None:
+        check_arrays("fit_stacked data", "validation", *validation_data, empty_ok=True)
     batch_size = check_batch_size(batch_size)
     dtype, classes = trainers[0].model.dtype, trainers[0].model.sizes[-1]
-    labels = np.asarray(y)
-    if labels.ndim != 1 or labels.dtype.kind not in "iu" or len(labels) != len(x) or (
-            len(labels) and (labels.min() < 0 or labels.max() >= classes)):
-        raise ValueError(f"fit_stacked: y must be one class id in [0, {classes}) per example of x, "
-                         f"got {labels.dtype} labels of shape {labels.shape} for {len(x)} examples")
+    if len(y) and np.max(y) >= classes:  # the single-run loss names it per batch; here once, before training
+        raise ValueError(f"fit_stacked: label {np.max(y)} is outside [0, {classes}); class ids must be "
+                         f"0..{classes - 1} for {classes} logits per row")
     for t in trainers:
-        t.x_train, t.y_train = x, y
+        t.x_train, t.y_train, t.epochs = x, y, epochs
         t.x_val, t.y_val = validation_data if validation_data is not None else (None, None)
         t.stop, t.status, t.error, t.history = False, "running", None, {}
         t._cbs = list(t.callbacks) + ([_Progress(epochs)] if t.progress else [])
@@ -301,11 +307,14 @@ def _call(trainer, hook, *args):
 
 
 def _end(trainer, quiet=False):
-    """A run's end: its callbacks' on_train_end, as Trainer.fit's finally block calls them."""
+    """A run's end: its callbacks' on_train_end, as Trainer.fit's finally block calls them (each one
+    runs whatever the others do; the first error is raised after, unless the run failed anyway)."""
     end_logs = dict(trainer._logs or {}, status=trainer.status)
+    error = None
     for cb in trainer._cbs:
         try:
             cb.on_train_end(end_logs)
-        except Exception:
-            if not quiet:
-                raise
+        except Exception as exc:
+            error = error or exc
+    if error is not None and not quiet and trainer.status not in ("failed", "interrupted"):
+        raise error

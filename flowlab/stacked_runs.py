@@ -26,6 +26,8 @@ from __future__ import annotations
 import copy
 import threading
 
+from .settings import MODEL_SETTINGS, OPTIMIZER_SETTINGS
+
 __all__ = ["group_tasks", "execute_job", "execute_group", "run_jobs", "AUTO_MAX_UNITS", "STACK_CHOICES"]
 
 #: What ``Experiment(stack=...)`` accepts.
@@ -34,7 +36,8 @@ STACK_CHOICES = ("auto", True, False)
 #: 2x-2.7x, 4096 1.1x-1.25x, 8192 loses 0.7x-0.9x).
 AUTO_MAX_UNITS = 2048
 #: What the runs of a group may differ in.
-_FREE = ("learning_rate", "optimizer")  # not the seed: it also draws the validation split, the data
+# Not the seed: it also draws the validation split, the data. A schedule is each run's own callback.
+_FREE = ("learning_rate", "optimizer", "schedule", *OPTIMIZER_SETTINGS)
 
 
 def _stackable_config(config, stack):
@@ -43,6 +46,8 @@ def _stackable_config(config, stack):
 
     info = DATASETS.get(config["dataset"])
     if info is None or info.task != "classification":  # the stacked loss is softmax cross-entropy
+        return False
+    if any(config.get(name) for name in MODEL_SETTINGS):  # penalties, dropout, batchnorm: not stacked
         return False
     if stack != "auto":
         return True
@@ -53,8 +58,8 @@ def _stackable_config(config, stack):
 def group_tasks(tasks, stack, workers):
     """The jobs for the executor: single tasks, and lists of tasks to train stacked.
 
-    Tasks group by everything but learning rate and optimizer; a custom model builder, a
-    regression, or (with "auto") a network whose batch x widest hidden layer is too large to pay is
+    Tasks group by everything but learning rate, optimizer, its settings and the schedule; a custom
+    model builder, regularization (l1, l2, dropout, batchnorm), a regression, or (with "auto") a network whose batch x widest hidden layer is too large to pay is
     never stacked. Groups are split so that there are at least as many jobs as ``workers``.
     """
     if stack is False or stack is None:
@@ -91,12 +96,15 @@ class _Rendezvous:
         self.lock = threading.Condition()
         self.done = threading.Event()
         self.exc = None
+        self.errors = {}  # id(trainer) -> what its own fit raised (runs trained one by one)
 
     def fit(self, trainer, data, *, epochs, batch_size):
         with self.lock:
             self.arrived.append((trainer, data, epochs, batch_size))
             self.lock.notify_all()
         self.done.wait()
+        if id(trainer) in self.errors:
+            raise self.errors[id(trainer)]
         if self.exc is not None and trainer.status not in ("completed", "early_stopped", "diverged"):
             # A copy each: the runs' threads each add their own traceback (a run that ended before keeps its record).
             raise copy.copy(self.exc).with_traceback(None)
@@ -119,6 +127,7 @@ def execute_group(group, callbacks=()):
     """
     from .experiment import execute_run
     from .stacked import fit_stacked, stackable
+    from .train import Trainer
 
     from .experiment import _load_data
 
@@ -145,10 +154,14 @@ def execute_group(group, callbacks=()):
             trainers = [a[0] for a in arrived]
             _, data, epochs, batch_size = arrived[0]
             same = all(a[1] is data and a[2] == epochs and a[3] == batch_size for a in arrived)
-            if not (same and stackable(trainers)):
-                raise RuntimeError("stacked runs: these runs cannot train together (different data, epochs, "
-                                   "batch size or architecture); run the sweep with stack=False")
-            fit_stacked(trainers, data, epochs=epochs, batch_size=batch_size)
+            if same and stackable(trainers):
+                fit_stacked(trainers, data, epochs=epochs, batch_size=batch_size)
+            else:  # not expected of a group from group_tasks; each run then trains alone, as without stacking
+                for trainer, data, epochs, batch_size in arrived:
+                    try:
+                        Trainer.fit(trainer, data, epochs=epochs, batch_size=batch_size)
+                    except Exception as exc:  # noqa: BLE001 - that run's execute_run records it
+                        meeting.errors[id(trainer)] = exc
     except BaseException as exc:  # noqa: BLE001 - every run's execute_run records it (failed or interrupted)
         meeting.exc = exc
     finally:
@@ -185,10 +198,15 @@ def run_jobs(executor, tasks, on_done, stack):
         if not isinstance(job, list):
             return on_done(job, outcome)
         records = outcome.get("records") if isinstance(outcome, dict) else None
+        stop = None
         for i, task in enumerate(job):  # a worker that died, or a record missing: that run failed
-            if records and records[i] is not None:
-                on_done(task, records[i])
-            else:
-                on_done(task, outcome if not isinstance(outcome, dict) else "the stacked group returned no record")
+            record = records[i] if records and records[i] is not None else (
+                outcome if not isinstance(outcome, dict) else "the stacked group returned no record")
+            try:
+                on_done(task, record)
+            except KeyboardInterrupt as exc:  # the sweep stops (a full disk): record the group's other runs first
+                stop = stop or exc
+        if stop is not None:
+            raise stop
 
     return executor.run(execute_job, jobs, job_done)

@@ -119,6 +119,19 @@ def test_early_stopping_ends_one_run_and_restores_its_best_weights(digits):
         assert _same(s.callbacks[1].seen, a.callbacks[1].seen)
 
 
+def test_schedules_are_each_runs_own(digits):
+    runs = [("sgd", 0.1, 0, {"schedule": "cosine"}), ("adam", 0.01, 0, {"schedule": "step:1:0.5"}),
+            ("momentum", 0.05, 0, {"schedule": "plateau:1:0.5"}), ("adam", 0.001, 0, {})]
+    alone = _trainers(runs)
+    for trainer in alone:
+        trainer.fit(digits, epochs=4, batch_size=32)
+    stacked = fit_stacked(_trainers(runs), digits, epochs=4, batch_size=32)
+    assert len({tuple(t.history["learning_rate"]) for t in alone}) == 4
+    for a, s in zip(alone, stacked):
+        assert _same(_timeless(s.history), _timeless(a.history))
+        assert _same(s.model.get_weights(), a.model.get_weights())
+
+
 def test_full_batch_and_a_last_short_batch(digits):
     for batch_size in (None, 100):
         alone = _trainers(RUNS[:3])
@@ -132,12 +145,14 @@ def test_full_batch_and_a_last_short_batch(digits):
 def test_what_cannot_stack_is_refused(digits):
     assert not stackable(_trainers(RUNS[:1]) + _trainers(RUNS[:1], sizes=(64, 16, 10)))
     assert not stackable([Trainer(MLP([64, 10], loss="mse"), "sgd")])
+    for option in ({"l2": 1e-3}, {"l1": 1e-4}, {"dropout": 0.2}, {"batchnorm": True}):
+        assert not stackable([Trainer(MLP([64, 8, 10], **option), "sgd") for _ in range(2)]), option
     with pytest.raises(ValueError, match="Trainer.fit"):
         fit_stacked(_trainers(RUNS[:1]) + _trainers(RUNS[:1], activation="tanh"), digits, epochs=1)
     used = _trainers(RUNS[:2])
     used[0].fit(digits, epochs=1)
     assert not stackable(used)  # its optimizer has state already
-    with pytest.raises(ValueError, match=r"class id in \[0, 10\)"):
+    with pytest.raises(ValueError, match=r"label 10 is outside \[0, 10\)"):
         fit_stacked(_trainers(RUNS[:2]), digits.x_train, digits.y_train + 1, epochs=1)
 
 
@@ -188,9 +203,10 @@ def test_a_stacked_sweep_writes_every_run_as_if_alone(tmp_path, monkeypatch):
     real = flowlab.stacked.fit_stacked
     monkeypatch.setattr(flowlab.stacked, "fit_stacked", lambda trainers, *a, **k: calls.append(len(trainers))
                         or real(trainers, *a, **k))
-    axes = dict(learning_rate=[0.01, 30.0], optimizer=["sgd", "adam", "rmsprop"], activation=["relu", "tanh"])
+    axes = dict(learning_rate=[0.01, 30.0], optimizer=["rmsprop", "momentum"], activation=["relu", "tanh"],
+                schedule=["constant", "step:1:0.5"], momentum=[0.0, 0.5])
     stacked = _sweep(tmp_path, True, **axes)
-    assert calls == [6, 6]  # one stack per activation, trained in this process
+    assert calls == [16, 16]  # one stack per activation, trained in this process
     alone = _sweep(tmp_path, False, **axes)
     assert "diverged" in [r.status for r in alone] and "completed" in [r.status for r in alone]
     for s, a in zip(stacked, alone):
@@ -212,7 +228,7 @@ def test_a_stacked_sweep_writes_every_run_as_if_alone(tmp_path, monkeypatch):
     for table in tables:
         for row in table:
             row.pop("seconds")
-    assert tables[0] == tables[1] and len(tables[0]) == 12
+    assert tables[0] == tables[1] and len(tables[0]) == 32
 
 
 def test_stacked_sweep_in_worker_processes(tmp_path):
@@ -238,6 +254,9 @@ def test_the_runner_groups_what_differs_only_in_learning_rate_and_optimizer():
     assert sorted(len(j) for j in jobs) == [4, 5, 9, 9]
     assert sorted(t["name"] for j in jobs for t in j) == sorted(t["name"] for t in tasks)
     assert all(len({t["config"]["activation"] for t in j}) == 1 for j in jobs)
+    settings = [_task(optimizer="momentum", momentum=m, nesterov=n, schedule=sc) for m in (0.5, 0.9)
+                for n in (False, True) for sc in (None, "cosine")]
+    assert [len(j) for j in group_tasks(settings, "auto", workers=1)] == [8]
     seeds = group_tasks([_task(seed=0), _task(seed=1)], True, workers=1)
     assert all(isinstance(j, dict) for j in seeds)  # a seed draws its own validation split: not stacked
     assert group_tasks(tasks, False, workers=2) == tasks
@@ -251,7 +270,8 @@ def test_auto_stacks_only_where_it_was_measured_to_pay():
     full_batch = [_task(batch_size=None, optimizer=o) for o in ("sgd", "adam")]
     regression = [_task(dataset="diabetes", optimizer=o) for o in ("sgd", "adam")]
     built = [dict(_task(optimizer=o), builder=print) for o in ("sgd", "adam")]
-    for tasks in (wide, big_batch, full_batch, regression, built):
+    regularized = [_task(optimizer=o, dropout=0.1) for o in ("sgd", "adam")]
+    for tasks in (wide, big_batch, full_batch, regression, built, regularized):
         assert all(isinstance(j, dict) for j in group_tasks(tasks, "auto", workers=1)), tasks[0]["config"]
     assert [len(j) for j in group_tasks(wide, True, workers=1)] == [2]
     assert all(isinstance(j, dict) for j in group_tasks(regression, True, workers=1))
@@ -327,3 +347,43 @@ def test_sigterm_during_a_stacked_sweep_keeps_every_runs_epochs(tmp_path):
         assert [e.step for e in ea.Scalars("epoch_loss")] == list(range(epochs))
         with np.load(Path(r["logdir"]) / "model.npz") as saved:
             assert "dense_1/kernel" in saved.files
+
+
+def test_a_full_disk_during_a_stacked_sweep_keeps_what_finished_and_resumes(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    if os.geteuid() != 0:
+        pytest.skip("a full disk is tested on a small tmpfs, which needs root to mount")
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=300k", "tmpfs", str(disk)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        argv = [sys.executable, "-m", "flowlab", "sweep", "--dataset", "blobs", "--hidden", "8", "--epochs", "5",
+                "--logdir", str(disk), "--workers", "1", "--no-progress", "--stack", "on"]
+        lrs = [f"0.0{i}" for i in range(1, 10)] + ["0.1"]
+        proc = subprocess.run([*argv, "--lr", *lrs], capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 1
+        err = proc.stderr.strip().splitlines()
+        assert len(err) == 1 and "the disk is full" in err[0], proc.stderr
+        [sweep_dir] = disk.iterdir()
+        rows = {r["name"]: r for r in csv.DictReader(open(sweep_dir / "results.csv"))}
+        assert len(rows) == 10
+        for run in sweep_dir.glob("*/run.json"):  # what a run's own record says, results.csv says too
+            try:
+                record = json.loads(run.read_text())
+            except ValueError:
+                continue
+            if record["status"] == "completed":
+                assert rows[record["name"]]["status"] == "completed"
+        assert {r["status"] for r in rows.values()} <= {"completed", "failed"}
+        subprocess.run(["mount", "-o", "remount,size=4m", str(disk)], check=True)
+        proc = subprocess.run([*argv[:3], "sweep", "--resume", str(sweep_dir), "--workers", "1", "--no-progress"],
+                              capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        assert "runs: 10 completed" in proc.stdout
+    finally:
+        subprocess.run(["umount", str(disk)], check=True)
