@@ -6,13 +6,15 @@ does each layer's product for all runs in one ``np.matmul`` call, which pays whe
 Python overhead (small networks, small batches) and not where it is mostly BLAS time.
 
 The numbers are those of separate runs, bit for bit (``tests/test_stacked.py`` compares weights,
-gradients, losses and histories with ``Trainer.fit``): every elementwise operation is the one the
-single-run nodes do, each run's slice of a stacked ``np.matmul`` is the same BLAS call on the same
-matrices, the reductions run along the same axes in the same order, and each run's optimizer is
-its own instance, updating its own row of the stacked parameters with its own rule.
+gradients, losses, histories and what every callback saw with ``Trainer.fit``): every elementwise
+operation is the one the single-run nodes do, reductions run along the same axes in the same
+order, each run's slice of a stacked ``np.matmul`` gives the numbers of the 2-D product the
+single-run ``Linear`` computes (numpy hands each 2-D slice to BLAS; the tests are what show it
+holds for the numpy and BLAS in use), and each run's optimizer is its own instance, updating its
+own row of the stacked parameters with its own rule.
 
 Each run keeps its own ``Trainer`` (its model, optimizer, callbacks, history, status and error):
-callbacks such as ``flowlab.tensorboard.TensorBoard`` see the run alone. A run that diverges or
+callbacks such as ``flowlab.tensorboard.TensorBoardLogger`` see the run alone. A run that diverges or
 stops early ends there (its callbacks' ``on_train_end`` is called at once) and its weights stay as
 they were; the others go on.
 """
@@ -203,7 +205,8 @@ def fit_stacked(trainers, x, y=None, *, validation_data=None, epochs=10, batch_s
         for t in trainers:
             if t.status == "running":
                 t.status = "interrupted" if interrupted else "failed"
-                t.error = "interrupted (KeyboardInterrupt or SIGTERM)" if interrupted else f"{type(exc).__name__}: {exc}"
+                t.error = ("interrupted (KeyboardInterrupt or SIGTERM)" if interrupted
+                           else f"{type(exc).__name__}: {exc}")
                 _end(t, quiet=True)
         raise
     return trainers

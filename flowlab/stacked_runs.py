@@ -1,9 +1,10 @@
 """The sweep runner's stacked mode: groups of runs that ``fit_stacked`` can train together, and their execution.
 
-A group is a list of the runner's tasks whose configs differ only in learning rate, optimizer or
-seed, as ``fit_stacked`` allows; in a sweep the seed also draws the validation split, so a group is
-the runs of one seed that differ in learning rate or optimizer. ``execute_group`` runs ``experiment.execute_run`` for each of them, so each run's files
-(``run.json``, ``model.npz``, its TensorBoard events) are written by the same code as a run on its
+A group is a list of the runner's tasks whose configs differ only in learning rate, optimizer, its
+settings (momentum, betas, eps, weight decay, nesterov) or learning-rate schedule. ``fit_stacked``
+also stacks runs of different seeds, but in a sweep the seed draws the validation split as well,
+so there they are not one group. ``execute_group`` runs ``experiment.execute_run`` for each task
+of a group, so each run's files (``run.json``, ``model.npz``, its TensorBoard events) are written by the same code as a run on its
 own; only the training loop is shared: each run's ``execute_run`` hands its trainer over, and when
 every run of the group has (or has failed before training), ``fit_stacked`` trains them at once.
 The runs' ``execute_run`` calls wait for that in threads of their own; all numerical work is in
@@ -58,9 +59,9 @@ def _stackable_config(config, stack):
 def group_tasks(tasks, stack, workers):
     """The jobs for the executor: single tasks, and lists of tasks to train stacked.
 
-    Tasks group by everything but learning rate, optimizer, its settings and the schedule; a custom
-    model builder, regularization (l1, l2, dropout, batchnorm), a regression, or (with "auto") a network whose batch x widest hidden layer is too large to pay is
-    never stacked. Groups are split so that there are at least as many jobs as ``workers``.
+    Tasks group by everything but learning rate, optimizer, its settings and the schedule. Never
+    stacked: a custom model builder, regularization (l1, l2, dropout, batchnorm), a regression, and
+    (with "auto") a network whose batch x widest hidden layer is too large to pay. Groups are split so that there are at least as many jobs as ``workers``.
     """
     if stack is False or stack is None:
         return list(tasks)

@@ -236,7 +236,8 @@ def test_stacked_sweep_in_worker_processes(tmp_path):
     stacked, alone = _sweep(tmp_path, True, workers=2, **axes), _sweep(tmp_path, False, workers=2, **axes)
     for s, a in zip(stacked, alone):
         assert (s.name, s.status, s.metrics) == (a.name, a.status, a.metrics)
-        with np.load(stacked.sweep_dir / s.name / "model.npz") as sm, np.load(alone.sweep_dir / a.name / "model.npz") as am:
+        sdir, adir = stacked.sweep_dir / s.name, alone.sweep_dir / a.name
+        with np.load(sdir / "model.npz") as sm, np.load(adir / "model.npz") as am:
             assert all(np.array_equal(sm[k], am[k]) for k in sm.files)
 
 
