@@ -148,7 +148,21 @@ def fit_stacked(trainers, x, y=None, *, validation_data=None, epochs=10, batch_s
 
     Afterwards each trainer's ``history``, ``status``, ``error`` and model weights are what its own
     ``fit`` would have left, and its callbacks were called as in its own ``fit`` (a run's
-    ``on_train_end`` comes when that run ends). The trainers must be ``stackable``.
+    ``on_train_end`` comes when that run ends). The trainers must be ``stackable``. An exception
+    from a callback ends every run still training (``failed``) and is raised.
+
+    Example:
+        >>> from flowlab.data import load_dataset
+        >>> from flowlab.models import MLP
+        >>> from flowlab.stacked import fit_stacked
+        >>> from flowlab.train import Trainer
+        >>> data = load_dataset("digits", seed=0)
+        >>> grid = [("sgd", 0.1), ("momentum", 0.01), ("adam", 0.001)]
+        >>> trainers = [Trainer(MLP([64, 64, 10], seed=0), opt, lr=lr) for opt, lr in grid]
+        >>> fit_stacked(trainers, data, epochs=5, batch_size=32)  # doctest: +ELLIPSIS
+        [<flowlab.train.Trainer object at ...>, ...]
+        >>> [t.status for t in trainers]
+        ['completed', 'completed', 'completed']
     """
     trainers = list(trainers)
     if not trainers or not stackable(trainers):
@@ -180,7 +194,7 @@ def fit_stacked(trainers, x, y=None, *, validation_data=None, epochs=10, batch_s
         for cb in t._cbs:
             cb.trainer = t
         t._on_batch = [cb for cb in t._cbs if type(cb).on_batch_end is not Callback.on_batch_end]
-        t._logs = {}
+        t._logs, t._stack_error = {}, None
     net = _StackedMLP([t.model for t in trainers])
     seeds = [t.seed for t in trainers]
     distinct = list(dict.fromkeys(seeds))
@@ -189,17 +203,19 @@ def fit_stacked(trainers, x, y=None, *, validation_data=None, epochs=10, batch_s
         with _blas_threads(trainers[0].threads), np.errstate(over="ignore", invalid="ignore", divide="ignore",
                                                              under="ignore"):
             for t in trainers:
-                _call(t, "on_train_begin", t._logs)
+                _guarded(t, _call, t, "on_train_begin", t._logs)
+            active = _running(trainers, active)
             for epoch in range(epochs):
                 for r in active:
                     trainers[r].epoch = epoch
-                    _call(trainers[r], "on_epoch_begin", epoch, trainers[r]._logs)
+                    _guarded(trainers[r], _call, trainers[r], "on_epoch_begin", epoch, trainers[r]._logs)
+                active = _running(trainers, active)
                 active = _epoch(net, trainers, active, x, y, batch_size, epoch, seeds, distinct, dtype)
                 if not active:
                     break
             for r in active:
                 trainers[r].status = "completed"
-                _end(trainers[r])
+                _guarded(trainers[r], _end, trainers[r])
     except BaseException as exc:
         interrupted = isinstance(exc, KeyboardInterrupt)
         for t in trainers:
@@ -209,6 +225,9 @@ def fit_stacked(trainers, x, y=None, *, validation_data=None, epochs=10, batch_s
                            else f"{type(exc).__name__}: {exc}")
                 _end(t, quiet=True)
         raise
+    errors = [t._stack_error for t in trainers if t._stack_error is not None]
+    if errors:
+        raise errors[0]
     return trainers
 
 
@@ -239,7 +258,7 @@ def _epoch(net, trainers, active, x, y, batch_size, epoch, seeds, distinct, dtyp
                            f"(learning rate {t.optimizer.lr:g}); a smaller learning rate may train")
                 t.status, t._logs = "diverged", None
                 _show(t, xs, ys, r)
-                _end(t)
+                _guarded(t, _end, t)
                 continue
             _step(t.optimizer, net.params[r], net.grads[r])
             n = len(labels[r])
@@ -249,42 +268,66 @@ def _epoch(net, trainers, active, x, y, batch_size, epoch, seeds, distinct, dtyp
             s[2] += n
             if t._on_batch:
                 batch_logs = {"loss": loss, "accuracy": right[r] / n, "size": n}
-                for cb in t._on_batch:
-                    cb.on_batch_end(b, batch_logs)
+                if not _guarded(t, _batch_end, t, b, batch_logs):
+                    continue
             still.append(r)
         active = still
         if not active:
             return active
     seconds = time.perf_counter() - start
-    still = []
     for r in active:
-        t = trainers[r]
-        total, correct, seen = stats[r]
-        logs = {"loss": total / seen, "accuracy": correct / seen}
-        if t.x_val is not None and len(t.x_val):
-            val_loss, val_metric = t.model.evaluate(t.x_val, t.y_val)
-            if not val_loss < DIVERGED_LOSS:
-                t.error = (f"validation loss became {val_loss:g} after epoch {epoch} "
-                           f"(learning rate {t.optimizer.lr:g}); a smaller learning rate may train")
-                t.status, t._logs = "diverged", None
-                _end(t)
-                continue
-            logs["val_loss"], logs["val_accuracy"] = val_loss, val_metric
-        elif epoch == 0:
-            _show(t, xs, ys, r)
-        logs["learning_rate"] = float(t.optimizer.lr)
-        logs["seconds"] = seconds
-        for key, value in logs.items():
-            t.history.setdefault(key, []).append(value)
-        t._logs = logs
-        _call(t, "on_epoch_end", epoch, logs)
-        if t.stop:
-            if t.status == "running":
-                t.status = "completed"
+        _guarded(trainers[r], _epoch_end, trainers[r], epoch, stats[r], seconds, xs, ys, r)
+    return _running(trainers, active)
+
+
+def _epoch_end(t, epoch, stats, seconds, xs, ys, r):
+    """A run's epoch end, as Trainer.fit's: its logs, history and callbacks; its end if it stops."""
+    total, correct, seen = stats
+    logs = {"loss": total / seen, "accuracy": correct / seen}
+    if t.x_val is not None and len(t.x_val):
+        val_loss, val_metric = t.model.evaluate(t.x_val, t.y_val)
+        if not val_loss < DIVERGED_LOSS:
+            t.error = (f"validation loss became {val_loss:g} after epoch {epoch} "
+                       f"(learning rate {t.optimizer.lr:g}); a smaller learning rate may train")
+            t.status, t._logs = "diverged", None
             _end(t)
-        else:
-            still.append(r)
-    return still
+            return
+        logs["val_loss"], logs["val_accuracy"] = val_loss, val_metric
+    elif epoch == 0:
+        _show(t, xs, ys, r)
+    logs["learning_rate"] = float(t.optimizer.lr)
+    logs["seconds"] = seconds
+    for key, value in logs.items():
+        t.history.setdefault(key, []).append(value)
+    t._logs = logs
+    _call(t, "on_epoch_end", epoch, logs)
+    if t.stop:
+        if t.status == "running":
+            t.status = "completed"
+        _end(t)
+
+
+def _batch_end(t, b, batch_logs):
+    for cb in t._on_batch:
+        cb.on_batch_end(b, batch_logs)
+
+
+def _running(trainers, active):
+    return [r for r in active if trainers[r].status == "running"]
+
+
+def _guarded(trainer, fn, *args):
+    """``fn(*args)`` for one run; an exception fails that run alone (as it would fail its own fit),
+    and ``fit_stacked`` raises the first one after the others have finished."""
+    try:
+        fn(*args)
+        return True
+    except Exception as exc:  # noqa: BLE001 - recorded on the run, raised at the end
+        trainer._stack_error = trainer._stack_error or exc
+        if trainer.status == "running":
+            trainer.status, trainer.error = "failed", f"{type(exc).__name__}: {exc}"
+            _end(trainer, quiet=True)
+        return False
 
 
 def _show(trainer, xs, ys, r):

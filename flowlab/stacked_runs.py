@@ -104,8 +104,9 @@ class _Rendezvous:
             self.arrived.append((trainer, data, epochs, batch_size))
             self.lock.notify_all()
         self.done.wait()
-        if id(trainer) in self.errors:
-            raise self.errors[id(trainer)]
+        own = self.errors.get(id(trainer)) or getattr(trainer, "_stack_error", None)
+        if own is not None:  # what this run's own fit raised (a callback of its own)
+            raise own
         if self.exc is not None and trainer.status not in ("completed", "early_stopped", "diverged"):
             # A copy each: the runs' threads each add their own traceback (a run that ended before keeps its record).
             raise copy.copy(self.exc).with_traceback(None)

@@ -388,3 +388,38 @@ def test_a_full_disk_during_a_stacked_sweep_keeps_what_finished_and_resumes(tmp_
         assert "runs: 10 completed" in proc.stdout
     finally:
         subprocess.run(["umount", str(disk)], check=True)
+
+
+class Fails(Callback):
+    def __init__(self, hook, at=1):
+        self.hook, self.at = hook, at
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.hook == "epoch" and epoch == self.at:
+            raise RuntimeError("logger broke")
+
+    def on_batch_end(self, batch, logs=None):
+        if self.hook == "batch" and batch == 5:
+            raise RuntimeError("batch hook broke")
+
+
+@pytest.mark.parametrize("hook", ["epoch", "batch"])
+def test_a_callback_that_raises_fails_its_run_alone(digits, hook):
+    def callbacks(i):
+        return [Fails(hook)] + [Record()] if i == 1 else [Record()]
+
+    alone = _trainers(RUNS[:3], callbacks=callbacks)
+    for trainer in alone:
+        try:
+            trainer.fit(digits, epochs=3, batch_size=32)
+        except RuntimeError:
+            pass
+    stacked = _trainers(RUNS[:3], callbacks=callbacks)
+    with pytest.raises(RuntimeError, match="broke"):
+        fit_stacked(stacked, digits, epochs=3, batch_size=32)
+    assert [t.status for t in stacked] == [t.status for t in alone] == ["completed", "failed", "completed"]
+    for a, s in zip(alone, stacked):
+        assert s.error == a.error
+        assert _same(_timeless(s.history), _timeless(a.history))
+        assert _same(s.model.get_weights(), a.model.get_weights())
+        assert _same(s.callbacks[-1].seen, a.callbacks[-1].seen)
