@@ -651,9 +651,11 @@ class Experiment:
                     bar.update(record, results.best())
 
             try:
+                from .executors import InProcessExecutor, ProcessExecutor
                 from .stacked_runs import run_jobs
 
-                run_jobs(executor, tasks, on_done, self.stack)
+                local = type(executor) in (InProcessExecutor, ProcessExecutor)  # Dask: one task at a time
+                run_jobs(executor, tasks, on_done, self.stack if local else False, execute_run, _load_data)
             except ClusterError as exc:  # the cluster went away: what finished is saved
                 raise ClusterError(f"{exc}; {len(order) - results.remaining} finished run(s) are kept in "
                                    f"{sweep_dir / 'results.csv'}: `--resume {sweep_dir}` runs the rest once the "

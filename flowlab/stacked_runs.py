@@ -25,6 +25,7 @@ more; True stacks whatever can be.
 from __future__ import annotations
 
 import copy
+import functools
 import threading
 
 from .settings import MODEL_SETTINGS, OPTIMIZER_SETTINGS
@@ -122,31 +123,29 @@ class _Rendezvous:
             self.lock.wait_for(lambda: len(self.arrived) + self.gone >= self.size)
 
 
-def execute_group(group, callbacks=()):
+def execute_group(group, run, load, callbacks=()):
     """Runs a group of tasks stacked; returns ``{"records": [...], "status": ...}`` in the group's order.
 
-    ``status`` is "interrupted" when any run was (so an in-process executor stops the sweep).
+    ``run`` is the runner's ``execute_run``, ``load`` its dataset loader. ``status`` is "interrupted"
+    when any run was (so an in-process executor stops the sweep).
     """
-    from .experiment import execute_run
     from .stacked import fit_stacked, stackable
     from .train import Trainer
 
-    from .experiment import _load_data
-
     try:  # once, before the runs' threads ask for it at the same time (they then share one Dataset)
-        _load_data(group[0])
+        load(group[0])
     except Exception:  # noqa: BLE001 - every run's execute_run records the same error
         pass
     meeting = _Rendezvous(len(group))
     records = [None] * len(group)
 
-    def run(i, task):
+    def one(i, task):
         try:
-            records[i] = execute_run(task, callbacks, fit=meeting.fit)
+            records[i] = run(task, callbacks, fit=meeting.fit)
         finally:
             meeting.leave()  # a run that failed before training no longer holds the others up
 
-    threads = [threading.Thread(target=run, args=(i, t), daemon=True) for i, t in enumerate(group)]
+    threads = [threading.Thread(target=one, args=(i, t), daemon=True) for i, t in enumerate(group)]
     for thread in threads:
         thread.start()
     try:
@@ -174,27 +173,21 @@ def execute_group(group, callbacks=()):
     return {"records": records, "status": "interrupted" if "interrupted" in statuses else "done"}
 
 
-def execute_job(job, **kwargs):
-    """What a worker runs for a job of ``group_tasks``: one task, or a group stacked."""
-    from .experiment import execute_run
-
-    return execute_group(job, **kwargs) if isinstance(job, list) else execute_run(job, **kwargs)
+def execute_job(job, run, load, **kwargs):
+    """What a worker runs for a job of ``group_tasks``: one task (``run(task)``), or a group stacked."""
+    return execute_group(job, run, load, **kwargs) if isinstance(job, list) else run(job, **kwargs)
 
 
-def run_jobs(executor, tasks, on_done, stack):
-    """``executor.run(execute_run, tasks, on_done)``, with the tasks that pay trained stacked.
+def run_jobs(executor, tasks, on_done, stack, run, load):
+    """``executor.run(run, tasks, on_done)``, with the tasks that pay trained stacked.
 
-    Only flowlab's local executors get groups: on Dask every task runs alone (its workers ship one
-    run directory per task), and so it does on an executor of the user's (which expects tasks).
+    ``run`` is the runner's ``execute_run`` and ``load`` its dataset loader. The runner passes
+    ``stack=False`` for executors that must get one task at a time: Dask (its workers ship one run
+    directory per task) and an executor of the user's (which expects tasks).
     """
-    from .executors import InProcessExecutor, ProcessExecutor
-    from .experiment import execute_run
-
-    if stack is False or type(executor) not in (InProcessExecutor, ProcessExecutor):
-        return executor.run(execute_run, tasks, on_done)
     jobs = group_tasks(tasks, stack, getattr(executor, "workers", 1))
     if not any(isinstance(j, list) for j in jobs):
-        return executor.run(execute_run, tasks, on_done)
+        return executor.run(run, tasks, on_done)
 
     def job_done(job, outcome):
         if not isinstance(job, list):
@@ -211,4 +204,4 @@ def run_jobs(executor, tasks, on_done, stack):
         if stop is not None:
             raise stop
 
-    return executor.run(execute_job, jobs, job_done)
+    return executor.run(functools.partial(execute_job, run=run, load=load), jobs, job_done)
