@@ -11,7 +11,9 @@ operation is the one the single-run nodes do, reductions run along the same axes
 order, each run's slice of a stacked ``np.matmul`` gives the numbers of the 2-D product the
 single-run ``Linear`` computes (numpy hands each 2-D slice to BLAS; the tests are what show it
 holds for the numpy and BLAS in use), and each run's optimizer is its own instance, updating its
-own row of the stacked parameters with its own rule.
+own row of the stacked parameters with its own rule. The runner stacks only where ``exact_here``
+finds, on the numpy and BLAS in use, that the stacked products round as the lone ones do; other
+callers of ``fit_stacked`` can ask it too.
 
 Each run keeps its own ``Trainer`` (its model, optimizer, callbacks, history, status and error):
 callbacks such as ``flowlab.tensorboard.TensorBoardLogger`` see the run alone. A run that diverges or
@@ -21,6 +23,7 @@ they were; the others go on.
 
 from __future__ import annotations
 
+import functools
 import time
 
 import numpy as np
@@ -32,7 +35,7 @@ from .models import MLP
 from .nodes import get_activation
 from .train import DIVERGED_LOSS, Callback, _blas_threads, _Progress
 
-__all__ = ["fit_stacked", "stackable", "stack_key"]
+__all__ = ["fit_stacked", "stackable", "stack_key", "exact_here"]
 
 
 def stack_key(trainer):
@@ -48,6 +51,44 @@ def stack_key(trainer):
             a is not b for a, b in zip(optimizer.params, model.params)):
         return None  # an optimizer that has stepped already, or one over other parameters
     return (tuple(model.sizes), model.activation, model.dtype.str, trainer.threads)
+
+
+def exact_here(runs, sizes, batch_rows, dtype):
+    """Whether, with this numpy and BLAS, each run's slice of the stacked products equals the product one
+    run alone computes, bit for bit, for a network of ``sizes`` trained on batches of ``batch_rows`` rows.
+
+    A stacked ``np.matmul`` hands each 2-D slice to BLAS, and on the builds this was tested on the
+    kernel rounds it as it rounds the lone product; another build may choose another kernel for the
+    3-D call. So this is checked on random values of exactly the shapes a stacked fit uses (once per
+    shape: a few small products), and where it does not hold, runs are not stacked.
+    """
+    rows = tuple(sorted({int(m) for m in batch_rows if m}))
+    return _exact(int(runs), tuple(int(n) for n in sizes), rows, np.dtype(dtype).str)
+
+
+@functools.lru_cache(maxsize=256)
+def _exact(runs, sizes, rows, dtype):
+    rng = np.random.default_rng(0)
+    dtype = np.dtype(dtype)
+
+    def rand(*shape):
+        return rng.standard_normal(shape).astype(dtype)
+
+    for m in rows:
+        for i, (n, k) in enumerate(zip(sizes[:-1], sizes[1:])):
+            x, w, g = rand(m, n) if i == 0 else rand(runs, m, n), rand(runs, n, k), rand(runs, m, k)
+            out, gw, gx = np.matmul(x, w), np.matmul(x.swapaxes(-1, -2), g), g @ w.swapaxes(-1, -2)
+            for r in range(runs):  # what Linear's forward and vjp compute for run r alone
+                xr = x if i == 0 else x[r]
+                lone_gw = np.multiply(xr.T, g[r]) if m == 1 else np.matmul(xr.T, g[r])
+                if not (np.array_equal(out[r], np.matmul(xr, w[r])) and np.array_equal(gw[r], lone_gw)
+                        and (i == 0 or np.array_equal(gx[r], g[r] @ w[r].T))):
+                    return False
+        e, ones = np.exp(rand(runs, m, sizes[-1])), np.ones((sizes[-1], 1), dtype=dtype)
+        total = np.matmul(e, ones)  # the cross-entropy's row sums, as SoftmaxCrossEntropy takes them
+        if not all(np.array_equal(total[r], np.dot(e[r], ones)) for r in range(runs)):
+            return False
+    return True
 
 
 def stackable(trainers):

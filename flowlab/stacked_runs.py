@@ -155,9 +155,9 @@ def execute_group(group, run, load, callbacks=()):
             trainers = [a[0] for a in arrived]
             _, data, epochs, batch_size = arrived[0]
             same = all(a[1] is data and a[2] == epochs and a[3] == batch_size for a in arrived)
-            if same and stackable(trainers):
+            if same and stackable(trainers) and _exact(trainers, data, batch_size):
                 fit_stacked(trainers, data, epochs=epochs, batch_size=batch_size)
-            else:  # not expected of a group from group_tasks; each run then trains alone, as without stacking
+            else:  # each run trains alone, as without stacking (also where stacking would not be bit-identical)
                 for trainer, data, epochs, batch_size in arrived:
                     try:
                         Trainer.fit(trainer, data, epochs=epochs, batch_size=batch_size)
@@ -171,6 +171,16 @@ def execute_group(group, run, load, callbacks=()):
             thread.join()
     statuses = [r["status"] for r in records if r]
     return {"records": records, "status": "interrupted" if "interrupted" in statuses else "done"}
+
+
+def _exact(trainers, data, batch_size):
+    """Whether stacking these runs gives each the numbers it would get alone, on this numpy and BLAS."""
+    from .stacked import exact_here
+
+    n = len(data.x_train)
+    rows = {n} if batch_size is None else {min(batch_size, n), n % batch_size}  # validation is per run
+    model = trainers[0].model
+    return exact_here(len(trainers), model.sizes, rows, model.dtype)
 
 
 def execute_job(job, run, load, **kwargs):

@@ -13,7 +13,7 @@ import flowlab.stacked
 from flowlab import Experiment
 from flowlab.data import load_dataset
 from flowlab.models import MLP
-from flowlab.stacked import fit_stacked, stackable
+from flowlab.stacked import exact_here, fit_stacked, stackable
 from flowlab.stacked_runs import group_tasks
 from flowlab.train import Callback, EarlyStopping, Trainer
 
@@ -229,6 +229,25 @@ def test_a_stacked_sweep_writes_every_run_as_if_alone(tmp_path, monkeypatch):
         for row in table:
             row.pop("seconds")
     assert tables[0] == tables[1] and len(tables[0]) == 32
+
+
+def test_exact_here_compares_each_runs_slice_with_the_lone_products():
+    # The guard's own check, against products computed here one run at a time: on this build they agree
+    # (the sweep tests above show the stacked runs are bit-identical), for the default sweep's shapes
+    # (digits: 1437 training rows, batches of 32 and a last one of 29) and batch 1.
+    assert exact_here(9, (64, 64, 10), {32, 29}, np.float64)
+    assert exact_here(3, (64, 32, 32, 10), {1}, np.float32)
+
+
+def test_where_stacking_would_not_be_bit_identical_the_runs_train_alone(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(flowlab.stacked, "_exact", lambda *a: False)  # as on a BLAS that rounds slices otherwise
+    monkeypatch.setattr(flowlab.stacked, "fit_stacked", lambda *a, **k: calls.append(a))
+    axes = dict(learning_rate=[0.01, 0.1], optimizer=["sgd", "adam"])
+    guarded, alone = _sweep(tmp_path, True, **axes), _sweep(tmp_path, False, **axes)
+    assert calls == []
+    for g, a in zip(guarded, alone):
+        assert (g.name, g.status, g.metrics) == (a.name, a.status, a.metrics)
 
 
 def test_stacked_sweep_in_worker_processes(tmp_path):
