@@ -2,6 +2,7 @@
 
 Example:
     python -m flowlab.bench --sizes 64,64,10 --batch 32 --activation relu --optimizer adam --steps 500
+    python -m flowlab.bench --stack 9      # 9 runs stacked against the same 9 one by one
 
 The batches are random and made before timing; the first ``--warmup`` steps are not timed; every
 step is timed on its own and the line reports the median and the 10th and 90th percentiles in
@@ -21,7 +22,7 @@ import time
 
 import numpy as np
 
-__all__ = ["flowlab_step", "time_steps", "summarize", "blas_info", "run", "main"]
+__all__ = ["flowlab_step", "time_steps", "summarize", "blas_info", "run", "run_stacked", "main"]
 
 
 def _sizes(text):
@@ -156,6 +157,62 @@ def run(sizes, batch=32, activation="relu", optimizer="adam", steps=500, warmup=
     return result
 
 
+#: The default sweep's (optimizer, learning rate) grid, which ``--stack`` cycles through.
+STACK_GRID = [(o, lr) for lr in (0.001, 0.01, 0.1) for o in ("sgd", "momentum", "adam")]
+
+
+def run_stacked(runs, sizes, batch=32, activation="relu", steps=300, warmup=30, dtype="float64", threads=1,
+                seed=0, rounds=5):
+    """Times ``runs`` runs' steps trained stacked and trained one after another, interleaved.
+
+    The runs take the default sweep's (optimizer, learning rate) pairs in turn, one seed, so they
+    share batches as a sweep's runs do. A stacked step is one forward and backward for all runs
+    and each run's optimizer update; the separate steps are ``runs`` of ``flowlab_step``. The two
+    alternate in ``rounds`` rounds; the result is per run and step (median over rounds of each
+    round's median), and their ratio.
+    """
+    from threadpoolctl import threadpool_limits
+
+    from .models import MLP
+    from .stacked import _StackedMLP, _step
+    from .train import Trainer
+
+    grid = [STACK_GRID[i % len(STACK_GRID)] for i in range(runs)]
+    singles = [flowlab_step(sizes, batch, activation, o, dtype, lr=lr, seed=seed) for o, lr in grid]
+    trainers = [Trainer(MLP(sizes, activation=activation, seed=seed, dtype=dtype), o, lr=lr, seed=seed)
+                for o, lr in grid]
+    net = _StackedMLP([t.model for t in trainers])
+    data = make_batches(sizes, batch, np.dtype(dtype), 8, seed)
+    labels = [np.broadcast_to(y, (runs, len(y))) for _, y in data]
+    position = [0]
+
+    def stacked():
+        i = position[0] = (position[0] + 1) % len(data)
+        net.train_step(data[i][0], labels[i])
+        for r, t in enumerate(trainers):
+            _step(t.optimizer, net.params[r], net.grads[r])
+
+    def separate():
+        for step in singles:
+            step()
+
+    alone, together = [], []
+    with threadpool_limits(limits=threads, user_api="blas"), np.errstate(all="ignore"):
+        info = blas_info()
+        for _ in range(rounds):
+            alone.append(np.median(time_steps(separate, steps, warmup)) / runs)
+            together.append(np.median(time_steps(stacked, steps, warmup)) / runs)
+    a, t = float(np.median(alone)), float(np.median(together))
+    result = {"bench": "stacked vs separate runs, per run and step", "runs": runs,
+              "separate_us_per_run_step": round(a * 1e6, 1), "stacked_us_per_run_step": round(t * 1e6, 1),
+              "speedup": round(a / t, 2), "sizes": list(sizes), "batch": batch, "activation": activation,
+              "optimizers": [f"{o}@{lr:g}" for o, lr in grid], "dtype": np.dtype(dtype).name,
+              "threads": threads, "steps": steps, "rounds": rounds}
+    result.update(info)
+    result.update(environment())
+    return result
+
+
 def main(argv=None):
     from .nodes import ACTIVATIONS
     from .optim import OPTIMIZERS
@@ -177,8 +234,18 @@ def main(argv=None):
     parser.add_argument("--model", choices=["mlp", "graph", "miniflow"], default="mlp",
                         help="mlp (default); graph: the same network as a flowlab.Model; miniflow: a Model of "
                              "the course's hand-written Linear and Sigmoid (sigmoid activation)")
+    parser.add_argument("--stack", type=_positive, default=None, metavar="RUNS",
+                        help="time RUNS runs trained stacked against the same runs one by one (the default "
+                             "sweep's optimizer and learning-rate pairs), interleaved; prints their ratio")
     args = parser.parse_args(argv)
     warmup = max(10, args.steps // 10) if args.warmup is None else args.warmup
+    if args.stack:
+        if args.model != "mlp":
+            parser.error("--stack times MLPs; leave out --model")
+        result = run_stacked(args.stack, args.sizes, args.batch, args.activation, args.steps, warmup, args.dtype,
+                             args.threads, args.seed)
+        sys.stdout.write(json.dumps(result) + "\n")
+        return 0
     result = run(args.sizes, args.batch, args.activation, args.optimizer, args.steps, warmup, args.dtype,
                  args.threads, args.lr, args.seed, args.model)
     sys.stdout.write(json.dumps(result) + "\n")

@@ -58,6 +58,10 @@ def _add_config_flags(parser, many):
     parser.add_argument("--redo-changed", action="store_true",
                         help="with --resume and flags that change the sweep's settings: redo the changed runs")
     parser.add_argument("--no-histograms", action="store_true", help="skip weight and gradient histograms")
+    parser.add_argument("--stack", choices=("auto", "on", "off"), default="auto",
+                        help="train runs that differ only in learning rate or optimizer as one stacked "
+                        "computation, each run's numbers and files as if alone: auto (default: small "
+                        "networks and batches, where it was measured faster), on, off")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -302,7 +306,8 @@ def _main(parser, args):
     executor = args.scheduler_file or args.executor
     try:
         exp = Experiment(name, logdir=args.logdir, workers=args.workers, executor=executor,
-                         histograms=not args.no_histograms, progress=not args.no_progress)
+                         histograms=not args.no_histograms, progress=not args.no_progress,
+                         stack={"on": True, "off": False}.get(args.stack, "auto"))
         exp.grid(**axes)  # validate everything before anything is written
         if args.shared_logdir:
             exp.executor = _shared_logdir_executor(executor)

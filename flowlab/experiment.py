@@ -433,6 +433,9 @@ class Experiment:
         **config: the base config (fields of ``RunConfig``), e.g. ``dataset="digits"``, ``hidden=[64]``;
             with ``model=``, other names are user-defined settings the builder reads (and
             ``sweep`` takes them as axes).
+        stack: train runs that differ only in learning rate or optimizer (and its settings) as one stacked
+            computation (``flowlab.stacked``; each run's numbers and files as if alone): "auto"
+            (where it was measured to pay: small networks and batches), True, or False.
 
     Example:
         >>> exp = Experiment("learning-rates", dataset="iris", hidden=[8], epochs=3, workers=1)
@@ -441,7 +444,7 @@ class Experiment:
     """
 
     def __init__(self, name="experiment", *, logdir="tensorboard-logs", workers=None, executor=None,
-                 histograms=True, progress=False, model=None, **config):
+                 histograms=True, progress=False, model=None, stack="auto", **config):
         if model is not None and not callable(model):
             raise ValueError(f"Experiment: model must be a function build(config, shape) that returns a model, "
                              f"got model={model!r}")
@@ -461,6 +464,9 @@ class Experiment:
             config["hidden"] = parse_hidden(config["hidden"])
         self.name, self.logdir, self.workers, self.executor = str(name), Path(logdir), workers, executor
         self.histograms, self.progress = histograms, progress
+        if not any(stack is choice for choice in (True, False)) and stack != "auto":
+            raise ValueError(f"Experiment: stack must be 'auto', True or False, got stack={stack!r}")
+        self.stack = stack
         self.base = RunConfig(**config, extra=_check_extra(extra, "Experiment setting"))
         self.explicit = tuple(config)  # the fields given here: a resume compares them with the sweep's
 
@@ -647,7 +653,11 @@ class Experiment:
                     bar.update(record, results.best())
 
             try:
-                executor.run(execute_run, tasks, on_done)
+                from .executors import InProcessExecutor, ProcessExecutor
+                from .stacked_runs import run_jobs
+
+                local = type(executor) in (InProcessExecutor, ProcessExecutor)  # Dask: one task at a time
+                run_jobs(executor, tasks, on_done, self.stack if local else False, execute_run, _load_data)
             except ClusterError as exc:  # the cluster went away: what finished is saved
                 raise ClusterError(f"{exc}; {len(order) - results.remaining} finished run(s) are kept in "
                                    f"{sweep_dir / 'results.csv'}: `--resume {sweep_dir}` runs the rest once the "
@@ -1030,13 +1040,14 @@ def _load_data(task):
     return data
 
 
-def execute_run(task, callbacks=()):
+def execute_run(task, callbacks=(), fit=None):
     """Trains one config into ``task["run_dir"]`` and returns its record as a dict.
 
     The run directory is emptied first (a redone run leaves no duplicate steps), ``run.json`` and
     ``model.npz`` are written atomically, and the record comes back whatever happened: Ctrl-C or
     SIGTERM make it ``interrupted``, an exception ``failed`` with its message. ``callbacks`` are
-    added to the training loop's (an executor's stop check).
+    added to the training loop's (an executor's stop check). ``fit(trainer, data, epochs=, batch_size=)``
+    replaces ``Trainer.fit`` (the stacked mode's, ``flowlab.stacked_runs``).
     """
     from .models import MLP
     from .tensorboard import TensorBoardLogger
@@ -1069,7 +1080,7 @@ def execute_run(task, callbacks=()):
                                    hparams_config=task.get("hparams_columns"))
         trainer = Trainer(model, c["optimizer"], lr=c["learning_rate"], callbacks=[logger, *callbacks],
                           seed=c["seed"], schedule=c.get("schedule"), **optimizer_kwargs(c))
-        trainer.fit(data, epochs=c["epochs"], batch_size=c["batch_size"])
+        (fit or Trainer.fit)(trainer, data, epochs=c["epochs"], batch_size=c["batch_size"])
         status, error = trainer.status, trainer.error
     except KeyboardInterrupt:
         status, error = "interrupted", "interrupted by Ctrl-C or SIGTERM"

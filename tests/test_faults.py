@@ -181,7 +181,8 @@ def small_disk(tmp_path):
 def test_a_full_disk_is_one_line_fails_unwritten_runs_and_keeps_every_finished_one(small_disk):
     lrs = [f"0.0{i}" for i in range(1, 10)] + ["0.1"]
     argv = [sys.executable, "-m", "flowlab", "sweep", "--dataset", "blobs", "--hidden", "8", "--epochs", "5",
-            "--logdir", str(small_disk), "--workers", "1", "--no-progress"]  # in order: the first runs fit
+            "--logdir", str(small_disk), "--workers", "1", "--no-progress",
+            "--stack", "off"]  # in order: the first runs fit (stacked, all ten would be writing at once)
     proc = subprocess.run([*argv, "--lr", *lrs], capture_output=True, text=True, env=ENV, timeout=120)
     assert proc.returncode == 1
     err = proc.stderr.strip().splitlines()

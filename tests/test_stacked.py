@@ -1,0 +1,444 @@
+"""Stacked training: every run's numbers and files are those of the run trained alone, bit for bit."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+from tensorboard.compat.proto.graph_pb2 import GraphDef
+from tensorboard.plugins.hparams.plugin_data_pb2 import HParamsPluginData
+
+import flowlab.stacked
+from flowlab import Experiment
+from flowlab.data import load_dataset
+from flowlab.models import MLP
+from flowlab.stacked import exact_here, fit_stacked, stackable
+from flowlab.stacked_runs import group_tasks
+from flowlab.train import Callback, EarlyStopping, Trainer
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_dataset("digits", seed=0)
+
+
+class Record(Callback):
+    """Everything a callback is told, and the weights and gradients it can read at each hook."""
+
+    def __init__(self):
+        self.seen = []
+
+    def on_train_begin(self, logs=None):
+        self.seen.append(("begin", dict(logs or {}), self.trainer.model.get_weights()))
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.seen.append(("epoch_begin", epoch, _timeless(logs)))
+
+    def on_batch_end(self, batch, logs=None):
+        grads = {p.name: p.gradients[p].copy() for p in self.trainer.model.params}
+        self.seen.append(("batch", batch, dict(logs), grads))
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seen.append(("epoch_end", epoch, _timeless(logs), self.trainer.model.get_weights()))
+
+    def on_train_end(self, logs=None):
+        self.seen.append(("end", _timeless(logs), self.trainer.status))
+
+
+def _timeless(logs):
+    return {k: v for k, v in (logs or {}).items() if k != "seconds"}
+
+
+def _same(a, b):
+    """Equal, nested dicts/lists/tuples and arrays included, NaN equal to NaN, no tolerance."""
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return type(a) is type(b) and len(a) == len(b) and all(map(_same, a, b))
+    if isinstance(a, (np.ndarray, float)):
+        return np.array_equal(a, b, equal_nan=True) and np.asarray(a).dtype == np.asarray(b).dtype
+    return a == b
+
+
+def _trainers(runs, activation="relu", sizes=(64, 32, 10), dtype=np.float64, callbacks=None):
+    out = []
+    for i, (optimizer, lr, seed, kwargs) in enumerate(runs):
+        model = MLP(list(sizes), activation=activation, seed=seed, dtype=dtype)
+        cbs = callbacks(i) if callbacks else [Record()]
+        out.append(Trainer(model, optimizer, lr=lr, seed=seed, callbacks=cbs, **kwargs))
+    return out
+
+
+RUNS = [("sgd", 0.1, 0, {}), ("momentum", 0.05, 0, {"nesterov": True}), ("adam", 1e-3, 0, {"weight_decay": 1e-3}),
+        ("rmsprop", 0.01, 1, {"centered": True, "momentum": 0.5}), ("nadam", 2e-3, 2, {}),
+        ("adagrad", 0.05, 0, {"lr_decay": 0.01}), ("adamax", 2e-3, 3, {}), ("adadelta", 1.0, 0, {}),
+        ("sgd", 80.0, 0, {})]  # the last one diverges
+
+
+@pytest.mark.parametrize("activation,dtype", [("relu", np.float64), ("tanh", np.float64), ("sigmoid", np.float64),
+                                              ("relu", np.float32)])
+def test_stacked_runs_are_bit_identical_to_runs_alone(digits, activation, dtype):
+    data = digits.astype(dtype)
+    alone = _trainers(RUNS, activation, dtype=dtype)
+    for trainer in alone:
+        trainer.fit(data, epochs=3, batch_size=32)
+    stacked = _trainers(RUNS, activation, dtype=dtype)
+    assert stackable(stacked)
+    fit_stacked(stacked, data, epochs=3, batch_size=32)
+    statuses = []
+    for a, s in zip(alone, stacked):
+        assert (s.status, s.error) == (a.status, a.error)
+        assert _same(_timeless(s.history), _timeless(a.history))
+        assert _same(s.model.get_weights(), a.model.get_weights())
+        # What each callback was told and could read, hook by hook: weights, gradients, logs.
+        assert _same(s.callbacks[0].seen, a.callbacks[0].seen)
+        statuses.append(s.status)
+    assert "completed" in statuses
+    if activation == "relu":
+        assert statuses[-1] == "diverged"  # and the others went on: their histories are full
+        assert len(stacked[0].history["loss"]) == 3
+
+
+def test_early_stopping_ends_one_run_and_restores_its_best_weights(digits):
+    runs = [("sgd", 0.5, 0, {}), ("adam", 0.05, 0, {}), ("momentum", 0.01, 0, {})]
+
+    def callbacks(i):
+        return [EarlyStopping("val_loss", patience=1, restore_best_weights=True), Record()]
+
+    alone = _trainers(runs, callbacks=callbacks)
+    for trainer in alone:
+        trainer.fit(digits, epochs=8, batch_size=64)
+    stacked = _trainers(runs, callbacks=callbacks)
+    fit_stacked(stacked, digits, epochs=8, batch_size=64)
+    assert "early_stopped" in [t.status for t in alone]
+    for a, s in zip(alone, stacked):
+        assert s.status == a.status
+        assert _same(_timeless(s.history), _timeless(a.history))
+        assert _same(s.model.get_weights(), a.model.get_weights())
+        assert _same(s.callbacks[1].seen, a.callbacks[1].seen)
+
+
+def test_schedules_are_each_runs_own(digits):
+    runs = [("sgd", 0.1, 0, {"schedule": "cosine"}), ("adam", 0.01, 0, {"schedule": "step:1:0.5"}),
+            ("momentum", 0.05, 0, {"schedule": "plateau:1:0.5"}), ("adam", 0.001, 0, {})]
+    alone = _trainers(runs)
+    for trainer in alone:
+        trainer.fit(digits, epochs=4, batch_size=32)
+    stacked = fit_stacked(_trainers(runs), digits, epochs=4, batch_size=32)
+    assert len({tuple(t.history["learning_rate"]) for t in alone}) == 4
+    for a, s in zip(alone, stacked):
+        assert _same(_timeless(s.history), _timeless(a.history))
+        assert _same(s.model.get_weights(), a.model.get_weights())
+
+
+def test_full_batch_and_a_last_short_batch(digits):
+    for batch_size in (None, 100):
+        alone = _trainers(RUNS[:3])
+        for trainer in alone:
+            trainer.fit(digits, epochs=2, batch_size=batch_size)
+        stacked = fit_stacked(_trainers(RUNS[:3]), digits, epochs=2, batch_size=batch_size)
+        for a, s in zip(alone, stacked):
+            assert _same(s.model.get_weights(), a.model.get_weights())
+
+
+def test_what_cannot_stack_is_refused(digits):
+    assert not stackable(_trainers(RUNS[:1]) + _trainers(RUNS[:1], sizes=(64, 16, 10)))
+    assert not stackable([Trainer(MLP([64, 10], loss="mse"), "sgd")])
+    for option in ({"l2": 1e-3}, {"l1": 1e-4}, {"dropout": 0.2}, {"batchnorm": True}):
+        assert not stackable([Trainer(MLP([64, 8, 10], **option), "sgd") for _ in range(2)]), option
+    with pytest.raises(ValueError, match="Trainer.fit"):
+        fit_stacked(_trainers(RUNS[:1]) + _trainers(RUNS[:1], activation="tanh"), digits, epochs=1)
+    used = _trainers(RUNS[:2])
+    used[0].fit(digits, epochs=1)
+    assert not stackable(used)  # its optimizer has state already
+    with pytest.raises(ValueError, match=r"label 10 is outside \[0, 10\)"):
+        fit_stacked(_trainers(RUNS[:2]), digits.x_train, digits.y_train + 1, epochs=1)
+
+
+# --- the runner -------------------------------------------------------------------------------------
+
+
+def _events(run_dir):
+    """Every event of a run, by folder, with what depends on the clock left out.
+
+    Left out: wall times, the status line's seconds, steps per second, the HParams session's start
+    and end times. Protobuf maps (graph attributes, HParams values) are compared parsed, since
+    their serialized order is not defined.
+    """
+    out = {}
+    for path in sorted(run_dir.rglob("events.out.tfevents.*")):
+        events = out.setdefault(path.parent.relative_to(run_dir).as_posix(), [])
+        for event in EventFileLoader(str(path)).Load():
+            event.wall_time = 0
+            if event.HasField("graph_def"):
+                events.append(("graph", GraphDef.FromString(event.graph_def)))
+                continue
+            values = []
+            for v in event.summary.value:
+                if v.tag == "epoch_steps_per_second" or v.tag.startswith("status"):
+                    continue
+                if v.metadata.plugin_data.plugin_name == "hparams":
+                    data = HParamsPluginData.FromString(v.metadata.plugin_data.content)
+                    data.session_start_info.start_time_secs = 0
+                    data.session_end_info.end_time_secs = 0
+                    v.metadata.plugin_data.content = b""
+                    values.append((v.tag, data, str(v)))
+                elif v.tag == "__run_graph__":
+                    values.append((v.tag, GraphDef.FromString(v.tensor.string_val[0])))
+                else:
+                    values.append((v.tag, str(v)))
+            events.append((event.step, values, event.file_version))
+    return out
+
+
+def _sweep(tmp_path, stack, workers=1, **axes):
+    logdir = tmp_path / ("stacked" if stack else "alone")
+    exp = Experiment("grid", logdir=logdir, workers=workers, stack=stack, dataset="digits", hidden=[32], epochs=3)
+    return exp.sweep(**axes)
+
+
+def test_a_stacked_sweep_writes_every_run_as_if_alone(tmp_path, monkeypatch):
+    calls = []
+    real = flowlab.stacked.fit_stacked
+    monkeypatch.setattr(flowlab.stacked, "fit_stacked", lambda trainers, *a, **k: calls.append(len(trainers))
+                        or real(trainers, *a, **k))
+    axes = dict(learning_rate=[0.01, 30.0], optimizer=["rmsprop", "momentum"], activation=["relu", "tanh"],
+                schedule=["constant", "step:1:0.5"], momentum=[0.0, 0.5])
+    stacked = _sweep(tmp_path, True, **axes)
+    assert calls == [16, 16]  # one stack per activation, trained in this process
+    alone = _sweep(tmp_path, False, **axes)
+    assert "diverged" in [r.status for r in alone] and "completed" in [r.status for r in alone]
+    for s, a in zip(stacked, alone):
+        assert (s.name, s.status, s.error, s.config, s.metrics, s.initial_weights) == \
+               (a.name, a.status, a.error, a.config, a.metrics, a.initial_weights)
+        sdir, adir = stacked.sweep_dir / s.name, alone.sweep_dir / a.name
+        sj, aj = (json.loads((d / "run.json").read_text()) for d in (sdir, adir))
+        assert {k: v for k, v in sj.items() if k not in ("seconds", "logdir")} == \
+               {k: v for k, v in aj.items() if k not in ("seconds", "logdir")}
+        with np.load(sdir / "model.npz") as sm, np.load(adir / "model.npz") as am:
+            assert sm.files == am.files
+            for name in sm.files:
+                assert np.array_equal(sm[name], am[name], equal_nan=sm[name].dtype.kind == "f"), name
+        se, ae = _events(sdir), _events(adir)
+        assert se.keys() == ae.keys()
+        for folder in se:
+            assert se[folder] == ae[folder], (s.name, folder)
+    tables = [list(csv.DictReader(open(r.sweep_dir / "results.csv"))) for r in (stacked, alone)]
+    for table in tables:
+        for row in table:
+            row.pop("seconds")
+    assert tables[0] == tables[1] and len(tables[0]) == 32
+
+
+def test_exact_here_compares_each_runs_slice_with_the_lone_products():
+    # The guard's own check, against products computed here one run at a time: on this build they agree
+    # (the sweep tests above show the stacked runs are bit-identical), for the default sweep's shapes
+    # (digits: 1437 training rows, batches of 32 and a last one of 29) and batch 1.
+    assert exact_here(9, (64, 64, 10), {32, 29}, np.float64)
+    assert exact_here(3, (64, 32, 32, 10), {1}, np.float32)
+
+
+def test_where_stacking_would_not_be_bit_identical_the_runs_train_alone(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(flowlab.stacked, "_exact", lambda *a: False)  # as on a BLAS that rounds slices otherwise
+    monkeypatch.setattr(flowlab.stacked, "fit_stacked", lambda *a, **k: calls.append(a))
+    axes = dict(learning_rate=[0.01, 0.1], optimizer=["sgd", "adam"])
+    guarded, alone = _sweep(tmp_path, True, **axes), _sweep(tmp_path, False, **axes)
+    assert calls == []
+    for g, a in zip(guarded, alone):
+        assert (g.name, g.status, g.metrics) == (a.name, a.status, a.metrics)
+
+
+def test_stacked_sweep_in_worker_processes(tmp_path):
+    axes = dict(learning_rate=[0.01, 0.1], optimizer=["sgd", "adam"], seed=[0, 1])
+    stacked, alone = _sweep(tmp_path, True, workers=2, **axes), _sweep(tmp_path, False, workers=2, **axes)
+    for s, a in zip(stacked, alone):
+        assert (s.name, s.status, s.metrics) == (a.name, a.status, a.metrics)
+        sdir, adir = stacked.sweep_dir / s.name, alone.sweep_dir / a.name
+        with np.load(sdir / "model.npz") as sm, np.load(adir / "model.npz") as am:
+            assert all(np.array_equal(sm[k], am[k]) for k in sm.files)
+
+
+def _task(**config):
+    base = {"dataset": "digits", "hidden": (64,), "learning_rate": 0.01, "optimizer": "adam", "batch_size": 32,
+            "activation": "relu", "seed": 0}
+    return {"name": repr(config), "config": {**base, **config}}
+
+
+def test_the_runner_groups_what_differs_only_in_learning_rate_and_optimizer():
+    tasks = [_task(learning_rate=lr, optimizer=o, activation=a) for a in ("relu", "tanh", "sigmoid")
+             for lr in (0.001, 0.01, 0.1) for o in ("sgd", "adam", "momentum")]
+    jobs = group_tasks(tasks, "auto", workers=2)
+    # 3 stacks of 9 on 2 workers: the largest is split so each worker has work at the end too.
+    assert sorted(len(j) for j in jobs) == [4, 5, 9, 9]
+    assert sorted(t["name"] for j in jobs for t in j) == sorted(t["name"] for t in tasks)
+    assert all(len({t["config"]["activation"] for t in j}) == 1 for j in jobs)
+    settings = [_task(optimizer="momentum", momentum=m, nesterov=n, schedule=sc) for m in (0.5, 0.9)
+                for n in (False, True) for sc in (None, "cosine")]
+    assert [len(j) for j in group_tasks(settings, "auto", workers=1)] == [8]
+    seeds = group_tasks([_task(seed=0), _task(seed=1)], True, workers=1)
+    assert all(isinstance(j, dict) for j in seeds)  # a seed draws its own validation split: not stacked
+    assert group_tasks(tasks, False, workers=2) == tasks
+
+
+def test_auto_stacks_only_where_it_was_measured_to_pay():
+    wide = [_task(hidden=(256,), optimizer=o) for o in ("sgd", "adam")]
+    big_batch = [_task(batch_size=512, optimizer=o) for o in ("sgd", "adam")]
+    mnist = [_task(dataset="mnist", optimizer=o) for o in ("sgd", "adam")]  # 784-64-10 batch 32: 1.9x
+    assert [len(j) for j in group_tasks(mnist, "auto", workers=1)] == [2]
+    full_batch = [_task(batch_size=None, optimizer=o) for o in ("sgd", "adam")]
+    regression = [_task(dataset="diabetes", optimizer=o) for o in ("sgd", "adam")]
+    built = [dict(_task(optimizer=o), builder=print) for o in ("sgd", "adam")]
+    regularized = [_task(optimizer=o, dropout=0.1) for o in ("sgd", "adam")]
+    for tasks in (wide, big_batch, full_batch, regression, built, regularized):
+        assert all(isinstance(j, dict) for j in group_tasks(tasks, "auto", workers=1)), tasks[0]["config"]
+    assert [len(j) for j in group_tasks(wide, True, workers=1)] == [2]
+    assert all(isinstance(j, dict) for j in group_tasks(regression, True, workers=1))
+
+
+def test_experiment_stack_argument_is_checked():
+    with pytest.raises(ValueError, match="stack must be 'auto', True or False, got stack='yes'"):
+        Experiment("x", stack="yes")
+
+
+def test_cli_stack_flag_reaches_the_experiment(tmp_path, monkeypatch):
+    import flowlab.experiment
+    from flowlab import cli
+
+    seen, original = [], flowlab.experiment.Experiment.__init__
+
+    def spy(self, *args, **kwargs):
+        seen.append(kwargs.get("stack"))
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(flowlab.experiment.Experiment, "__init__", spy)
+    for flag, expected in (("off", False), ("on", True), ("auto", "auto")):
+        code = cli.main(["sweep", "--dataset", "iris", "--hidden", "4", "--epochs", "1", "--lr", "0.1", "--optimizer",
+                         "sgd", "adam", "--workers", "1", "--logdir", str(tmp_path / flag), "--no-progress",
+                         "--stack", flag])
+        assert code == 0 and seen[-1] == expected
+
+
+def test_bench_stack_row(capsys):
+    from flowlab import bench
+
+    assert bench.main(["--stack", "3", "--steps", "5", "--warmup", "1"]) == 0
+    row = json.loads(capsys.readouterr().out)
+    assert row["runs"] == 3 and row["optimizers"] == ["sgd@0.001", "momentum@0.001", "adam@0.001"]
+    assert row["separate_us_per_run_step"] > 0 and row["stacked_us_per_run_step"] > 0
+
+
+def test_sigterm_during_a_stacked_sweep_keeps_every_runs_epochs(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from tensorboard.backend.event_processing.event_accumulator import (
+        STORE_EVERYTHING_SIZE_GUIDANCE,
+        EventAccumulator,
+    )
+
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "flowlab", "sweep", "--dataset", "digits", "--epochs", "300", "--batch-size", "1",
+         "--hidden", "16", "--lr", "0.001", "0.002", "--optimizer", "sgd", "adam", "--logdir", str(tmp_path),
+         "--workers", "1", "--no-progress", "--no-histograms", "--stack", "on"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=root, env=dict(os.environ))
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline and len(list(tmp_path.glob("*/*/train/events.*"))) < 4:
+            time.sleep(0.2)
+        time.sleep(2.0)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    records = [json.loads(p.read_text()) for p in tmp_path.glob("*/*/run.json")]
+    assert len(records) == 4 and {r["status"] for r in records} == {"interrupted"}
+    for r in records:
+        epochs = r["metrics"]["epochs_run"]
+        assert 0 < epochs < 300
+        ea = EventAccumulator(str(Path(r["logdir"]) / "train"), size_guidance=STORE_EVERYTHING_SIZE_GUIDANCE).Reload()
+        assert [e.step for e in ea.Scalars("epoch_loss")] == list(range(epochs))
+        with np.load(Path(r["logdir"]) / "model.npz") as saved:
+            assert "dense_1/kernel" in saved.files
+
+
+def test_a_full_disk_during_a_stacked_sweep_keeps_what_finished_and_resumes(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    if os.geteuid() != 0:
+        pytest.skip("a full disk is tested on a small tmpfs, which needs root to mount")
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=300k", "tmpfs", str(disk)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        argv = [sys.executable, "-m", "flowlab", "sweep", "--dataset", "blobs", "--hidden", "8", "--epochs", "5",
+                "--logdir", str(disk), "--workers", "1", "--no-progress", "--stack", "on"]
+        lrs = [f"0.0{i}" for i in range(1, 10)] + ["0.1"]
+        proc = subprocess.run([*argv, "--lr", *lrs], capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 1
+        err = proc.stderr.strip().splitlines()
+        assert len(err) == 1 and "the disk is full" in err[0], proc.stderr
+        [sweep_dir] = disk.iterdir()
+        rows = {r["name"]: r for r in csv.DictReader(open(sweep_dir / "results.csv"))}
+        assert len(rows) == 10
+        for run in sweep_dir.glob("*/run.json"):  # what a run's own record says, results.csv says too
+            try:
+                record = json.loads(run.read_text())
+            except ValueError:
+                continue
+            if record["status"] == "completed":
+                assert rows[record["name"]]["status"] == "completed"
+        assert {r["status"] for r in rows.values()} <= {"completed", "failed"}
+        subprocess.run(["mount", "-o", "remount,size=4m", str(disk)], check=True)
+        proc = subprocess.run([*argv[:3], "sweep", "--resume", str(sweep_dir), "--workers", "1", "--no-progress"],
+                              capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        assert "runs: 10 completed" in proc.stdout
+    finally:
+        subprocess.run(["umount", str(disk)], check=True)
+
+
+class Fails(Callback):
+    def __init__(self, hook, at=1):
+        self.hook, self.at = hook, at
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.hook == "epoch" and epoch == self.at:
+            raise RuntimeError("logger broke")
+
+    def on_batch_end(self, batch, logs=None):
+        if self.hook == "batch" and batch == 5:
+            raise RuntimeError("batch hook broke")
+
+
+@pytest.mark.parametrize("hook", ["epoch", "batch"])
+def test_a_callback_that_raises_fails_its_run_alone(digits, hook):
+    def callbacks(i):
+        return [Fails(hook)] + [Record()] if i == 1 else [Record()]
+
+    alone = _trainers(RUNS[:3], callbacks=callbacks)
+    for trainer in alone:
+        try:
+            trainer.fit(digits, epochs=3, batch_size=32)
+        except RuntimeError:
+            pass
+    stacked = _trainers(RUNS[:3], callbacks=callbacks)
+    with pytest.raises(RuntimeError, match="broke"):
+        fit_stacked(stacked, digits, epochs=3, batch_size=32)
+    assert [t.status for t in stacked] == [t.status for t in alone] == ["completed", "failed", "completed"]
+    for a, s in zip(alone, stacked):
+        assert s.error == a.error
+        assert _same(_timeless(s.history), _timeless(a.history))
+        assert _same(s.model.get_weights(), a.model.get_weights())
+        assert _same(s.callbacks[-1].seen, a.callbacks[-1].seen)
