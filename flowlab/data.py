@@ -1,3 +1,5 @@
+# Size: over 400 lines: the dataset registry, generators, split, standardization and batching; the generators and
+# batching are to move into modules of their own.
 """Datasets (bundled, generated, MNIST IDX files), standardization, train/validation split, batching."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# Size: over 400 lines: the in-process, local worker-process and Dask executors; Dask's part is to move into a module
+# of its own.
 """Executors: where a sweep's runs execute (this process, local worker processes, or a Dask cluster).
 
 An executor has one method, ``run(fn, tasks, on_done)``: it calls ``fn(task)`` for every task and

@@ -1,3 +1,5 @@
+# Size: just over 400 lines: Node, Input, sorting, the passes and the precomputed Plan, which share the gradient
+# protocol.
 """The graph engine: Node, Input, topological_sort and the forward and backward passes (MiniFlow's protocol)."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# Size: over 400 lines: the logger callback and the writers it uses (event files, histograms, graph export, images);
+# the pure writers are to move into modules of their own.
 """The TensorBoard logger: a training callback writing scalars, histograms, the graph, HParams and images."""
 
 from __future__ import annotations

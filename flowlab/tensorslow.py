@@ -1,3 +1,5 @@
+# Size: over 400 lines: the whole TF1-style front end of the series in one module, as the series has it, about a third
+# of it docstrings.
 """TensorSlow's TensorFlow-1-style API (the "Deep Learning From Scratch" series) as a front end to flowlab's graph.
 
 Code written for the series runs after changing its import to ``from flowlab import tensorslow as ts``::
