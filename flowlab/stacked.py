@@ -28,12 +28,12 @@ import time
 
 import numpy as np
 
-from .data import Dataset, check_arrays, check_batch_size, epoch_batches
+from .data import epoch_batches
 from .graph import Input
 from .losses import _precise_floor
 from .models import MLP
 from .nodes import get_activation
-from .train import DIVERGED_LOSS, Callback, _blas_threads, _Progress
+from .train import DIVERGED_LOSS, Callback, _blas_threads, _Progress, fit_arguments
 
 __all__ = ["fit_stacked", "stackable", "stack_key", "exact_here"]
 
@@ -210,19 +210,8 @@ def fit_stacked(trainers, x, y=None, *, validation_data=None, epochs=10, batch_s
         raise ValueError("fit_stacked: the trainers must train MLPs of one architecture, dtype and loss "
                          "(cross-entropy), each with a built-in optimizer over its model's parameters that "
                          "has not stepped yet; train the others with Trainer.fit")
-    if isinstance(x, Dataset):
-        if validation_data is None and x.num_val:
-            validation_data = (x.x_val, x.y_val)
-        x, y = x.x_train, x.y_train
-    if y is None:
-        raise ValueError("fit_stacked: labels y are required (or pass a flowlab.data.Dataset)")
-    if not isinstance(epochs, (int, np.integer)) or isinstance(epochs, bool) or epochs < 1:
-        raise ValueError(f"fit_stacked: epochs must be a whole number >= 1, got epochs={epochs!r}")
-    epochs = int(epochs)
-    check_arrays("fit_stacked data", "train", x, y)
-    if validation_data is not None:
-        check_arrays("fit_stacked data", "validation", *validation_data, empty_ok=True)
-    batch_size = check_batch_size(batch_size)
+    x, y, validation_data, epochs, batch_size = fit_arguments("fit_stacked", x, y, validation_data, epochs,
+                                                               batch_size)
     dtype, classes = trainers[0].model.dtype, trainers[0].model.sizes[-1]
     if len(y) and np.max(y) >= classes:  # the single-run loss names it per batch; here once, before training
         raise ValueError(f"fit_stacked: label {np.max(y)} is outside [0, {classes}); class ids must be "

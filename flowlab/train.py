@@ -88,6 +88,25 @@ class _Progress(Callback):
         self.bar.close()
 
 
+def fit_arguments(owner, x, y, validation_data, epochs, batch_size, *, regression=False):
+    """``fit``'s data, epochs and batch size, checked, with a ``Dataset`` unpacked.
+
+    Returns ``(x, y, validation_data, epochs, batch_size)``; errors name ``owner``.
+    """
+    if isinstance(x, Dataset):
+        if validation_data is None and x.num_val:
+            validation_data = (x.x_val, x.y_val)
+        x, y = x.x_train, x.y_train
+    if y is None:
+        raise ValueError(f"{owner}: labels y are required (or pass a flowlab.data.Dataset)")
+    if not isinstance(epochs, (int, np.integer)) or isinstance(epochs, bool) or epochs < 1:
+        raise ValueError(f"{owner}: epochs must be a whole number >= 1, got epochs={epochs!r}")
+    check_arrays(f"{owner} data", "train", x, y, regression=regression)
+    if validation_data is not None:
+        check_arrays(f"{owner} data", "validation", *validation_data, empty_ok=True, regression=regression)
+    return x, y, validation_data, int(epochs), check_batch_size(batch_size)
+
+
 class Trainer:
     """Trains a model with one optimizer, calling callbacks at Keras' hook points.
 
@@ -153,20 +172,10 @@ class Trainer:
                 raise ValueError(f"Trainer.fit: {x.name!r} is a {x.task} dataset (its labels are "
                                  f"{'target numbers' if x.task == 'regression' else 'class ids'}) and the "
                                  f"model is a {task} model; use {fix}")
-            if validation_data is None and x.num_val:
-                validation_data = (x.x_val, x.y_val)
-            x, y = x.x_train, x.y_train
-        if y is None:
-            raise ValueError("Trainer.fit: labels y are required (or pass a flowlab.data.Dataset)")
-        if not isinstance(epochs, (int, np.integer)) or isinstance(epochs, bool) or epochs < 1:
-            raise ValueError(f"Trainer.fit: epochs must be a whole number >= 1, got epochs={epochs!r}")
-        epochs = int(epochs)
         # flowlab's MLP takes class ids; a user's Model may take any targets (one-hot, numbers).
         regression = getattr(self.model, "sizes", None) is None or self.model.task == "regression"
-        check_arrays("Trainer.fit data", "train", x, y, regression=regression)
-        if validation_data is not None:
-            check_arrays("Trainer.fit data", "validation", *validation_data, empty_ok=True, regression=regression)
-        batch_size = check_batch_size(batch_size)
+        x, y, validation_data, epochs, batch_size = fit_arguments(
+            "Trainer.fit", x, y, validation_data, epochs, batch_size, regression=regression)
         self.x_train, self.y_train, self.epochs = x, y, epochs
         self.x_val, self.y_val = validation_data if validation_data is not None else (None, None)
         self.stop, self.status, self.error = False, "running", None
