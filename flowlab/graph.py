@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._checks import preview
+
 __all__ = [
     "Node",
     "Input",
@@ -235,16 +237,11 @@ def _as_array(node, value):
     if array.dtype.kind not in "fiub":
         raise TypeError(
             f"{describe(node)} was fed non-numeric data of dtype {array.dtype} "
-            f"({_preview(value)}); feed numbers, e.g. a float array"
+            f"({preview(value)}); feed numbers, e.g. a float array"
         )
     if array.dtype.kind == "b":
         array = array.astype(np.float64)
     return array
-
-
-def _preview(value, limit=60):
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def topological_sort(feed_dict):

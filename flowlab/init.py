@@ -10,7 +10,7 @@ import operator
 
 import numpy as np
 
-from .nodes import unknown_choice
+from ._checks import choice
 
 __all__ = [
     "INITIALIZERS",
@@ -78,7 +78,7 @@ def get_initializer(name):
         return name
     key = name.strip().lower().replace("-", "_") if isinstance(name, str) else name
     if key not in INITIALIZERS:
-        raise ValueError(unknown_choice("initializer", name, INITIALIZERS))
+        raise ValueError(choice("initializer", name, INITIALIZERS))
     return INITIALIZERS[key]
 
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import difflib
-
 import numpy as np
 
+from ._checks import choice
 from .graph import Node, describe
 
 __all__ = [
@@ -46,15 +45,11 @@ def get_activation(name):
     try:
         return ACTIVATIONS[name]
     except (KeyError, TypeError):
-        raise ValueError(unknown_choice("activation", name, ACTIVATIONS)) from None
+        raise ValueError(choice("activation", name, ACTIVATIONS)) from None
 
 
-def unknown_choice(what, value, choices):
-    """The message for a name that is not one of ``choices``, with a did-you-mean."""
-    names = sorted(choices)
-    text = f"unknown {what} {value!r}; choose from {', '.join(names)}"
-    close = difflib.get_close_matches(str(value), names, n=1)
-    return text + (f" (did you mean {close[0]!r}?)" if close else "")
+# The did-you-mean message lives in _checks; the old name stays importable.
+unknown_choice = choice
 
 
 class Add(Node):

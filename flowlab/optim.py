@@ -3,14 +3,12 @@
 """Optimizers that update parameter nodes in place with torch.optim's rules, plus a name registry."""
 
 import inspect
-import math
-import numbers
 from collections.abc import Iterable, Mapping
 
 import numpy as np
 
 from .graph import describe
-from .nodes import unknown_choice
+from ._checks import choice, non_negative, number, positive
 
 __all__ = [
     "Optimizer",
@@ -80,7 +78,7 @@ def get_optimizer(name, params, lr=None, **kwargs):
     """
     key = name.strip().lower() if isinstance(name, str) else name
     if key not in OPTIMIZERS:
-        raise ValueError(unknown_choice("optimizer", name, OPTIMIZERS))
+        raise ValueError(choice("optimizer", name, OPTIMIZERS))
     cls = OPTIMIZERS[key]
     if lr is None:
         return cls(params, **kwargs)
@@ -90,32 +88,8 @@ def get_optimizer(name, params, lr=None, **kwargs):
 # --- argument checks: say who, what, the value, and what would work -------------------------------
 
 
-def _number(owner, name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{owner}: {name} must be a number, got {name}={value!r}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{owner}: {name} must be finite, got {name}={value!r}")
-    return value
-
-
-def _check(owner, name, value, ok, rule):
-    value = _number(owner, name, value)
-    if not ok(value):
-        raise ValueError(f"{owner}: {name} must be {rule}, got {name}={value!r}")
-    return value
-
-
-def _positive(owner, name, value):
-    return _check(owner, name, value, lambda v: v > 0, "> 0")
-
-
-def _non_negative(owner, name, value):
-    return _check(owner, name, value, lambda v: v >= 0, ">= 0")
-
-
 def _fraction(owner, name, value):
-    return _check(owner, name, value, lambda v: 0 <= v < 1, "in [0, 1)")
+    return number(owner, name, value, lo=0, hi=1, hi_open=True)
 
 
 def _betas(owner, betas):
@@ -123,7 +97,7 @@ def _betas(owner, betas):
     if pair is None or len(pair) != 2:
         raise TypeError(f"{owner}: betas must be a pair of numbers in [0, 1), got betas={betas!r}")
     for i, beta in enumerate(pair):
-        beta = _number(owner, f"betas[{i}]", beta)
+        beta = number(owner, f"betas[{i}]", beta)
         if not 0 <= beta < 1:
             raise ValueError(f"{owner}: betas[{i}] must be in [0, 1), got betas={pair!r}")
     return float(pair[0]), float(pair[1])
@@ -221,8 +195,8 @@ class Optimizer:
     def __init__(self, params, lr, weight_decay=0.0):
         owner = type(self).__name__
         self.params = _param_list(owner, params)
-        self.lr = _positive(owner, "lr", lr)
-        self.weight_decay = _non_negative(owner, "weight_decay", weight_decay)
+        self.lr = positive(owner, "lr", lr)
+        self.weight_decay = non_negative(owner, "weight_decay", weight_decay)
         self._state = {p: {} for p in self.params}
         self._flat = None  # a _FlatLayout while updating all parameters at once
         self.t = 0
@@ -417,8 +391,8 @@ class Momentum(Optimizer):
     def __init__(self, params, lr=1e-3, momentum=0.9, nesterov=False, dampening=0.0, weight_decay=0.0):
         super().__init__(params, lr, weight_decay)
         owner = type(self).__name__
-        self.momentum = _non_negative(owner, "momentum", momentum)
-        self.dampening = _check(owner, "dampening", dampening, lambda v: 0 <= v <= 1, "in [0, 1]")
+        self.momentum = non_negative(owner, "momentum", momentum)
+        self.dampening = number(owner, "dampening", dampening, lo=0, hi=1)
         self.nesterov = bool(nesterov)
         if self.nesterov and (self.momentum <= 0 or self.dampening != 0):
             raise ValueError(
@@ -487,9 +461,9 @@ class Adagrad(Optimizer):
     def __init__(self, params, lr=0.01, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0, eps=1e-10):
         super().__init__(params, lr, weight_decay)
         owner = type(self).__name__
-        self.lr_decay = _non_negative(owner, "lr_decay", lr_decay)
-        self.initial_accumulator_value = _non_negative(owner, "initial_accumulator_value", initial_accumulator_value)
-        self.eps = _non_negative(owner, "eps", eps)
+        self.lr_decay = non_negative(owner, "lr_decay", lr_decay)
+        self.initial_accumulator_value = non_negative(owner, "initial_accumulator_value", initial_accumulator_value)
+        self.eps = non_negative(owner, "eps", eps)
 
     def init_state(self, value):
         return {"sum": np.full_like(value, self.initial_accumulator_value), "scratch": np.empty_like(value)}
@@ -529,8 +503,8 @@ class RMSprop(Optimizer):
         super().__init__(params, lr, weight_decay)
         owner = type(self).__name__
         self.alpha = _fraction(owner, "alpha", alpha)
-        self.eps = _non_negative(owner, "eps", eps)
-        self.momentum = _non_negative(owner, "momentum", momentum)
+        self.eps = non_negative(owner, "eps", eps)
+        self.momentum = non_negative(owner, "momentum", momentum)
         self.centered = bool(centered)
 
     def init_state(self, value):
@@ -589,8 +563,8 @@ class Adadelta(Optimizer):
     def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0):
         super().__init__(params, lr, weight_decay)
         owner = type(self).__name__
-        self.rho = _check(owner, "rho", rho, lambda v: 0 <= v <= 1, "in [0, 1]")
-        self.eps = _non_negative(owner, "eps", eps)
+        self.rho = number(owner, "rho", rho, lo=0, hi=1)
+        self.eps = non_negative(owner, "eps", eps)
 
     def init_state(self, value):
         return {
@@ -643,7 +617,7 @@ class Adam(Optimizer):
         super().__init__(params, lr, weight_decay)
         owner = type(self).__name__
         self.betas = _betas(owner, betas)
-        self.eps = _non_negative(owner, "eps", eps)
+        self.eps = non_negative(owner, "eps", eps)
         self.amsgrad = bool(amsgrad)
 
     def init_state(self, value):
@@ -695,7 +669,7 @@ class Adamax(Optimizer):
         super().__init__(params, lr, weight_decay)
         owner = type(self).__name__
         self.betas = _betas(owner, betas)
-        self.eps = _non_negative(owner, "eps", eps)
+        self.eps = non_negative(owner, "eps", eps)
 
     def init_state(self, value):
         return {"exp_avg": np.zeros_like(value), "exp_inf": np.zeros_like(value), "scratch": np.empty_like(value)}
@@ -735,8 +709,8 @@ class NAdam(Optimizer):
         super().__init__(params, lr, weight_decay)
         owner = type(self).__name__
         self.betas = _betas(owner, betas)
-        self.eps = _non_negative(owner, "eps", eps)
-        self.momentum_decay = _non_negative(owner, "momentum_decay", momentum_decay)
+        self.eps = non_negative(owner, "eps", eps)
+        self.momentum_decay = non_negative(owner, "momentum_decay", momentum_decay)
 
     def init_state(self, value):
         return {

@@ -56,6 +56,7 @@ import weakref
 
 import numpy as np
 
+from ._checks import is_whole, preview
 from .graph import Input, Node, describe, unbroadcast
 from .nodes import Add, MatMul, Mul, Sigmoid, Softmax
 
@@ -124,7 +125,7 @@ class ReduceSum(Node):
     """
 
     def __init__(self, node, axis=None, keepdims=False, name=None):
-        if not (axis is None or _is_int(axis) or (isinstance(axis, (tuple, list)) and all(map(_is_int, axis)))):
+        if not (axis is None or is_whole(axis) or (isinstance(axis, (tuple, list)) and all(map(is_whole, axis)))):
             raise TypeError(
                 f"{type(self).__name__}: axis must be None, an int or a tuple of ints, got axis={axis!r}"
             )
@@ -133,7 +134,7 @@ class ReduceSum(Node):
         self.keepdims = bool(keepdims)
 
     def _axes(self, ndim):
-        axes = (self.axis,) if _is_int(self.axis) else self.axis
+        axes = (self.axis,) if is_whole(self.axis) else self.axis
         for a in axes:
             if not -ndim <= a < ndim:
                 raise ValueError(
@@ -152,10 +153,6 @@ class ReduceSum(Node):
             grad = np.expand_dims(grad, self._axes(len(shape)))
         # A writable copy: gradients handed to users must not be read-only broadcast views.
         return (np.array(np.broadcast_to(grad, shape)),)
-
-
-def _is_int(value):
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 # --- graphs and the series' node kinds ---------------------------------------------------------
@@ -343,7 +340,7 @@ class Operation(_Tensorslow, Node):
         inputs = list(input_nodes) if input_nodes is not None else []
         for i, node in enumerate(inputs):
             if not isinstance(node, _Tensorslow):
-                got = describe(node) if isinstance(node, Node) else f"{type(node).__name__} {_preview(node)}"
+                got = describe(node) if isinstance(node, Node) else f"{type(node).__name__} {preview(node, 40)}"
                 raise TypeError(
                     f"{kind}: input {i} is {got}, not a node of a ts graph; inputs are placeholders, "
                     "Variables or operations (wrap a constant as ts.Variable(value, trainable=False))"
@@ -397,11 +394,6 @@ class Operation(_Tensorslow, Node):
                 f"{describe(self)}; return a list with one gradient per input (None where there is none)"
             )
         return tuple(grads)
-
-
-def _preview(value, limit=40):
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 # --- the built-in operations: flowlab's nodes under the series' names ----------------------------
@@ -518,7 +510,7 @@ class RegisterGradient:
 
 def _check_node(where, node):
     if not isinstance(node, _Tensorslow):
-        got = describe(node) if isinstance(node, Node) else f"{type(node).__name__} {_preview(node)}"
+        got = describe(node) if isinstance(node, Node) else f"{type(node).__name__} {preview(node, 40)}"
         raise TypeError(f"{where}: expected a placeholder, Variable or operation, got {got}")
 
 
@@ -645,7 +637,7 @@ class Session:
             raise TypeError(f"Session.run: feed_dict must be a dict {{placeholder: value}}, got {type(feed).__name__}")
         for key in feed:
             if not isinstance(key, placeholder):
-                got = describe(key) if isinstance(key, Node) else f"{type(key).__name__} {_preview(key)}"
+                got = describe(key) if isinstance(key, Node) else f"{type(key).__name__} {preview(key, 40)}"
                 hint = " (a Variable holds its own value: assign .value to change it)" if isinstance(key, Variable) else ""
                 raise TypeError(f"Session.run: feed_dict keys must be placeholders, got {got}{hint}")
         for node in _postorder(fetches):
