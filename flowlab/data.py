@@ -590,8 +590,9 @@ def batches(x: np.ndarray, y: np.ndarray, batch_size, *, shuffle: bool = True,
             rng: int | np.random.Generator | None = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Yield one epoch of ``(xb, yb)`` batches covering every example exactly once.
 
-    With ``shuffle``, the examples are permuted once (``x[perm]``, one copy) and batches are
-    slices (views) of the permuted arrays; the last batch is kept even when it is smaller. When one
+    With ``shuffle``, the examples are permuted once and each batch is a new array of its rows
+    (exactly the slices of ``x[perm]``); without, batches are slices (views) of ``x``. The last
+    batch is kept even when it is smaller. When one
     batch holds everything it is ``(x, y)`` itself, unshuffled: order cannot change a mean gradient.
 
     Args:
@@ -619,11 +620,18 @@ def _batches(x, y, size, shuffle, rng):
     if size >= n:
         yield x, y
         return
-    if shuffle:
-        perm = np.random.default_rng(rng).permutation(n)
-        x, y = x[perm], y[perm]
+    if not shuffle:
+        for start in range(0, n, size):
+            yield x[start:start + size], y[start:start + size]
+        return
+    # Each batch gathers its own rows (the same rows x[perm] would give, in the same order) rather
+    # than permuting the whole set first: at MNIST size that copy is 188 MB per epoch streamed
+    # through the cache, while a batch's gather stays in cache for the forward pass that reads it.
+    perm = np.random.default_rng(rng).permutation(n)
+    x, y = np.asarray(x), np.asarray(y)
     for start in range(0, n, size):
-        yield x[start:start + size], y[start:start + size]
+        rows = perm[start:start + size]
+        yield x.take(rows, axis=0), y.take(rows, axis=0)
 
 
 def epoch_batches(x: np.ndarray, y: np.ndarray, batch_size, seed: int, epoch: int, *,

@@ -400,3 +400,24 @@ def test_mnist_count_mismatch_names_both_files(tmp_path):
 def test_module_has_no_print():
     source = Path(data.__file__).read_text()
     assert "print(" not in source
+
+
+@pytest.mark.parametrize("batch_size", [1, 3, 7, 128])
+def test_shuffled_batches_are_the_slices_of_the_permuted_set(tmp_path, batch_size):
+    # The oracle is the plain way: permute the whole set with the same generator, then slice.
+    # Memory-mapped features (as the dataset cache gives), N-d features and one-hot labels included.
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(301, 4, 3)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    mapped = np.load(tmp_path / "x.npy", mmap_mode="r")
+    for y in (rng.integers(0, 10, size=301), np.eye(10)[rng.integers(0, 10, size=301)]):
+        perm = np.random.default_rng(11).permutation(301)
+        want = [(x[perm][s:s + batch_size], y[perm][s:s + batch_size]) for s in range(0, 301, batch_size)]
+        for source in (x, mapped):
+            got = list(batches(source, y, batch_size, rng=11))
+            assert len(got) == len(want)
+            for (xb, yb), (wx, wy) in zip(got, want):
+                assert type(xb) is np.ndarray and xb.dtype == wx.dtype and xb.flags.c_contiguous
+                np.testing.assert_array_equal(xb, wx)
+                np.testing.assert_array_equal(yb, wy)
+                assert yb.dtype == wy.dtype
