@@ -421,3 +421,23 @@ def test_shuffled_batches_are_the_slices_of_the_permuted_set(tmp_path, batch_siz
                 np.testing.assert_array_equal(xb, wx)
                 np.testing.assert_array_equal(yb, wy)
                 assert yb.dtype == wy.dtype
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_check_arrays_finds_every_non_finite_entry_as_the_mask_does(dtype):
+    # The oracle is the entry-by-entry mask: a non-finite entry anywhere is reported at the first
+    # position np.isfinite finds, and finite data whose sum overflows still passes.
+    y = np.zeros(50, dtype=np.int64)
+    for bad in (np.nan, np.inf, -np.inf):
+        for at in ((0, 0), (17, 2), (49, 3)):
+            x = np.ones((50, 4), dtype=dtype)
+            x[at] = bad
+            x[30, 1] = bad  # a second one later: the first is named
+            first = tuple(int(i) for i in np.argwhere(~np.isfinite(x))[0])
+            with pytest.raises(ValueError, match=rf"x\[{first[0]}, {first[1]}\] is {x[first]}"):
+                data.check_arrays("d", "train", x, y)
+    huge = np.full((50, 4), np.finfo(dtype).max, dtype=dtype)
+    with np.errstate(over="ignore"):
+        assert not np.isfinite(huge.sum())
+    data.check_arrays("d", "train", huge, y)  # finite entries, overflowing sum: accepted
+    data.check_arrays("d", "train", np.arange(200).reshape(50, 4), y)  # integers are finite
