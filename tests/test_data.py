@@ -1,8 +1,6 @@
-"""Tests for flowlab.data: datasets, split, standardization, batching, IDX files."""
+"""Tests for flowlab.data: datasets, split, standardization, batching, the MNIST loader."""
 
-import gzip
 import os
-import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from fakes import idx_bytes, write_bytes
 from flowlab import data
 from flowlab.data import (DATASETS, Dataset, batches, check_batch_size, epoch_batches, list_datasets,
                           load_dataset, num_batches, read_idx, standardize, train_val_split)
@@ -293,51 +292,7 @@ def test_check_batch_size_normalizes():
 
 
 # ---------------------------------------------------------------------------------------------
-# IDX files and the MNIST loader.
-
-def _idx_bytes(array, type_code=0x08, big_endian_dtype=">u1"):
-    header = bytes([0, 0, type_code, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
-    return header + np.asarray(array).astype(big_endian_dtype).tobytes()
-
-
-def _write(path, payload, gz=False):
-    path = Path(path)
-    path.write_bytes(gzip.compress(payload) if gz else payload)
-    return path
-
-
-@pytest.mark.parametrize("gz", [False, True])
-def test_read_idx_uint8(tmp_path, gz):
-    images = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)
-    path = _write(tmp_path / "imgs", _idx_bytes(images), gz)
-    got = read_idx(path)
-    assert got.dtype == np.uint8 and got.shape == (2, 3, 4)
-    np.testing.assert_array_equal(got, images)
-    got[0, 0, 0] = 7  # writable copy
-
-
-@pytest.mark.parametrize("code, dtype", [(0x09, ">i1"), (0x0B, ">i2"), (0x0C, ">i4"), (0x0D, ">f4"), (0x0E, ">f8")])
-def test_read_idx_other_types(tmp_path, code, dtype):
-    values = np.array([[-1.5, 2.0, 3.25], [4.0, -5.0, 6.0]]) if "f" in dtype else np.array([[-1, 2, 3], [4, -5, 6]])
-    got = read_idx(_write(tmp_path / "x.gz", _idx_bytes(values, code, dtype), gz=True))
-    assert got.dtype == np.dtype(dtype).newbyteorder("=")
-    np.testing.assert_array_equal(got, values)
-
-
-def test_read_idx_errors(tmp_path):
-    good = _idx_bytes(np.zeros((2, 3), dtype=np.uint8))
-    with pytest.raises(ValueError, match=r"short.*truncated.*needs 6 data bytes, file has 5") as err:
-        read_idx(_write(tmp_path / "short", good[:-1]))
-    with pytest.raises(ValueError, match=r"long.*trailing bytes.*needs 6 data bytes, file has 8"):
-        read_idx(_write(tmp_path / "long", good + b"\0\0"))
-    with pytest.raises(ValueError, match=r"weird.*unknown IDX data type 0x07"):
-        read_idx(_write(tmp_path / "weird", b"\0\0\x07\x01" + struct.pack(">I", 1) + b"\0"))
-    with pytest.raises(ValueError, match="not an IDX file"):
-        read_idx(_write(tmp_path / "text", b"hello world"))
-    with pytest.raises(ValueError, match="corrupt gzip"):
-        read_idx(_write(tmp_path / "broken.gz", gzip.compress(good)[:-6]))
-    assert "short" in str(err.value)
-
+# The MNIST loader (the IDX reader itself: tests/test_idx.py).
 
 def _fake_mnist(directory, n_train=12, n_val=5, gz=False, seed=0):
     rng = np.random.default_rng(seed)
@@ -346,8 +301,8 @@ def _fake_mnist(directory, n_train=12, n_val=5, gz=False, seed=0):
         images = rng.integers(0, 256, size=(n, 28, 28)).astype(np.uint8)
         labels = (np.arange(n) % 10).astype(np.uint8)
         suffix = ".gz" if gz else ""
-        _write(directory / f"{prefix}-images-idx3-ubyte{suffix}", _idx_bytes(images), gz)
-        _write(directory / f"{prefix}-labels-idx1-ubyte{suffix}", _idx_bytes(labels), gz)
+        write_bytes(directory / f"{prefix}-images-idx3-ubyte{suffix}", idx_bytes(images), gz)
+        write_bytes(directory / f"{prefix}-labels-idx1-ubyte{suffix}", idx_bytes(labels), gz)
     return directory
 
 
@@ -391,7 +346,7 @@ def test_mnist_missing_files_message(tmp_path):
 
 def test_mnist_count_mismatch_names_both_files(tmp_path):
     directory = _fake_mnist(tmp_path / "mnist")
-    _write(directory / "t10k-labels-idx1-ubyte", _idx_bytes(np.zeros(4, dtype=np.uint8)))
+    write_bytes(directory / "t10k-labels-idx1-ubyte", idx_bytes(np.zeros(4, dtype=np.uint8)))
     with pytest.raises(ValueError, match=r"t10k-images-idx3-ubyte holds 5 images but .*t10k-labels-idx1-ubyte "
                                          r"holds 4 labels"):
         load_dataset("mnist", data_dir=directory)
@@ -400,3 +355,44 @@ def test_mnist_count_mismatch_names_both_files(tmp_path):
 def test_module_has_no_print():
     source = Path(data.__file__).read_text()
     assert "print(" not in source
+
+
+@pytest.mark.parametrize("batch_size", [1, 3, 7, 128])
+def test_shuffled_batches_are_the_slices_of_the_permuted_set(tmp_path, batch_size):
+    # The oracle is the plain way: permute the whole set with the same generator, then slice.
+    # Memory-mapped features (as the dataset cache gives), N-d features and one-hot labels included.
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(301, 4, 3)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    mapped = np.load(tmp_path / "x.npy", mmap_mode="r")
+    for y in (rng.integers(0, 10, size=301), np.eye(10)[rng.integers(0, 10, size=301)]):
+        perm = np.random.default_rng(11).permutation(301)
+        want = [(x[perm][s:s + batch_size], y[perm][s:s + batch_size]) for s in range(0, 301, batch_size)]
+        for source in (x, mapped):
+            got = list(batches(source, y, batch_size, rng=11))
+            assert len(got) == len(want)
+            for (xb, yb), (wx, wy) in zip(got, want):
+                assert type(xb) is np.ndarray and xb.dtype == wx.dtype and xb.flags.c_contiguous
+                np.testing.assert_array_equal(xb, wx)
+                np.testing.assert_array_equal(yb, wy)
+                assert yb.dtype == wy.dtype
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_check_arrays_finds_every_non_finite_entry_as_the_mask_does(dtype):
+    # The oracle is the entry-by-entry mask: a non-finite entry anywhere is reported at the first
+    # position np.isfinite finds, and finite data whose sum overflows still passes.
+    y = np.zeros(50, dtype=np.int64)
+    for bad in (np.nan, np.inf, -np.inf):
+        for at in ((0, 0), (17, 2), (49, 3)):
+            x = np.ones((50, 4), dtype=dtype)
+            x[at] = bad
+            x[30, 1] = bad  # a second one later: the first is named
+            first = tuple(int(i) for i in np.argwhere(~np.isfinite(x))[0])
+            with pytest.raises(ValueError, match=rf"x\[{first[0]}, {first[1]}\] is {x[first]}"):
+                data.check_arrays("d", "train", x, y)
+    huge = np.full((50, 4), np.finfo(dtype).max, dtype=dtype)
+    with np.errstate(over="ignore"):
+        assert not np.isfinite(huge.sum())
+    data.check_arrays("d", "train", huge, y)  # finite entries, overflowing sum: accepted
+    data.check_arrays("d", "train", np.arange(200).reshape(50, 4), y)  # integers are finite
