@@ -19,6 +19,8 @@ import traceback
 from collections import deque
 from multiprocessing.connection import wait
 
+from .runner import run_detached, write_run_files
+
 __all__ = ["ClusterError", "DaskExecutor", "InProcessExecutor", "ProcessExecutor", "WorkerDied", "WorkerStartError",
            "local_cluster", "make_executor"]
 
@@ -526,8 +528,6 @@ class DaskExecutor:
                 return _SchedulerLost()
             outcome = _dask_error(exc)
             if ship and isinstance(task, dict) and "run_dir" in task:
-                from .experiment import write_run_files
-
                 write_run_files(task["run_dir"], {})  # the local executors leave a directory too
             return outcome
         if result is _NOT_STARTED:
@@ -536,8 +536,6 @@ class DaskExecutor:
         if kind == "error":
             return RuntimeError(outcome)
         if files is not None:
-            from .experiment import write_run_files
-
             write_run_files(task["run_dir"], files)
         return outcome
 
@@ -600,8 +598,6 @@ def _run_on_worker(fn, task, token, ship):
     kwargs = {"callbacks": [_stop_callback(token)]} if _accepts_callbacks(fn) else {}
     try:
         if ship and isinstance(task, dict) and "run_dir" in task:
-            from .experiment import run_detached
-
             outcome, files = run_detached(fn, task, **kwargs)
             return "ok", outcome, files
         return "ok", fn(task, **kwargs), None

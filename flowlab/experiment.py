@@ -24,13 +24,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .atomic import UMASK as _UMASK
 from .atomic import write_atomic as _write_atomic
 from .data import DATASETS, check_batch_size, check_files, dataset_info, default_dtype
-from .executors import ClusterError
+from .executors import ClusterError, InProcessExecutor, ProcessExecutor, make_executor
 from .init import INITIALIZERS
 from .nodes import ACTIVATIONS, unknown_choice
 from .optim import OPTIMIZERS
+from .runner import _json_default, run_detached, write_run_files, write_run_json  # noqa: F401 - public here too
+from .sendable import check_sendable
 from .settings import SHORT as SETTINGS_SHORT
 from .settings import MODEL_SETTINGS, check_settings, model_kwargs, optimizer_kwargs, settings_hparams
 
@@ -554,7 +555,6 @@ class Experiment:
                                 workers=min(len(configs), self.workers or os.cpu_count() or 1))
             executor = _make_executor(self.executor, self.workers)
             if self.model is not None:
-                from .sendable import check_sendable
 
                 check_sendable(self.model, executor)
                 _check_builder(self.model, configs[0], varied)
@@ -655,7 +655,6 @@ class Experiment:
                     bar.update(record, results.best())
 
             try:
-                from .executors import InProcessExecutor, ProcessExecutor
                 from .stacked_runs import run_jobs
 
                 local = type(executor) in (InProcessExecutor, ProcessExecutor)  # Dask: one task at a time
@@ -899,7 +898,6 @@ def check_writable(logdir):
 
 
 def _make_executor(executor, workers):
-    from .executors import make_executor
 
     return make_executor(executor, workers)
 
@@ -1111,58 +1109,6 @@ def execute_run(task, callbacks=(), fit=None):
     return record
 
 
-def run_detached(fn, task, **kwargs):
-    """Runs ``fn(task)`` (``execute_run``) into a temporary directory on this machine, a remote worker.
-
-    Returns ``(record, files)``: the record as it reads in the driver's run directory, and the run's
-    files as {path relative to the run directory: bytes}, for ``write_run_files`` in the driver.
-    """
-    with tempfile.TemporaryDirectory(prefix="flowlab-run-") as tmp:
-        here = Path(tmp) / "run"
-        record = fn(dict(task, run_dir=str(here)), **kwargs)
-        if isinstance(record, dict) and "logdir" in record:
-            record["logdir"] = task["run_dir"]
-        if (here / "run.json").is_file():
-            saved = json.loads((here / "run.json").read_text())
-            write_run_json(here, dict(saved, logdir=task["run_dir"]))
-        files = {p.relative_to(here).as_posix(): p.read_bytes() for p in sorted(here.rglob("*")) if p.is_file()}
-    return record, files
-
-
-def write_run_files(run_dir, files):
-    """Replaces ``run_dir`` with a directory holding ``files`` ({relative path: bytes}).
-
-    The files are written beside it and swapped in by renames, so a reader sees the old run or the
-    new one, and a redone run leaves no stale event files.
-    """
-    run_dir = Path(run_dir)
-    run_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=run_dir.parent, prefix=f".{run_dir.name}.", suffix=".new"))
-    try:
-        os.chmod(staging, 0o777 & ~_UMASK)  # mkdtemp makes 0700
-        for rel, payload in files.items():
-            parts = rel.split("/")
-            if rel.startswith("/") or ".." in parts:
-                raise ValueError(f"write_run_files: {rel!r} is not a path inside the run directory")
-            path = staging.joinpath(*parts)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(payload)
-        old = run_dir.with_name(f".{run_dir.name}.{os.urandom(4).hex()}.old")
-        if run_dir.exists():
-            os.replace(run_dir, old)
-        try:
-            os.replace(staging, run_dir)
-        except BaseException:
-            if old.exists():
-                os.replace(old, run_dir)
-            raise
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
-    return run_dir
-
-
 def _fingerprint(model):
     """A short hash of the initial weights: runs that should start alike can be seen to."""
     import hashlib
@@ -1171,18 +1117,6 @@ def _fingerprint(model):
     for p in model.params:
         digest.update(np.ascontiguousarray(p.value, dtype=np.float64).tobytes())
     return digest.hexdigest()[:16]
-
-
-def write_run_json(run_dir, record):
-    _write_atomic(Path(run_dir) / "run.json", (json.dumps(record, indent=2, default=_json_default) + "\n").encode())
-
-
-def _json_default(value):
-    if isinstance(value, (np.integer, np.floating)):
-        return value.item()
-    if isinstance(value, tuple):
-        return list(value)
-    raise TypeError(f"not JSON serializable: {value!r}")
 
 
 def read_run(run_dir):

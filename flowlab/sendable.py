@@ -5,6 +5,8 @@ from __future__ import annotations
 import pickle
 import sys
 
+from .executors import DaskExecutor, InProcessExecutor, ProcessExecutor
+
 __all__ = ["check_sendable"]
 
 
@@ -16,8 +18,6 @@ def check_sendable(build, executor):
     file. Dask sends it with cloudpickle, by value when it comes from the script itself (as
     distributed does), so it only has to pickle.
     """
-    from .executors import DaskExecutor, InProcessExecutor, ProcessExecutor
-
     where = getattr(build, "__name__", type(build).__name__)
     if isinstance(executor, InProcessExecutor):
         return

@@ -32,7 +32,9 @@ def imports_of(path, name):
                 target = ".".join(base + ([node.module] if node.module else []))
             else:
                 target = node.module or ""
-            targets = [target] + [f"{target}.{a.name}" for a in node.names]
+            subs = [f"{target}.{a.name}" for a in node.names]
+            # `from . import graph` imports the submodule graph, not the package's __init__ names
+            targets = subs if any(t in MODULES for t in subs) else [target]
         elif isinstance(node, ast.Import):
             targets = [a.name for a in node.names]
         else:
@@ -68,6 +70,35 @@ def cycles(graph):
     for start in graph:
         visit(start, start, [start])
     return sorted(found)
+
+
+#: The layers, lowest first: a module may import modules of its own layer or of a layer below it, never
+#: above (tests/test_architecture.py asserts it, and that there is no cycle). A new module is placed here.
+LAYERS = {
+    # the autodiff engine and what it needs: no files written, no processes
+    # The package itself ("flowlab", its __init__) imports nothing when imported (each public name loads
+    # on first use), so modules anywhere may read flowlab.__version__ from it: it sits at the bottom.
+    "engine": ["flowlab", "graph", "nodes", "losses", "gradcheck", "idx", "miniflow", "tensorslow", "model", "status",
+               "_checks", "atomic", "callbacks", "regularization", "init", "summaries"],
+    # training one network: optimizers, schedules, data, the models and the trainer
+    "training": ["optim", "schedules", "data", "download", "cache", "models", "train", "stacked", "settings",
+                 "limits"],
+    # what a run writes for TensorBoard
+    "logging": ["tensorboard", "dashboards", "loop_logger"],
+    # many runs: the single-run payload, the executors, the Experiment
+    "sweeping": ["runner", "sendable", "executors", "stacked_runs", "sweepdir", "experiment"],
+    # entry points: the package's public names, the command line and the benchmarks
+    "cli": ["__main__", "cli", "bench", "bench_models"],
+}
+
+
+def layer_of(module):
+    """The index in LAYERS of ``module`` ("flowlab.x" or a submodule of a package "flowlab.x.y"), or None."""
+    short = module.removeprefix("flowlab.") if module != "flowlab" else "flowlab"
+    for i, members in enumerate(LAYERS.values()):
+        if short in members or short.split(".")[0] in members:
+            return i
+    return None
 
 
 FILES = sorted(ROOT.rglob("*.py"))
