@@ -14,7 +14,7 @@ import uuid
 
 import numpy as np
 
-from .callbacks import Callback
+from ..callbacks import Callback
 
 __all__ = ["TensorBoardLogger", "EventFile", "graph_def", "render_decision_boundary", "SESSION_STATUS"]
 
@@ -221,11 +221,11 @@ class TensorBoardLogger(Callback):
         if self._params:
             _add_text(event.summary, "model", _model_table(model, self._params, self._tags))
         if self.layer_stats and self._layers:
-            from .dashboards import layout_value
+            from ..dashboards import layout_value
 
             event.summary.value.append(layout_value())  # the Custom Scalars tab
         if self.hparams_config is not None:
-            from .dashboards import experiment_value
+            from ..dashboards import experiment_value
 
             event.summary.value.append(experiment_value(self.hparams_config, self._metric))
         self._writer("root").add_event(event, step=0)
@@ -527,7 +527,7 @@ class EventFile:
     """
 
     def __init__(self, logdir, flush_secs=5):
-        from .summaries import record
+        from ..summaries import record
 
         self._record = record
         os.makedirs(logdir, exist_ok=True)
@@ -597,14 +597,14 @@ def _event():
     """A new, empty ``Event`` proto (tensorboard's protos load on the first call, not at import)."""
     global _Event
     if _Event is None:
-        from .summaries import Event
+        from ..summaries import Event
 
         _Event = Event
     return _Event()
 
 
 def _add_text(summary, tag, text):
-    from .summaries import add_text
+    from ..summaries import add_text
 
     add_text(summary, tag, text)  # tag becomes <tag>/text_summary
 
@@ -695,7 +695,7 @@ def _add_histograms(summaries, tags, rows, layout, sumsq):
 
 def _image_value(tag, image):
     """An image summary value of an HWC uint8 RGB array, encoded as PNG (Pillow)."""
-    from .summaries import image_value
+    from ..summaries import image_value
 
     return image_value(tag, image)
 
