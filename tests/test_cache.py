@@ -2,7 +2,6 @@
 
 import json
 import os
-import struct
 import subprocess
 import sys
 import textwrap
@@ -11,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from fakes import write_idx
 from flowlab import cache
 from flowlab.data import load_dataset
 
@@ -30,18 +30,12 @@ def _assert_same(a, b):
            (b.name, b.num_features, b.num_classes, tuple(b.class_names), b.target_mean, b.target_std)
 
 
-def _write_idx(path, array):
-    array = np.asarray(array, dtype=np.uint8)
-    header = bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
-    Path(path).write_bytes(header + array.tobytes())
-
-
 def _mnist(folder, n_train=400, n_val=100, seed=0):
     rng = np.random.default_rng(seed)
     folder.mkdir(parents=True, exist_ok=True)
     for prefix, n in (("train", n_train), ("t10k", n_val)):
-        _write_idx(folder / f"{prefix}-images-idx3-ubyte", rng.integers(0, 256, size=(n, 28, 28)))
-        _write_idx(folder / f"{prefix}-labels-idx1-ubyte", rng.integers(0, 10, size=n))
+        write_idx(folder / f"{prefix}-images-idx3-ubyte", rng.integers(0, 256, size=(n, 28, 28)))
+        write_idx(folder / f"{prefix}-labels-idx1-ubyte", rng.integers(0, 10, size=n))
     return folder
 
 

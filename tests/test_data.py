@@ -1,8 +1,6 @@
-"""Tests for flowlab.data: datasets, split, standardization, batching, IDX files."""
+"""Tests for flowlab.data: datasets, split, standardization, batching, the MNIST loader."""
 
-import gzip
 import os
-import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from fakes import idx_bytes, write_bytes
 from flowlab import data
 from flowlab.data import (DATASETS, Dataset, batches, check_batch_size, epoch_batches, list_datasets,
                           load_dataset, num_batches, read_idx, standardize, train_val_split)
@@ -293,51 +292,7 @@ def test_check_batch_size_normalizes():
 
 
 # ---------------------------------------------------------------------------------------------
-# IDX files and the MNIST loader.
-
-def _idx_bytes(array, type_code=0x08, big_endian_dtype=">u1"):
-    header = bytes([0, 0, type_code, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
-    return header + np.asarray(array).astype(big_endian_dtype).tobytes()
-
-
-def _write(path, payload, gz=False):
-    path = Path(path)
-    path.write_bytes(gzip.compress(payload) if gz else payload)
-    return path
-
-
-@pytest.mark.parametrize("gz", [False, True])
-def test_read_idx_uint8(tmp_path, gz):
-    images = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)
-    path = _write(tmp_path / "imgs", _idx_bytes(images), gz)
-    got = read_idx(path)
-    assert got.dtype == np.uint8 and got.shape == (2, 3, 4)
-    np.testing.assert_array_equal(got, images)
-    got[0, 0, 0] = 7  # writable copy
-
-
-@pytest.mark.parametrize("code, dtype", [(0x09, ">i1"), (0x0B, ">i2"), (0x0C, ">i4"), (0x0D, ">f4"), (0x0E, ">f8")])
-def test_read_idx_other_types(tmp_path, code, dtype):
-    values = np.array([[-1.5, 2.0, 3.25], [4.0, -5.0, 6.0]]) if "f" in dtype else np.array([[-1, 2, 3], [4, -5, 6]])
-    got = read_idx(_write(tmp_path / "x.gz", _idx_bytes(values, code, dtype), gz=True))
-    assert got.dtype == np.dtype(dtype).newbyteorder("=")
-    np.testing.assert_array_equal(got, values)
-
-
-def test_read_idx_errors(tmp_path):
-    good = _idx_bytes(np.zeros((2, 3), dtype=np.uint8))
-    with pytest.raises(ValueError, match=r"short.*truncated.*needs 6 data bytes, file has 5") as err:
-        read_idx(_write(tmp_path / "short", good[:-1]))
-    with pytest.raises(ValueError, match=r"long.*trailing bytes.*needs 6 data bytes, file has 8"):
-        read_idx(_write(tmp_path / "long", good + b"\0\0"))
-    with pytest.raises(ValueError, match=r"weird.*unknown IDX data type 0x07"):
-        read_idx(_write(tmp_path / "weird", b"\0\0\x07\x01" + struct.pack(">I", 1) + b"\0"))
-    with pytest.raises(ValueError, match="not an IDX file"):
-        read_idx(_write(tmp_path / "text", b"hello world"))
-    with pytest.raises(ValueError, match="corrupt gzip"):
-        read_idx(_write(tmp_path / "broken.gz", gzip.compress(good)[:-6]))
-    assert "short" in str(err.value)
-
+# The MNIST loader (the IDX reader itself: tests/test_idx.py).
 
 def _fake_mnist(directory, n_train=12, n_val=5, gz=False, seed=0):
     rng = np.random.default_rng(seed)
@@ -346,8 +301,8 @@ def _fake_mnist(directory, n_train=12, n_val=5, gz=False, seed=0):
         images = rng.integers(0, 256, size=(n, 28, 28)).astype(np.uint8)
         labels = (np.arange(n) % 10).astype(np.uint8)
         suffix = ".gz" if gz else ""
-        _write(directory / f"{prefix}-images-idx3-ubyte{suffix}", _idx_bytes(images), gz)
-        _write(directory / f"{prefix}-labels-idx1-ubyte{suffix}", _idx_bytes(labels), gz)
+        write_bytes(directory / f"{prefix}-images-idx3-ubyte{suffix}", idx_bytes(images), gz)
+        write_bytes(directory / f"{prefix}-labels-idx1-ubyte{suffix}", idx_bytes(labels), gz)
     return directory
 
 
@@ -391,7 +346,7 @@ def test_mnist_missing_files_message(tmp_path):
 
 def test_mnist_count_mismatch_names_both_files(tmp_path):
     directory = _fake_mnist(tmp_path / "mnist")
-    _write(directory / "t10k-labels-idx1-ubyte", _idx_bytes(np.zeros(4, dtype=np.uint8)))
+    write_bytes(directory / "t10k-labels-idx1-ubyte", idx_bytes(np.zeros(4, dtype=np.uint8)))
     with pytest.raises(ValueError, match=r"t10k-images-idx3-ubyte holds 5 images but .*t10k-labels-idx1-ubyte "
                                          r"holds 4 labels"):
         load_dataset("mnist", data_dir=directory)

@@ -1,7 +1,6 @@
 """The default dtype follows the dataset's size: float32 at MNIST size, float64 for the small sets; --dtype overrides."""
 
 import json
-import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -9,14 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from fakes import write_idx
 from flowlab.data import DATASETS, FLOAT32_FEATURES, default_dtype, load_dataset
 from flowlab.experiment import Experiment, RunConfig
-
-
-def _write_idx(path, array):
-    array = np.asarray(array, dtype=np.uint8)
-    header = bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
-    Path(path).write_bytes(header + array.tobytes())
 
 
 def _learnable_mnist(folder, n_train=600, n_val=200, seed=0):
@@ -27,8 +21,8 @@ def _learnable_mnist(folder, n_train=600, n_val=200, seed=0):
     for prefix, n in (("train", n_train), ("t10k", n_val)):
         labels = rng.integers(0, 10, size=n)
         images = np.clip(prototypes[labels] + rng.normal(0, 90, size=(n, 28, 28)), 0, 255)
-        _write_idx(folder / f"{prefix}-images-idx3-ubyte", images)
-        _write_idx(folder / f"{prefix}-labels-idx1-ubyte", labels)
+        write_idx(folder / f"{prefix}-images-idx3-ubyte", images)
+        write_idx(folder / f"{prefix}-labels-idx1-ubyte", labels)
     return folder
 
 

@@ -7,7 +7,6 @@ import json
 import os
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import threading
@@ -17,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from fakes import idx_bytes
 from flowlab import download as dl
 from flowlab.cli import main
 from flowlab.data import load_dataset
@@ -27,10 +27,6 @@ NAMES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-image
          "t10k-labels-idx1-ubyte.gz")
 
 
-def _idx(array):
-    return bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape) + array.tobytes()
-
-
 @pytest.fixture(scope="module")
 def fake():
     """The four files of a tiny MNIST (30 training, 10 test images), gzipped, and the arrays in them."""
@@ -39,7 +35,7 @@ def fake():
               "train-labels": (np.arange(30) % 10).astype(np.uint8),
               "t10k-images": rng.integers(0, 256, (10, 28, 28), dtype=np.uint8),
               "t10k-labels": (np.arange(10)[::-1] % 10).astype(np.uint8)}
-    files = {name: gzip.compress(_idx(arrays[name.rsplit("-", 2)[0]]), mtime=0) for name in NAMES}
+    files = {name: gzip.compress(idx_bytes(arrays[name.rsplit("-", 2)[0]]), mtime=0) for name in NAMES}
     sums = {name: (len(data), hashlib.sha256(data).hexdigest()) for name, data in files.items()}
     return {"files": files, "arrays": arrays, "checksums": sums}
 
@@ -185,7 +181,7 @@ def test_a_cached_file_with_the_wrong_checksum_is_refused_and_kept(online, fake,
     folder.mkdir(parents=True)
     for name, payload in fake["files"].items():
         (folder / name).write_bytes(payload)
-    (folder / "t10k-labels-idx1-ubyte.gz").write_bytes(gzip.compress(_idx(np.zeros(10, np.uint8))))
+    (folder / "t10k-labels-idx1-ubyte.gz").write_bytes(gzip.compress(idx_bytes(np.zeros(10, np.uint8))))
     with pytest.raises(ValueError, match=r"t10k-labels-idx1-ubyte.gz does not match the published SHA-256.*delete it"):
         load_dataset("mnist", download_dir=tmp_path / "cache")
     assert (folder / "t10k-labels-idx1-ubyte.gz").exists() and online.log == []
