@@ -1,20 +1,22 @@
-# Size: over 400 lines: the logger callback and the writers it uses (event files, histograms, graph export, images);
-# the pure writers are to move into modules of their own.
+# Size: over 400 lines: the callback still keeps its pending epochs, batching of writes and layer statistics
+# here; the pure writers (events, stats, graph_def, images, session) live in modules of their own.
 """The TensorBoard logger: a training callback writing scalars, histograms, the graph, HParams and images."""
 
 from __future__ import annotations
 
 import math
 import os
-import re
-import socket
 import sys
 import time
-import uuid
 
 import numpy as np
 
-from .callbacks import Callback
+from ..callbacks import Callback
+from .events import EventFile, _event
+from .graph_def import _graph_nodes, graph_def
+from .images import _image_value, render_decision_boundary
+from .session import _add_session, _hparam_value, _markdown_table, _model_table
+from .stats import _add_histograms, _gradient, _Layout, _segment_sums
 
 __all__ = ["TensorBoardLogger", "EventFile", "graph_def", "render_decision_boundary", "SESSION_STATUS"]
 
@@ -38,13 +40,6 @@ _FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 # What update_freq may be besides a whole number of batches.
 _UPDATE_FREQS = ("epoch", "first_epoch", "batch")
-
-# tab10, matplotlib's default colors: class k is drawn in _PALETTE[k % 10].
-_PALETTE = np.array([
-    (31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
-    (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207),
-], dtype=np.float64)
-
 
 class TensorBoardLogger(Callback):
     """Writes a run for TensorBoard, in Keras' layout, while a ``Trainer`` trains.
@@ -221,11 +216,11 @@ class TensorBoardLogger(Callback):
         if self._params:
             _add_text(event.summary, "model", _model_table(model, self._params, self._tags))
         if self.layer_stats and self._layers:
-            from .dashboards import layout_value
+            from ..dashboards import layout_value
 
             event.summary.value.append(layout_value())  # the Custom Scalars tab
         if self.hparams_config is not None:
-            from .dashboards import experiment_value
+            from ..dashboards import experiment_value
 
             event.summary.value.append(experiment_value(self.hparams_config, self._metric))
         self._writer("root").add_event(event, step=0)
@@ -507,226 +502,10 @@ class TensorBoardLogger(Callback):
         return [_image_value("predictions/decision_boundary", image)]
 
 
-class EventFile:
-    """One TensorBoard event file, written synchronously by the calling thread.
-
-    Records are framed exactly as tensorboardX's ``RecordWriter`` frames them (TFRecord: length,
-    masked CRC32C of the length, the serialized ``Event``, masked CRC32C of the data), but each
-    record is a single ``write()``, so a Ctrl-C between two Python statements never leaves half a
-    record in the middle of the file; and there is no writer thread or queue (tensorboardX pickles
-    every event through a multiprocessing queue to a thread), so a record costs microseconds.
-
-    The name is ``events.out.tfevents.<time>.<host>.<pid>.<random>`` and the file is created
-    exclusively: two writers in one directory never truncate each other's files (tensorboardX
-    writers opened in the same second do: lanpa/tensorboardX#776).
-
-    Args:
-        logdir: the directory (a TensorBoard run); created if missing.
-        flush_secs: after a write, hand buffered records to the OS if this many seconds passed
-            since the last flush (0: after every write).
-    """
-
-    def __init__(self, logdir, flush_secs=5):
-        from .summaries import record
-
-        self._record = record
-        os.makedirs(logdir, exist_ok=True)
-        self.flush_secs = flush_secs
-        while True:
-            name = (f"events.out.tfevents.{int(time.time()):010d}.{socket.gethostname()}."
-                    f"{os.getpid()}.{uuid.uuid4().hex[:12]}")
-            self.path = os.path.join(logdir, name)
-            try:
-                self._file = open(self.path, "xb")
-                break
-            except FileExistsError:  # pragma: no cover - a 48-bit random collision
-                continue
-        self._last_flush = time.monotonic()
-        event = _event()
-        event.file_version = "brain.Event:2"
-        self.add_event(event)
-
-    @property
-    def closed(self):
-        """Whether the file is closed."""
-        return self._file.closed
-
-    def add_event(self, event, step=None, walltime=None):
-        """Appends an ``Event`` proto, setting its wall time (now, unless given) and step."""
-        event.wall_time = time.time() if walltime is None else walltime
-        if step is not None:
-            event.step = int(step)
-        self._file.write(self._record(event.SerializeToString()))
-        if time.monotonic() - self._last_flush >= self.flush_secs:
-            self.flush()
-
-    def add_summary(self, summary, step=None, walltime=None):
-        """Appends a ``Summary`` proto as one event at ``step``."""
-        event = _event()
-        event.summary.CopyFrom(summary)
-        self.add_event(event, step, walltime)
-
-    def add_scalar(self, tag, value, step):
-        """Appends one scalar at ``step`` (what ``SummaryWriter.add_scalar`` writes)."""
-        event = _event()
-        event.summary.value.add(tag=tag, simple_value=float(value))
-        self.add_event(event, step)
-
-    def flush(self):
-        """Hands buffered records to the OS: TensorBoard can read them from now on."""
-        self._file.flush()
-        self._last_flush = time.monotonic()
-
-    def close(self):
-        """Flushes and closes the file; safe to call again.
-
-        No fsync: the records are in the OS's hands, which survives the process being interrupted
-        or killed; only a machine crash can lose them, and fsyncing every run's three files costs
-        milliseconds per run on a slow disk.
-        """
-        self._file.close()
-
-
-# --- summaries -----------------------------------------------------------------------------------
-
-
-_Event = None
-
-
-def _event():
-    """A new, empty ``Event`` proto (tensorboard's protos load on the first call, not at import)."""
-    global _Event
-    if _Event is None:
-        from .summaries import Event
-
-        _Event = Event
-    return _Event()
-
-
 def _add_text(summary, tag, text):
-    from .summaries import add_text
+    from ..summaries import add_text
 
     add_text(summary, tag, text)  # tag becomes <tag>/text_summary
-
-
-def _gradient(p):
-    grads = getattr(p, "gradients", None)
-    return grads.get(p) if isinstance(grads, dict) else None
-
-
-class _Layout:
-    """Where each array sits in the vector of all of them, worked out once per run."""
-
-    def __init__(self, sizes, bins):
-        self.sizes = np.array(sizes, dtype=np.intp)
-        self.starts = np.zeros(len(sizes), dtype=np.intp)
-        np.cumsum(self.sizes[:-1], out=self.starts[1:])
-        self.total = int(self.sizes.sum())
-        self.bins = bins
-        self.edges = np.arange(1, bins + 1) / bins
-
-
-def _segment_sums(values, starts):
-    return np.add.reduceat(values, starts).tolist()
-
-
-def _add_histograms(summaries, tags, rows, layout, sumsq):
-    """Adds to each ``summaries[r]`` one histogram per segment of ``rows[r]`` (tagged ``tags``):
-    ``layout.bins`` equal-width buckets from the segment's min to its max.
-
-    Each segment is done for every row at once, as a 2-D block: the numpy calls are per segment,
-    not per segment and row.
-    """
-    bins, starts, sizes = layout.bins, layout.starts.tolist(), layout.sizes.tolist()
-    k = len(rows)
-    spare = k * bins  # where NaN and infinity go (their segments are done one by one below)
-    base = np.arange(0, spare, bins) + 1e-6
-    sumsq = sumsq.tolist()
-    adds = [summary.value.add for summary in summaries]
-    for s, tag in enumerate(tags):
-        block = rows[:, starts[s]:starts[s] + sizes[s]]
-        lo, hi = block.min(axis=1), block.max(axis=1)
-        width = hi - lo
-        # Bucket of x in row r: floor(x * scale + offset), offset by r * bins so that one bincount
-        # counts every row, and squeezed by 1e-6 of a bucket so that x = max lands in the last
-        # bucket and x = min in the first despite rounding. Rows holding NaN or infinity, a single
-        # value, or values too close together for that rounding (spread < 1e-9 of their size) are
-        # done one by one below.
-        regular = np.isfinite(width) & (width > 0)
-        scale = (bins - 2e-6) / np.where(regular, width, 1.0)
-        regular &= np.maximum(np.abs(lo), np.abs(hi)) * scale < 1e9
-        every = bool(regular.all())
-        if every:
-            offset = base - lo * scale
-        else:
-            scale = np.where(regular, scale, 0.0)
-            offset = base - np.where(regular, lo * scale, 0.0)
-        position = block * scale[:, None]
-        position += offset[:, None]
-        if not every:
-            np.nan_to_num(position, copy=False, nan=spare, posinf=spare, neginf=spare)
-        # As floats: the bucket field is a double, and protobuf converts a list of ints 5x slower.
-        counts = np.bincount(position.astype(np.intp).ravel(), minlength=spare + 1)[:spare]
-        counts = counts.astype(np.float64).reshape(k, bins).tolist()
-        # layout.edges are k / bins for k = 1..bins: the right edges as fractions of the range.
-        limits = lo[:, None] + np.where(regular, width, 0.0)[:, None] * layout.edges
-        limits[:, -1] = hi
-        limits, totals = limits.tolist(), block.sum(axis=1).tolist()
-        lo, hi, regular = lo.tolist(), hi.tolist(), regular.tolist()
-        for r in range(k):
-            if regular[r]:
-                _fill_histogram(adds[r](tag=tag).histo, lo[r], hi[r], sizes[s], totals[r], sumsq[r][s],
-                                limits[r], counts[r])
-                continue
-            v = block[r][np.isfinite(block[r])]
-            if not v.size:
-                continue
-            low, high = float(v.min()), float(v.max())
-            limit, count = [high], [float(v.size)]  # one value: one bucket
-            if low < high:
-                try:
-                    count, edges = np.histogram(v, bins=bins, range=(low, high))
-                    limit, count = edges[1:].tolist(), count.astype(np.float64).tolist()
-                except ValueError:  # values too close together for numpy to make finite buckets
-                    pass
-            _fill_histogram(adds[r](tag=tag).histo, low, high, v.size, float(v.sum()), float(np.dot(v, v)),
-                            limit, count)
-
-
-def _image_value(tag, image):
-    """An image summary value of an HWC uint8 RGB array, encoded as PNG (Pillow)."""
-    from .summaries import image_value
-
-    return image_value(tag, image)
-
-
-def _fill_histogram(histo, lo, hi, num, total, sumsq, limits, counts):
-    # HistogramProto semantics: bucket k spans (limits[k-1], limits[k]], the first one from min.
-    histo.min, histo.max, histo.num = lo, hi, num
-    histo.sum, histo.sum_squares = total, sumsq
-    histo.bucket_limit.extend(limits)
-    histo.bucket.extend(counts)
-
-
-def _add_session(summary, hparams, group_name, start_time, status):
-    """The HParams session of this run: start (hparams, group) and end (status), as tensorboard.md §2."""
-    from tensorboard.plugins.hparams.api_pb2 import Status
-    from tensorboard.plugins.hparams.plugin_data_pb2 import HParamsPluginData, SessionEndInfo, SessionStartInfo
-
-    start = SessionStartInfo(group_name=group_name, start_time_secs=start_time or time.time())
-    for key, value in hparams.items():
-        if isinstance(value, bool):
-            start.hparams[key].bool_value = value
-        elif isinstance(value, float):
-            start.hparams[key].number_value = value
-        else:
-            start.hparams[key].string_value = value
-    end = SessionEndInfo(status=Status.Value(status), end_time_secs=time.time())
-    for tag, data in (("_hparams_/session_start_info", HParamsPluginData(version=0, session_start_info=start)),
-                      ("_hparams_/session_end_info", HParamsPluginData(version=0, session_end_info=end))):
-        value = summary.value.add(tag=tag)
-        value.metadata.plugin_data.plugin_name = "hparams"
-        value.metadata.plugin_data.content = data.SerializeToString()
 
 
 def _entry(epoch, **fields):
@@ -741,208 +520,3 @@ def _whole(name, value, minimum=0):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
         raise ValueError(f"TensorBoardLogger: {name} must be a whole number >= {minimum}, got {name}={value!r}")
     return int(value)
-
-
-def _hparam_value(v):
-    """bool, float or str: the kinds of value an HParams column holds."""
-    if isinstance(v, (bool, np.bool_)):
-        return bool(v)
-    if isinstance(v, (int, float, np.integer, np.floating)):
-        return float(v) if math.isfinite(v) else str(float(v))
-    if isinstance(v, (list, tuple, np.ndarray)):
-        return ",".join(_text(x) for x in v)
-    return "none" if v is None else str(v)
-
-
-def _text(v):
-    v = _hparam_value(v)
-    return str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
-
-
-def _markdown_table(mapping):
-    rows = ["| Setting | Value |", "|---|---|"]
-    rows += [f"| {_cell(k)} | {_cell(_text(v))} |" for k, v in mapping.items()]
-    return "\n".join(rows)
-
-
-def _cell(value):
-    return str(value).replace("|", "\\|").replace("\n", " ")
-
-
-def _model_table(model, params, tags):
-    rows = [f"`{model!r}`", "", "| Parameter | Shape | Count |", "|---|---|---|"]
-    for p, tag in zip(params, tags):
-        shape = np.shape(p.value)
-        rows.append(f"| {_cell(tag)} | {'×'.join(map(str, shape)) or 'scalar'} | {int(np.prod(shape)):,} |")
-    rows.append(f"| **total** | | **{sum(int(np.size(p.value)) for p in params):,}** |")
-    if any(tag.startswith("dense_1/") for tag in tags):
-        rows += ["", "Layers count from 1: `dense_1` is the first layer, which Keras names `dense`; "
-                 "`dense_2` is Keras' `dense_1`, and so on."]
-    return "\n".join(rows)
-
-
-# --- the graph -----------------------------------------------------------------------------------
-
-
-def _graph_nodes(model):
-    """The model's nodes in evaluation order: ``model.graph``, else everything ``model.loss`` reads."""
-    nodes = getattr(model, "graph", None)
-    if nodes is not None:
-        return list(nodes)
-    sink = getattr(model, "loss", None)
-    if sink is None:
-        raise ValueError(f"TensorBoardLogger: cannot find the graph of {model!r}; it needs .graph or .loss")
-    order, seen, stack = [], set(), [(sink, False)]
-    while stack:
-        node, done = stack.pop()
-        if done:
-            order.append(node)
-        elif id(node) not in seen:
-            seen.add(id(node))
-            stack.append((node, True))
-            stack.extend((n, False) for n in reversed(node.inbound_nodes) if id(n) not in seen)
-    return order
-
-
-_BAD_NAME_CHARS = re.compile(r"[^A-Za-z0-9_.\-/]")
-
-
-def _node_names(nodes):
-    """A unique, TensorBoard-safe name per node: its ``name`` (scoped by "/"), else ``<Class>_<i>``."""
-    names = []
-    for i, node in enumerate(nodes):
-        fallback = f"{type(node).__name__}_{i}"
-        name = re.sub("/+", "/", _BAD_NAME_CHARS.sub("_", str(getattr(node, "name", None) or fallback))).strip("/")
-        name = name or fallback
-        names.append(name if re.match(r"[A-Za-z0-9.]", name) else "n" + name)
-    # A node may not share its name with a scope ("dense_1" next to "dense_1/kernel").
-    scopes = {n.rsplit("/", k)[0] for n in names for k in range(1, n.count("/") + 1)}
-    names = [f"{n}/{type(node).__name__}" if n in scopes else n for n, node in zip(names, nodes)]
-    seen, unique = {}, []
-    for n in names:
-        seen[n] = seen.get(n, 0) + 1
-        unique.append(n if seen[n] == 1 else f"{n}_{seen[n] - 1}")
-    return unique
-
-
-def graph_def(nodes, batch_dim=False):
-    """Builds a TensorBoard GraphDef from flowlab nodes, without TensorFlow or torch.
-
-    Node names come from ``node.name`` (``dense_1/linear`` sits in scope ``dense_1``), op types
-    from the node classes (``Linear``, ``ReLU``, ``Input``, ...), edges from ``inbound_nodes`` in
-    order, and each node's current value gives its dtype and output shape (``_output_shapes``,
-    which TensorBoard draws on the edges). Inputs carry ``trainable`` (False for data and labels).
-
-    Args:
-        nodes: the graph's nodes, e.g. ``model.graph`` (after a forward pass, for the shapes).
-        batch_dim: show the batch dimension as unknown (-1, drawn "?") in the shapes of the data
-            Inputs (``requires_grad=False``) and of the nodes computed from them, as TensorFlow
-            graphs do: the batch size of the values at hand is an accident of when they were taken.
-
-    Returns:
-        A ``tensorboard.compat.proto.graph_pb2.GraphDef``; an event file takes it as
-        ``Event(graph_def=gd.SerializeToString())``.
-    """
-    from tensorboard.compat.proto import types_pb2
-    from tensorboard.compat.proto.graph_pb2 import GraphDef
-    from tensorboard.compat.proto.versions_pb2 import VersionDef
-
-    dtypes = {np.dtype(np.float64): types_pb2.DT_DOUBLE, np.dtype(np.float32): types_pb2.DT_FLOAT,
-              np.dtype(np.float16): types_pb2.DT_HALF, np.dtype(np.int64): types_pb2.DT_INT64,
-              np.dtype(np.int32): types_pb2.DT_INT32, np.dtype(np.bool_): types_pb2.DT_BOOL}
-    nodes = list(nodes)
-    names = {id(n): name for n, name in zip(nodes, _node_names(nodes))}
-    batched, batch = set(), None
-    if batch_dim:
-        data = [n for n in nodes if type(n).__name__ == "Input" and not getattr(n, "requires_grad", True)]
-        rows = {np.shape(n.value)[0] for n in data if np.ndim(getattr(n, "value", None))}
-        stack = list(data) if len(rows) == 1 else []
-        while stack:  # the data Inputs and everything computed from them
-            node = stack.pop()
-            if id(node) not in batched and id(node) in names:
-                batched.add(id(node))
-                stack.extend(getattr(node, "outbound_nodes", ()))
-        batch = rows.pop() if len(rows) == 1 else None
-    gd = GraphDef(versions=VersionDef(producer=22))
-    for node in nodes:
-        nd = gd.node.add(name=names[id(node)], op=type(node).__name__)
-        nd.input.extend(names[id(n)] for n in getattr(node, "inbound_nodes", ()) if id(n) in names)
-        value = getattr(node, "value", None)
-        if value is not None:
-            dtype = dtypes.get(getattr(value, "dtype", None) or np.asarray(value).dtype)
-            if dtype is not None:
-                nd.attr["dtype"].type = dtype
-            # A list of shapes, one per output (a bare shape breaks the Graphs dashboard: tensorboard#4867).
-            shape = nd.attr["_output_shapes"].list.shape.add()
-            dims = [int(d) for d in np.shape(value)]
-            if dims and id(node) in batched and dims[0] == batch:
-                dims[0] = -1
-            for d in dims:
-                shape.dim.add(size=d)
-        if type(node).__name__ == "Input":
-            nd.attr["trainable"].b = bool(getattr(node, "requires_grad", True))
-    return gd
-
-
-# --- the decision boundary -----------------------------------------------------------------------
-
-
-def render_decision_boundary(model, x, y, size=192, grid=64, max_points=2000):
-    """Draws a classifier's decision regions over 2-D data as an RGB image, with numpy only.
-
-    The background is ``model.predict_proba`` (or ``model.predict``) on a ``grid`` x ``grid``
-    lattice over the data's bounding box plus a margin, colored by class and paler where the model
-    is less sure, scaled to ``size`` pixels. The points go on top in their true class color, with
-    a dark rim, so misclassified points stand out. The y axis points up.
-
-    Args:
-        model: anything with ``predict_proba(x)`` (n, classes) or ``predict(x)`` (class ids).
-        x: points, shape (n, 2).
-        y: their class ids, shape (n,).
-        size: side of the image in pixels.
-        grid: side of the lattice the model is evaluated on (grid**2 points).
-        max_points: draw at most this many points (evenly spaced through ``x``).
-
-    Returns:
-        A (size, size, 3) uint8 array (HWC), or None when the model's outputs are not finite.
-    """
-    x = np.asarray(x, dtype=np.float64)
-    y = np.asarray(y).ravel().astype(np.int64)
-    if x.ndim != 2 or x.shape[1] != 2:
-        raise ValueError(f"render_decision_boundary: x must have shape (n, 2), got {x.shape}")
-    if len(y) != len(x):
-        raise ValueError(f"render_decision_boundary: x has {len(x)} points but y has {len(y)} labels")
-    lo, hi = x.min(axis=0), x.max(axis=0)
-    pad = np.where(hi > lo, 0.08 * (hi - lo), 1.0)
-    lo, hi = lo - pad, hi + pad
-    lattice = np.column_stack([np.tile(np.linspace(lo[0], hi[0], grid), grid),
-                               np.repeat(np.linspace(hi[1], lo[1], grid), grid)])  # row 0 at the top
-    lattice = lattice.astype(getattr(model, "dtype", None) or np.float64)
-    if hasattr(model, "predict_proba"):
-        proba = np.asarray(model.predict_proba(lattice), dtype=np.float64)
-        if not np.isfinite(proba).all():
-            return None
-        k = max(proba.shape[1], 2)
-        classes = proba.argmax(axis=1)
-        sure = np.clip((proba.max(axis=1) - 1.0 / k) / (1.0 - 1.0 / k), 0.0, 1.0)
-    else:
-        classes = np.asarray(model.predict(lattice)).ravel().astype(np.int64)
-        sure = np.ones(len(classes))
-    alpha = (0.2 + 0.45 * sure)[:, None]
-    background = (255.0 - alpha * (255.0 - _PALETTE[classes % len(_PALETTE)])).astype(np.uint8)
-    pixel = np.arange(size) * grid // size
-    image = background.reshape(grid, grid, 3)[pixel][:, pixel]
-
-    if len(x) > max_points:
-        keep = np.linspace(0, len(x) - 1, max_points).astype(np.int64)
-        x, y = x[keep], y[keep]
-    px = np.rint((x[:, 0] - lo[0]) / (hi[0] - lo[0]) * (size - 1)).astype(np.int64)
-    py = np.rint((hi[1] - x[:, 1]) / (hi[1] - lo[1]) * (size - 1)).astype(np.int64)
-    radius = max(2, size // 96)
-    for r, colors in ((radius + 1, np.full((len(y), 3), 40.0)), (radius, _PALETTE[y % len(_PALETTE)])):
-        dy, dx = np.mgrid[-r:r + 1, -r:r + 1]
-        disc = dx * dx + dy * dy <= r * r + r
-        rows = np.clip(py[:, None] + dy[disc], 0, size - 1)
-        cols = np.clip(px[:, None] + dx[disc], 0, size - 1)
-        image[rows, cols] = colors[:, None, :].astype(np.uint8)
-    return image
