@@ -355,3 +355,44 @@ def test_mnist_count_mismatch_names_both_files(tmp_path):
 def test_module_has_no_print():
     source = Path(data.__file__).read_text()
     assert "print(" not in source
+
+
+@pytest.mark.parametrize("batch_size", [1, 3, 7, 128])
+def test_shuffled_batches_are_the_slices_of_the_permuted_set(tmp_path, batch_size):
+    # The oracle is the plain way: permute the whole set with the same generator, then slice.
+    # Memory-mapped features (as the dataset cache gives), N-d features and one-hot labels included.
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(301, 4, 3)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    mapped = np.load(tmp_path / "x.npy", mmap_mode="r")
+    for y in (rng.integers(0, 10, size=301), np.eye(10)[rng.integers(0, 10, size=301)]):
+        perm = np.random.default_rng(11).permutation(301)
+        want = [(x[perm][s:s + batch_size], y[perm][s:s + batch_size]) for s in range(0, 301, batch_size)]
+        for source in (x, mapped):
+            got = list(batches(source, y, batch_size, rng=11))
+            assert len(got) == len(want)
+            for (xb, yb), (wx, wy) in zip(got, want):
+                assert type(xb) is np.ndarray and xb.dtype == wx.dtype and xb.flags.c_contiguous
+                np.testing.assert_array_equal(xb, wx)
+                np.testing.assert_array_equal(yb, wy)
+                assert yb.dtype == wy.dtype
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_check_arrays_finds_every_non_finite_entry_as_the_mask_does(dtype):
+    # The oracle is the entry-by-entry mask: a non-finite entry anywhere is reported at the first
+    # position np.isfinite finds, and finite data whose sum overflows still passes.
+    y = np.zeros(50, dtype=np.int64)
+    for bad in (np.nan, np.inf, -np.inf):
+        for at in ((0, 0), (17, 2), (49, 3)):
+            x = np.ones((50, 4), dtype=dtype)
+            x[at] = bad
+            x[30, 1] = bad  # a second one later: the first is named
+            first = tuple(int(i) for i in np.argwhere(~np.isfinite(x))[0])
+            with pytest.raises(ValueError, match=rf"x\[{first[0]}, {first[1]}\] is {x[first]}"):
+                data.check_arrays("d", "train", x, y)
+    huge = np.full((50, 4), np.finfo(dtype).max, dtype=dtype)
+    with np.errstate(over="ignore"):
+        assert not np.isfinite(huge.sum())
+    data.check_arrays("d", "train", huge, y)  # finite entries, overflowing sum: accepted
+    data.check_arrays("d", "train", np.arange(200).reshape(50, 4), y)  # integers are finite
