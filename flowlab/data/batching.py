@@ -9,9 +9,6 @@ import numpy as np
 from .split import _check_seed
 
 
-# ---------------------------------------------------------------------------------------------
-# Batching.
-
 def check_batch_size(batch_size) -> int | None:
     """Validate a batch size; return it as an int, or None for the full set.
 

@@ -7,9 +7,6 @@ import dataclasses
 import numpy as np
 
 
-# ---------------------------------------------------------------------------------------------
-# The loaded dataset.
-
 @dataclasses.dataclass(frozen=True, eq=False)
 class Dataset:
     """A loaded dataset: standardized features and labels, split into train/validation.
@@ -77,7 +74,7 @@ class Dataset:
         Returns:
             A new `Dataset`, or this one if the features already have that type.
         """
-        dtype = _check_dtype(dtype)
+        dtype = check_dtype(dtype)
         if dtype == self.x_train.dtype and dtype == self.x_val.dtype:
             return self
         return dataclasses.replace(self, x_train=self.x_train.astype(dtype), x_val=self.x_val.astype(dtype))
@@ -142,7 +139,8 @@ def check_arrays(name, split, x, y, empty_ok=False, regression=False) -> None:
                          "drop missing values first)")
 
 
-def _check_dtype(dtype) -> np.dtype:
+def check_dtype(dtype) -> np.dtype:
+    """``dtype`` as a numpy floating-point dtype; ValueError naming what works otherwise."""
     try:
         result = np.dtype(dtype)
     except TypeError:

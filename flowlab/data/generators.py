@@ -1,4 +1,7 @@
-"""The generated datasets: spiral, xor, sine, and scikit-learn's moons, circles and blobs."""
+"""The generated datasets: spiral, xor, sine, and scikit-learn's moons, circles and blobs.
+
+Each generator is ``make(n_samples, noise, seed) -> (x, y)``; `GENERATORS` maps a dataset name to its own.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ from .registry import DATASETS
 
 # Default noise per generated set: spiral is the std of the angle jitter (CS231n's 0.2), blobs
 # the cluster std, xor the std of Gaussian jitter added to the points after labelling.
-_DEFAULT_NOISE = {"spiral": 0.2, "moons": 0.2, "circles": 0.1, "xor": 0.0, "blobs": 1.0, "sine": 0.3}
+DEFAULT_NOISE = {"spiral": 0.2, "moons": 0.2, "circles": 0.1, "xor": 0.0, "blobs": 1.0, "sine": 0.3}
 
 
 def _sine(n_samples, noise, seed):
@@ -46,7 +49,7 @@ def _xor(n_samples, noise, seed):
 
 def _sklearn_generator(maker_name, **kwargs):
     def make(n_samples, noise, seed):
-        import sklearn.datasets  # lazy, see _load_sklearn
+        import sklearn.datasets  # lazy: costs ~2 s, and the CLI must start fast
 
         maker = getattr(sklearn.datasets, maker_name)
         noise_key = "cluster_std" if maker_name == "make_blobs" else "noise"
@@ -55,7 +58,7 @@ def _sklearn_generator(maker_name, **kwargs):
     return make
 
 
-_GENERATORS: dict[str, Callable] = {
+GENERATORS: dict[str, Callable] = {
     "spiral": _spiral,
     "xor": _xor,
     "sine": _sine,

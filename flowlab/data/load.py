@@ -6,20 +6,19 @@ import os
 
 import numpy as np
 
+from .. import cache
 from ..download import check_available, locate
-from ..idx import load_mnist
-from .dataset import Dataset, _check_dtype
-from .generators import _DEFAULT_NOISE, _GENERATORS
+from ..idx import check_mnist, find_idx_files, load_mnist
+from .dataset import Dataset, check_dtype
+from .generators import DEFAULT_NOISE, GENERATORS
 from .registry import DATASETS, dataset_info, default_dtype
-from .split import _check_fraction, _check_seed, _standardize, train_val_split
+from .split import _check_fraction, _check_seed, train_val_split
+from .split import standardize as scale_features  # the name `standardize` is load_dataset's argument
 
 
 _FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                     "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
 
-
-# ---------------------------------------------------------------------------------------------
-# Loading.
 
 def load_dataset(name: str = "digits", *, val_fraction: float = 0.2, seed: int = 0,
                  data_dir: str | os.PathLike | None = None, n_samples: int | None = None,
@@ -67,7 +66,7 @@ def load_dataset(name: str = "digits", *, val_fraction: float = 0.2, seed: int =
     info = dataset_info(name)
     _check_fraction(val_fraction)
     _check_seed(seed)
-    dtype = default_dtype(info.name) if dtype is None else _check_dtype(dtype)
+    dtype = default_dtype(info.name) if dtype is None else check_dtype(dtype)
     if n_samples is not None and (isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer))
                                   or n_samples < 1):
         raise ValueError(f"n_samples must be an int > 0, got n_samples={n_samples!r}")
@@ -78,8 +77,6 @@ def load_dataset(name: str = "digits", *, val_fraction: float = 0.2, seed: int =
             raise ValueError(f"noise must be a finite number >= 0, got noise={noise!r}")
 
     # The prepared arrays are cached (flowlab.cache): a warm load skips scikit-learn and IDX parsing.
-    from .. import cache
-
     params = {"val_fraction": val_fraction, "seed": seed, "n_samples": n_samples, "noise": noise,
               "standardize": standardize, "dtype": dtype.name}
     folder = locate(info.name, data_dir, download_dir, progress=True) if info.source == "local files" else None
@@ -92,8 +89,8 @@ def load_dataset(name: str = "digits", *, val_fraction: float = 0.2, seed: int =
     class_names = tuple(str(i) for i in range(info.num_classes))
     classes = info.task == "classification"  # stratify the split by class; a regression has none
     if info.source == "generated":
-        noise = _DEFAULT_NOISE[info.name] if noise is None else float(noise)
-        x, y = _GENERATORS[info.name](n_samples or info.num_samples, noise, seed)
+        noise = DEFAULT_NOISE[info.name] if noise is None else float(noise)
+        x, y = GENERATORS[info.name](n_samples or info.num_samples, noise, seed)
         x_train, y_train, x_val, y_val = train_val_split(x, y, val_fraction, seed, stratify=classes)
     elif info.source == "bundled":
         x, y, class_names = _load_sklearn(info.name)
@@ -109,10 +106,10 @@ def load_dataset(name: str = "digits", *, val_fraction: float = 0.2, seed: int =
 
     targets = {}
     if standardize:
-        x_train, x_val = _standardize(x_train, x_val)
+        x_train, x_val = scale_features(x_train, x_val)
         if info.task == "regression":  # targets too, so that losses read in standard deviations
             column = np.reshape(np.asarray(y_train, dtype=np.float64), (-1, 1))
-            scaled_train, scaled_val = _standardize(column, np.reshape(y_val, (-1, 1)))
+            scaled_train, scaled_val = scale_features(column, np.reshape(y_val, (-1, 1)))
             target_mean = float(column[0, 0] if np.ptp(column) == 0 else column.mean())
             target_std = float(1.0 if np.ptp(column) == 0 else column.std())
             y_train, y_val = scaled_train[:, 0], scaled_val[:, 0]
@@ -144,9 +141,6 @@ def _load_sklearn(name):
             tuple(str(c) for c in bunch.target_names))
 
 
-# ---------------------------------------------------------------------------------------------
-# MNIST-style IDX files live in flowlab/idx.py.
-
 def check_files(name, data_dir=None) -> None:
     """Raises FileNotFoundError (naming the files and where to get them) if a local-file dataset's files
     are missing and cannot be downloaded, or damaged; does nothing for the built-in ones. Cheap: reads the
@@ -154,8 +148,6 @@ def check_files(name, data_dir=None) -> None:
     info = dataset_info(name)
     if not info.builtin:
         check_available(info.name, data_dir)
-        from ..idx import check_mnist, find_idx_files
-
         try:
             find_idx_files(info.name, data_dir)
         except FileNotFoundError:

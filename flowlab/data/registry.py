@@ -1,4 +1,7 @@
-"""The dataset registry: what each dataset is, known without loading it."""
+"""The dataset registry: what each dataset is, known without loading it.
+
+Plain data, so `flowlab datasets` can list it without importing scikit-learn.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +11,6 @@ import numpy as np
 
 from ..nodes import unknown_choice
 
-
-# ---------------------------------------------------------------------------------------------
-# Registry: plain data, so `flowlab datasets` can list it without importing scikit-learn.
 
 @dataclasses.dataclass(frozen=True)
 class DatasetInfo:
@@ -70,11 +70,7 @@ DATASETS: dict[str, DatasetInfo] = dict([
 
 
 def list_datasets() -> list[DatasetInfo]:
-    """Return every registered dataset, default first, then bundled, generated and local-file sets.
-
-    Returns:
-        The `DatasetInfo` records of `DATASETS`, in registry order.
-    """
+    """Every registered dataset's `DatasetInfo`: the default first, then bundled, generated and local-file sets."""
     return list(DATASETS.values())
 
 

@@ -16,9 +16,6 @@ def _check_seed(seed) -> None:
         raise ValueError(f"seed must be an int >= 0, got seed={seed!r}")
 
 
-# ---------------------------------------------------------------------------------------------
-# Split and standardization.
-
 def train_val_split(x: np.ndarray, y: np.ndarray, val_fraction: float, seed: int, *,
                     stratify: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Split examples into train and validation sets, fixed by the seed.
@@ -81,10 +78,6 @@ def standardize(x_train: np.ndarray, *others: np.ndarray) -> tuple[np.ndarray, .
     Returns:
         A tuple ``(x_train, *others)`` of new float64 arrays, always a tuple even with no ``others``.
     """
-    return _standardize(x_train, *others)
-
-
-def _standardize(x_train, *others):
     x_train = np.asarray(x_train, dtype=np.float64)
     if x_train.ndim != 2 or len(x_train) == 0:
         raise ValueError(f"standardize needs x_train of shape (n >= 1, d), got {x_train.shape}")
