@@ -8,11 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from flowlab import tensorslow as ts
 from flowlab.script import (STANDARD_FLAGS, positive_number, print_results, script_parser, train_tensorslow,
                             whole_number)
+from tbread import scalars
 
 ROOT = Path(__file__).parent.parent
 EXPERIMENTS = ROOT / "experiments"
@@ -101,7 +101,7 @@ def test_train_tensorslow_logs_the_loss_the_session_computes_at_every_step(tmp_p
         q /= q.sum(axis=1, keepdims=True)
         expected.append(-np.sum(y * np.log(q)))
         w, bias = w - 0.01 * points.T @ (q - y), bias - 0.01 * (q - y).sum(axis=0)
-    logged = [e.value for e in EventAccumulator(str(tmp_path / "train")).Reload().Scalars("tensorslow/loss")]
+    logged = [value for _, value in scalars(tmp_path / "train", "tensorslow/loss")]
     assert logged == pytest.approx(expected, rel=1e-6)
     out = capsys.readouterr().out.splitlines()
     assert [line.split()[1] for line in out[:-1]] == ["0", "2", "4"] and out[-1].startswith("Final loss: ")
