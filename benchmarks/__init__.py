@@ -1,1 +1,2 @@
-"""Side-by-side benchmarks (run as scripts: ``python benchmarks/vs_torch.py``); not part of the package."""
+"""Side-by-side benchmarks, run from the repository root as modules (``python -m benchmarks.vs_torch``); not part
+of the package."""

@@ -2,7 +2,7 @@
 
 Run from the repository root, with the peers' interpreters if they live in other environments:
 
-    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/e2e_vs_peers.py \\
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python -m benchmarks.e2e_vs_peers \\
         --torch-python /path/to/venv-torch/bin/python --keras-python /path/to/venv-keras/bin/python
 
 Each side is one shell command, timed from start to exit (interpreter start, imports, data,
@@ -44,12 +44,11 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
+from flowlab.bench import blas_info, environment
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-import numpy as np  # noqa: E402
-
-from flowlab.bench import blas_info, environment  # noqa: E402
 
 SWEEPS = {
     "default": {"title": "default sweep: digits, 64-64-10, batch 32, 20 epochs, 27 runs",

@@ -22,7 +22,7 @@ The one-time import of what the logger writes with (``flowlab.summaries``: tenso
 crc32c, Pillow; per process, not per run) is measured in a fresh interpreter, next to
 ``import tensorboardX``, which flowlab no longer imports (it imports torch where torch is installed).
 
-    python benchmarks/logging_overhead.py [--repeats 9] [--mnist-samples 10000] [--json]
+    python -m benchmarks.logging_overhead [--repeats 9] [--mnist-samples 10000] [--json]
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@
 relu/sigmoid/tanh, softmax cross-entropy from the logits, SGD or Adam with torch's rules) as one
 would write it by hand: no graph, no node objects, no gradient dicts, parameters updated in place.
 
-Run: ``python benchmarks/numpy_reference.py [--rounds 15] [--steps 100] [--dtype float32]``. It
+Run: ``python -m benchmarks.numpy_reference [--rounds 15] [--steps 100] [--dtype float32]``. It
 alternates flowlab and the hand-written step in one process (interleaved rounds, the order flipped
 every round) and prints one line per configuration with both medians and the ratio
 flowlab / hand-written (target: at most 1.10).
@@ -13,14 +13,10 @@ flowlab / hand-written (target: at most 1.10).
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from benchmarks.common import CONFIGS, environment, flowlab_step, interleave, print_table  # noqa: E402
+from benchmarks.common import CONFIGS, environment, flowlab_step, interleave, print_table
 
 
 class NumpyMLP:

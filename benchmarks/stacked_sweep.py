@@ -1,6 +1,6 @@
 """The default sweep (27 runs on digits) with stacked training on ("auto") and off, end to end.
 
-Run from the repository root: ``env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/stacked_sweep.py
+Run from the repository root: ``env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python -m benchmarks.stacked_sweep
 [--repeats 5] [--epochs 20] [--workers 2]``. It alternates the two settings (off, auto, auto, off,
 ...) so a noisy spell hits both alike, writes the TensorBoard logs (histograms on, the default) to a
 temporary directory, and prints each sweep's wall time, the medians and their ratio. It also checks
@@ -14,15 +14,12 @@ import argparse
 import json
 import os
 import statistics
-import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from flowlab.bench import blas_info, environment  # noqa: E402
-from flowlab.cli import DEFAULT_SWEEP  # noqa: E402
-from flowlab.experiment import Experiment  # noqa: E402
+from flowlab.bench import blas_info, environment
+from flowlab.cli import DEFAULT_SWEEP
+from flowlab.experiment import Experiment
 
 
 def sweep(stack, workers, epochs, logdir):

@@ -12,7 +12,7 @@ Sides, each with ``--workers`` workers (default 2):
 Sides alternate ``--repeats`` times (order reversed every other round) and the medians of the
 sweeps' wall times are printed as a Markdown table. Cluster start-up is timed apart, once.
 
-    python benchmarks/sweep_dask.py [--repeats 3] [--workers 2] [--epochs 40]
+    python -m benchmarks.sweep_dask [--repeats 3] [--workers 2] [--epochs 40]
 """
 
 from __future__ import annotations

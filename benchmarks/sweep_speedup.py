@@ -1,6 +1,6 @@
 """The default sweep (learning rate x activation x optimizer, 27 runs on digits) with 1 and 2 local workers.
 
-Run from the repository root: ``python benchmarks/sweep_speedup.py [--repeats 3] [--epochs 20]``.
+Run from the repository root: ``python -m benchmarks.sweep_speedup [--repeats 3] [--epochs 20]``.
 It alternates the two settings (1, 2, 2, 1, 1, 2, ...) so a noisy spell hits both alike, writes
 the TensorBoard logs to a temporary directory (histograms on, the default), and prints the wall
 time of each sweep, the medians and the speedup median(1 worker) / median(2 workers); the target
@@ -13,15 +13,12 @@ import argparse
 import json
 import os
 import statistics
-import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from flowlab.bench import blas_info, environment  # noqa: E402
-from flowlab.cli import DEFAULT_SWEEP  # noqa: E402
-from flowlab.experiment import Experiment  # noqa: E402
+from flowlab.bench import blas_info, environment
+from flowlab.cli import DEFAULT_SWEEP
+from flowlab.experiment import Experiment
 
 
 def sweep_seconds(workers, epochs, logdir):

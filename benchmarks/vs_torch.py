@@ -1,8 +1,8 @@
-"""flowlab vs PyTorch on CPU, side by side in one process, for the issue's configurations.
+"""flowlab vs PyTorch on CPU, side by side in one process, for the configurations of common.py.
 
 Run with an interpreter that has torch (an optional extra: ``pip install torch==2.13.0`` in a
 separate venv, see benchmarks/README.md), from the repository root:
-``python benchmarks/vs_torch.py [--rounds 10] [--dtype float32 float64] [--config 64-64-10/b32]``.
+``python -m benchmarks.vs_torch [--rounds 10] [--dtype float32 float64] [--config 64-64-10/b32]``.
 
 For each configuration, activation, optimizer and dtype it builds the same network in flowlab
 (``flowlab.models.MLP`` + ``flowlab.optim``), in PyTorch (``nn.Linear`` layers, ``F.cross_entropy``,
@@ -16,15 +16,11 @@ medians flowlab/torch and flowlab/numpy. One BLAS thread for numpy (threadpoolct
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from benchmarks.common import CONFIGS, environment, flowlab_step, interleave  # noqa: E402
-from benchmarks.numpy_reference import numpy_step  # noqa: E402
-from flowlab.bench import make_batches, time_steps  # noqa: E402
+from benchmarks.common import CONFIGS, environment, flowlab_step, interleave
+from benchmarks.numpy_reference import numpy_step
+from flowlab.bench import make_batches, time_steps
 
 
 def torch_step(sizes, batch, activation, optimizer, dtype, seed=0, batches=8):

@@ -24,27 +24,17 @@ In TensorBoard:
   relu's by 10% in the first epoch. Histograms, `weights/dense_1/kernel`: sigmoid's barely moves.
 """
 
-import argparse
-
 from flowlab import Experiment
+from flowlab.script import print_results, script_parser
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description="HW3: sweep the activation function of a 3-hidden-layer net.")
-    parser.add_argument("--logdir", default="tensorboard-logs", help="TensorBoard log directory")
-    parser.add_argument("--epochs", type=int, default=20, help="epochs per run (default 20)")
-    parser.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
-    parser.add_argument("--quick", action="store_true", help="1 epoch per run: a smoke test, not an experiment")
-    args = parser.parse_args(argv)
-
+    args = script_parser("HW3: sweep the activation function of a 3-hidden-layer net.",
+                         "--logdir", "--epochs", "--workers", "--quick", epochs=20).parse_args(argv)
     # init is left to follow the activation (He for the ReLUs, Glorot otherwise), as Keras users expect
-    exp = Experiment("activations", logdir=args.logdir, workers=args.workers, progress=True,
-                     dataset="digits", hidden=[64, 64, 64], optimizer="sgd", learning_rate=0.05, batch_size=32,
-                     epochs=1 if args.quick else args.epochs)
-    results = exp.sweep(activation=["sigmoid", "tanh", "relu", "leaky_relu"])
-
-    print(results.table())
-    print(f"\nnext: tensorboard --logdir {results.sweep_dir}")
+    exp = Experiment("activations", logdir=args.logdir, workers=args.workers, progress=True, epochs=args.epochs,
+                     dataset="digits", hidden=[64, 64, 64], optimizer="sgd", learning_rate=0.05, batch_size=32)
+    return print_results(exp.sweep(activation=["sigmoid", "tanh", "relu", "leaky_relu"]))
 
 
 if __name__ == "__main__":

@@ -25,26 +25,16 @@ In TensorBoard:
   than 10x from epoch to epoch (use a log y axis); from the full batch it is a smooth line.
 """
 
-import argparse
-
 from flowlab import Experiment
+from flowlab.script import print_results, script_parser
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description="HW3: full-batch vs stochastic vs mini-batch SGD on digits.")
-    parser.add_argument("--logdir", default="tensorboard-logs", help="TensorBoard log directory")
-    parser.add_argument("--epochs", type=int, default=20, help="epochs per run (default 20)")
-    parser.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
-    parser.add_argument("--quick", action="store_true", help="1 epoch per run: a smoke test, not an experiment")
-    args = parser.parse_args(argv)
-
-    exp = Experiment("batch-sizes", logdir=args.logdir, workers=args.workers, progress=True,
-                     dataset="digits", hidden=[64], activation="relu", optimizer="sgd", learning_rate=0.01,
-                     epochs=1 if args.quick else args.epochs)
-    results = exp.sweep(batch_size=[None, 1, 32])  # None: the full training set in every step
-
-    print(results.table())
-    print(f"\nnext: tensorboard --logdir {results.sweep_dir}")
+    args = script_parser("HW3: full-batch vs stochastic vs mini-batch SGD on digits.",
+                         "--logdir", "--epochs", "--workers", "--quick", epochs=20).parse_args(argv)
+    exp = Experiment("batch-sizes", logdir=args.logdir, workers=args.workers, progress=True, epochs=args.epochs,
+                     dataset="digits", hidden=[64], activation="relu", optimizer="sgd", learning_rate=0.01)
+    return print_results(exp.sweep(batch_size=[None, 1, 32]))  # None: the full training set in every step
 
 
 if __name__ == "__main__":

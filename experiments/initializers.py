@@ -25,26 +25,17 @@ In TensorBoard:
 - Graphs: the network itself (the same for all four runs; only the starting numbers differ).
 """
 
-import argparse
-
 from flowlab import Experiment
+from flowlab.script import print_results, script_parser
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description="HW3: sweep the weight initializer of a 2-hidden-layer ReLU net.")
-    parser.add_argument("--logdir", default="tensorboard-logs", help="TensorBoard log directory")
-    parser.add_argument("--epochs", type=int, default=20, help="epochs per run (default 20)")
-    parser.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
-    parser.add_argument("--quick", action="store_true", help="1 epoch per run: a smoke test, not an experiment")
-    args = parser.parse_args(argv)
-
-    exp = Experiment("initializers", logdir=args.logdir, workers=args.workers, progress=True,
+    args = script_parser("HW3: sweep the weight initializer of a 2-hidden-layer ReLU net.",
+                         "--logdir", "--epochs", "--workers", "--quick", epochs=20).parse_args(argv)
+    exp = Experiment("initializers", logdir=args.logdir, workers=args.workers, progress=True, epochs=args.epochs,
                      dataset="digits", hidden=[64, 64], activation="relu", optimizer="sgd", learning_rate=0.05,
-                     batch_size=32, epochs=1 if args.quick else args.epochs)
-    results = exp.sweep(init=["he_normal", "glorot_uniform", "normal", "zeros"])
-
-    print(results.table())
-    print(f"\nnext: tensorboard --logdir {results.sweep_dir}")
+                     batch_size=32)
+    return print_results(exp.sweep(init=["he_normal", "glorot_uniform", "normal", "zeros"]))
 
 
 if __name__ == "__main__":

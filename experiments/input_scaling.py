@@ -22,27 +22,16 @@ In TensorBoard:
 Runtime: about a second on 2 cores.
 """
 
-import argparse
-
 from flowlab import Experiment
+from flowlab.script import print_results, script_parser
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description="HW3: raw vs standardized inputs, SGD and Adam, on wine.")
-    parser.add_argument("--logdir", default="tensorboard-logs", help="TensorBoard log directory")
-    parser.add_argument("--epochs", type=int, default=50, help="epochs per run (default 50)")
-    parser.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
-    parser.add_argument("--quick", action="store_true", help="1 epoch per run: a smoke test, not an experiment")
-    args = parser.parse_args(argv)
-
-    exp = Experiment("input-scaling", logdir=args.logdir, workers=args.workers, progress=True,
-                     dataset="wine", hidden=[16], activation="relu", learning_rate=0.01, batch_size=16,
-                     epochs=1 if args.quick else args.epochs)
-    results = exp.sweep(standardize=[True, False], optimizer=["sgd", "adam"])
-
-    print(results.table())
-    print(f"\nnext: tensorboard --logdir {results.sweep_dir}")
-    return results
+    args = script_parser("HW3: raw vs standardized inputs, SGD and Adam, on wine.",
+                         "--logdir", "--epochs", "--workers", "--quick", epochs=50).parse_args(argv)
+    exp = Experiment("input-scaling", logdir=args.logdir, workers=args.workers, progress=True, epochs=args.epochs,
+                     dataset="wine", hidden=[16], activation="relu", learning_rate=0.01, batch_size=16)
+    return print_results(exp.sweep(standardize=[True, False], optimizer=["sgd", "adam"]))
 
 
 if __name__ == "__main__":

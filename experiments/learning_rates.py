@@ -24,26 +24,16 @@ In TensorBoard: (Time Series opens on epoch_accuracy and epoch_loss, train and v
   `diverged`, with its exploded losses (validation loss shown as 3.4e38, float32's largest value).
 """
 
-import argparse
-
 from flowlab import Experiment
+from flowlab.script import print_results, script_parser
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description="HW3: sweep the learning rate of plain SGD on digits.")
-    parser.add_argument("--logdir", default="tensorboard-logs", help="TensorBoard log directory")
-    parser.add_argument("--epochs", type=int, default=20, help="epochs per run (default 20)")
-    parser.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
-    parser.add_argument("--quick", action="store_true", help="1 epoch per run: a smoke test, not an experiment")
-    args = parser.parse_args(argv)
-
-    exp = Experiment("learning-rates", logdir=args.logdir, workers=args.workers, progress=True,
-                     dataset="digits", hidden=[64], activation="relu", optimizer="sgd", batch_size=32,
-                     epochs=1 if args.quick else args.epochs)
-    results = exp.sweep(learning_rate=[1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0])
-
-    print(results.table())
-    print(f"\nnext: tensorboard --logdir {results.sweep_dir}")
+    args = script_parser("HW3: sweep the learning rate of plain SGD on digits.",
+                         "--logdir", "--epochs", "--workers", "--quick", epochs=20).parse_args(argv)
+    exp = Experiment("learning-rates", logdir=args.logdir, workers=args.workers, progress=True, epochs=args.epochs,
+                     dataset="digits", hidden=[64], activation="relu", optimizer="sgd", batch_size=32)
+    return print_results(exp.sweep(learning_rate=[1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0]))
 
 
 if __name__ == "__main__":

@@ -23,7 +23,6 @@ The loop is the lesson's, with one changed import line and two logging lines (`L
 and `log.log(epoch, ...)`).
 """
 
-import argparse
 from datetime import datetime
 from pathlib import Path
 
@@ -32,6 +31,7 @@ import numpy as np
 from flowlab.data import epoch_batches, load_dataset
 from flowlab.loop_logger import LoopLogger
 from flowlab.miniflow import *  # noqa: F403 - the lesson's names: Input, Linear, Sigmoid, MSE, ...
+from flowlab.script import positive_number, script_parser, whole_number
 
 
 def lesson_network(n_features, n_hidden, seed=0):
@@ -52,16 +52,12 @@ def lesson_network(n_features, n_hidden, seed=0):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(
-        description="The MiniFlow lesson's SGD network on diabetes, logged to TensorBoard.")
-    parser.add_argument("--logdir", default="tensorboard-logs", help="TensorBoard log directory")
-    parser.add_argument("--epochs", type=int, default=100, help="epochs (default 100)")
-    parser.add_argument("--quick", action="store_true", help="2 epochs: a smoke test, not an experiment")
-    parser.add_argument("--hidden", type=int, default=10, help="hidden units (the lesson's 10)")
-    parser.add_argument("--lr", type=float, default=0.01, help="learning rate (sgd_update's default 0.01)")
-    parser.add_argument("--batch-size", type=int, default=11, help="batch size (the lesson's 11)")
+    parser = script_parser("The MiniFlow lesson's SGD network on diabetes, logged to TensorBoard.",
+                           "--logdir", "--epochs", "--quick", epochs=100, quick=2)
+    parser.add_argument("--hidden", type=whole_number(1), default=10, help="hidden units (the lesson's 10)")
+    parser.add_argument("--lr", type=positive_number, default=0.01, help="learning rate (sgd_update's default 0.01)")
+    parser.add_argument("--batch-size", type=whole_number(1), default=11, help="batch size (the lesson's 11)")
     args = parser.parse_args(argv)
-    epochs = 2 if args.quick else args.epochs
 
     data = load_dataset("diabetes", seed=0)
     X, y, output, cost, trainables = lesson_network(data.num_features, args.hidden, seed=0)
@@ -73,9 +69,9 @@ def main(argv=None):
     while run_dir.exists():
         run_dir, n = Path(f"{base}-{n}"), n + 1
     hparams = {"dataset": "diabetes", "optimizer": "sgd", "learning_rate": args.lr, "width": args.hidden,
-               "batch_size": args.batch_size, "epochs": epochs, "seed": 0}
+               "batch_size": args.batch_size, "epochs": args.epochs, "seed": 0}
     with LoopLogger(run_dir, trainables, graph=graph, hparams=hparams, learning_rate=args.lr) as log:
-        for epoch in range(epochs):
+        for epoch in range(args.epochs):
             total = 0.0
             batches = epoch_batches(data.x_train, data.y_train, args.batch_size, seed=0, epoch=epoch)
             for X_batch, y_batch in batches:
@@ -88,7 +84,7 @@ def main(argv=None):
             forward_pass(graph)
             val_loss = graph[-1].value
             log.log(epoch, loss, val_loss=val_loss)
-            if epoch % 10 == 0 or epoch == epochs - 1:
+            if epoch % 10 == 0 or epoch == args.epochs - 1:
                 print(f"Epoch: {epoch + 1}, Loss: {loss:.3f}, Validation loss: {val_loss:.3f}")
     print(f"\nlogged to {run_dir}\nnext: tensorboard --logdir {args.logdir}")
 

@@ -17,9 +17,8 @@ In TensorBoard:
 - Histograms `W1`, `b1`, `W2`, `b2` and Graphs, as for the loop.
 """
 
-import argparse
-
 from flowlab import Experiment, Model
+from flowlab.script import print_results, script_parser
 from miniflow_sgd import lesson_network
 
 
@@ -30,20 +29,12 @@ def build(config, shape):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description="Sweep the MiniFlow lesson's network with a custom model builder.")
-    parser.add_argument("--logdir", default="tensorboard-logs", help="TensorBoard log directory")
-    parser.add_argument("--epochs", type=int, default=100, help="epochs per run (default 100)")
-    parser.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
-    parser.add_argument("--quick", action="store_true", help="2 epochs per run: a smoke test, not an experiment")
-    args = parser.parse_args(argv)
-
-    exp = Experiment("miniflow-sweep", logdir=args.logdir, workers=args.workers, progress=True, model=build,
-                     dataset="diabetes", optimizer="sgd", batch_size=11, width=10,
-                     epochs=2 if args.quick else args.epochs)
-    results = exp.sweep(width=[2, 10, 50], learning_rate=[0.01, 0.1])
-
-    print(results.table())
-    print(f"\nnext: tensorboard --logdir {args.logdir}")
+    args = script_parser("Sweep the MiniFlow lesson's network with a custom model builder.",
+                         "--logdir", "--epochs", "--workers", "--quick", epochs=100, quick=2).parse_args(argv)
+    exp = Experiment("miniflow-sweep", logdir=args.logdir, workers=args.workers, progress=True, epochs=args.epochs,
+                     model=build, dataset="diabetes", optimizer="sgd", batch_size=11, width=10)
+    # The whole logdir: miniflow_sgd.py's loop, run with the same one, shows beside the sweep's runs.
+    return print_results(exp.sweep(width=[2, 10, 50], learning_rate=[0.01, 0.1]), logdir=args.logdir)
 
 
 if __name__ == "__main__":

@@ -24,28 +24,18 @@ In TensorBoard:
 - HParams, Table View: sort by validation accuracy.
 """
 
-import argparse
-
 from flowlab import Experiment
+from flowlab.script import print_results, script_parser
 from flowlab.optim import OPTIMIZERS
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description="HW3: every optimizer at its default learning rate on digits.")
-    parser.add_argument("--logdir", default="tensorboard-logs", help="TensorBoard log directory")
-    parser.add_argument("--epochs", type=int, default=20, help="epochs per run (default 20)")
-    parser.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
-    parser.add_argument("--quick", action="store_true", help="1 epoch per run: a smoke test, not an experiment")
-    args = parser.parse_args(argv)
-
+    args = script_parser("HW3: every optimizer at its default learning rate on digits.",
+                         "--logdir", "--epochs", "--workers", "--quick", epochs=20).parse_args(argv)
     # learning_rate=None: each optimizer uses its own default (sgd 0.001, adam 0.001, adadelta 1.0, ...)
-    exp = Experiment("optimizers", logdir=args.logdir, workers=args.workers, progress=True,
-                     dataset="digits", hidden=[64], activation="relu", learning_rate=None, batch_size=32,
-                     epochs=1 if args.quick else args.epochs)
-    results = exp.sweep(optimizer=list(OPTIMIZERS))
-
-    print(results.table())
-    print(f"\nnext: tensorboard --logdir {results.sweep_dir}")
+    exp = Experiment("optimizers", logdir=args.logdir, workers=args.workers, progress=True, epochs=args.epochs,
+                     dataset="digits", hidden=[64], activation="relu", learning_rate=None, batch_size=32)
+    return print_results(exp.sweep(optimizer=list(OPTIMIZERS)))
 
 
 if __name__ == "__main__":

@@ -37,9 +37,8 @@ In TensorBoard:
   batchnorm against the final losses.
 """
 
-import argparse
-
 from flowlab import Experiment
+from flowlab.script import print_results, script_parser
 
 #: Everything but the regularization: the same for every run.
 SETTINGS = dict(dataset="spiral", val_fraction=0.5, hidden=[128, 128], activation="relu", optimizer="adam",
@@ -48,20 +47,11 @@ AXES = dict(l2=[0.0, 0.001, 0.01], dropout=[0.0, 0.5], batchnorm=[False, True])
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description="HW3: L2, dropout and batchnorm against overfitting on the spiral.")
-    parser.add_argument("--logdir", default="tensorboard-logs", help="TensorBoard log directory")
-    parser.add_argument("--epochs", type=int, default=300, help="epochs per run (default 300)")
-    parser.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
-    parser.add_argument("--quick", action="store_true", help="1 epoch per run: a smoke test, not an experiment")
-    args = parser.parse_args(argv)
-
-    exp = Experiment("regularization", logdir=args.logdir, workers=args.workers, progress=True, **SETTINGS,
-                     epochs=1 if args.quick else args.epochs)
-    results = exp.sweep(**AXES)
-
-    print(results.table(metric="val_loss"))
-    print(f"\nnext: tensorboard --logdir {results.sweep_dir}")
-    return results
+    args = script_parser("HW3: L2, dropout and batchnorm against overfitting on the spiral.",
+                         "--logdir", "--epochs", "--workers", "--quick", epochs=300).parse_args(argv)
+    exp = Experiment("regularization", logdir=args.logdir, workers=args.workers, progress=True, epochs=args.epochs,
+                     **SETTINGS)
+    return print_results(exp.sweep(**AXES), metric="val_loss")
 
 
 if __name__ == "__main__":

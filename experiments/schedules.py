@@ -27,29 +27,19 @@ In TensorBoard:
 - HParams, Table View: sort by validation accuracy; the `schedule` column says which run is which.
 """
 
-import argparse
-
 from flowlab import Experiment
+from flowlab.script import print_results, script_parser
 
 SCHEDULES = ["constant", "step:10:0.5", "exponential:0.9", "cosine", "warmup:5", "plateau:3:0.5"]
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description="HW3: learning-rate schedules for SGD at a too-high rate.")
-    parser.add_argument("--logdir", default="tensorboard-logs", help="TensorBoard log directory")
-    parser.add_argument("--epochs", type=int, default=30, help="epochs per run (default 30)")
-    parser.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
-    parser.add_argument("--quick", action="store_true", help="1 epoch per run: a smoke test, not an experiment")
-    args = parser.parse_args(argv)
-
-    exp = Experiment("schedules", logdir=args.logdir, workers=args.workers, progress=True,
+    args = script_parser("HW3: learning-rate schedules for SGD at a too-high rate.",
+                         "--logdir", "--epochs", "--workers", "--quick", epochs=30).parse_args(argv)
+    exp = Experiment("schedules", logdir=args.logdir, workers=args.workers, progress=True, epochs=args.epochs,
                      dataset="digits", hidden=[64], activation="relu", optimizer="sgd", learning_rate=1.5,
-                     batch_size=32, epochs=1 if args.quick else args.epochs)
-    results = exp.sweep(schedule=SCHEDULES)
-
-    print(results.table())
-    print(f"\nnext: tensorboard --logdir {results.sweep_dir}")
-    return results
+                     batch_size=32)
+    return print_results(exp.sweep(schedule=SCHEDULES))
 
 
 if __name__ == "__main__":

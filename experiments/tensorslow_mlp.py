@@ -1,23 +1,13 @@
 """The series' multi-layer perceptron on four XOR-like clusters, in flowlab.tensorslow: python experiments/tensorslow_mlp.py."""
 
-import argparse
-import os
-
 import numpy as np
 
 from flowlab import tensorslow as ts
-from flowlab.tensorboard import EventFile
+from flowlab.script import print_next, tensorslow_parser, train_tensorslow
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--steps", type=int, default=1000)
-    parser.add_argument("--learning-rate", type=float, default=0.03)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--print-every", type=int, default=100)
-    parser.add_argument("--logdir", help="write the loss of every step for TensorBoard (tag tensorslow/loss) "
-                        "under LOGDIR/train")
-    args = parser.parse_args(argv)
+    args = tensorslow_parser(__doc__, steps=1000, learning_rate=0.03, print_every=100).parse_args(argv)
 
     rng = np.random.default_rng(args.seed)
 
@@ -42,25 +32,12 @@ def main(argv=None):
     feed_dict = {X: np.concatenate((blue_points, red_points)),
                  c: [[1, 0]] * len(blue_points) + [[0, 1]] * len(red_points)}
     session = ts.Session()
-    writer = EventFile(os.path.join(args.logdir, "train")) if args.logdir else None  # flowlab's event writer
-    for step in range(args.steps):
-        J_value = session.run(J, feed_dict)
-        if writer:
-            # Steps, not epochs: a tag of its own keeps these 1000 points off the HW3 sweeps' epoch_loss.
-            writer.add_scalar("tensorslow/loss", float(J_value), step)
-        if step % args.print_every == 0:
-            print("Step:", step, " Loss:", J_value)
-        session.run(minimization_op, feed_dict)
-    if writer:
-        writer.close()
-
-    predicted = session.run(p_output, feed_dict).argmax(axis=1)
-    accuracy = np.mean(predicted == np.argmax(feed_dict[c], axis=1))
-    print("Final loss:", session.run(J, feed_dict), " accuracy:", accuracy)
+    train_tensorslow(session, J, minimization_op, feed_dict, p_output, c, steps=args.steps,
+                     print_every=args.print_every, logdir=args.logdir)
     for variable in (W_hidden, b_hidden, W_output, b_output):
         print(f"{variable.name}:\n", session.run(variable))
     if args.logdir:
-        print(f"\nnext: tensorboard --logdir {args.logdir}")
+        print_next(args.logdir)
     return 0
 
 

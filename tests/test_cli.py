@@ -12,6 +12,7 @@ import pytest
 from tensorboard.backend.event_processing.event_accumulator import STORE_EVERYTHING_SIZE_GUIDANCE, EventAccumulator
 
 from flowlab.cli import main
+from tbread import session_end
 
 ROOT = Path(__file__).parent.parent
 
@@ -138,8 +139,5 @@ def test_sigterm_to_a_training_keeps_its_epochs_and_marks_it_interrupted(tmp_pat
     assert record["status"] == "interrupted" and 0 < record["metrics"]["epochs_run"] < 400
     ea = EventAccumulator(str(run / "train"), size_guidance=STORE_EVERYTHING_SIZE_GUIDANCE).Reload()
     assert [e.step for e in ea.Scalars("epoch_loss")] == list(range(record["metrics"]["epochs_run"]))
-    root = EventAccumulator(str(run), size_guidance=STORE_EVERYTHING_SIZE_GUIDANCE).Reload()
-    from tensorboard.plugins.hparams import plugin_data_pb2
-    end = plugin_data_pb2.HParamsPluginData.FromString(
-        root.PluginTagToContent("hparams")["_hparams_/session_end_info"]).session_end_info
+    end = session_end(run)
     assert end.status == 2  # STATUS_FAILURE

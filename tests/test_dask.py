@@ -14,11 +14,7 @@ import pytest
 
 distributed = pytest.importorskip("distributed")
 
-from tensorboard.backend.event_processing.event_accumulator import (  # noqa: E402
-    STORE_EVERYTHING_SIZE_GUIDANCE,
-    EventAccumulator,
-)
-
+import tbread  # noqa: E402
 from flowlab import experiment  # noqa: E402
 from flowlab.cli import main  # noqa: E402
 from flowlab.executors import ClusterError, DaskExecutor, WorkerDied, local_cluster, make_executor  # noqa: E402
@@ -63,8 +59,7 @@ def layout(sweep_dir):
 
 
 def scalars(run_dir, group, tag="epoch_loss"):
-    ea = EventAccumulator(str(run_dir / group), size_guidance=STORE_EVERYTHING_SIZE_GUIDANCE).Reload()
-    return [(e.step, e.value) for e in ea.Scalars(tag)]
+    return tbread.scalars(run_dir / group, tag)
 
 
 def assert_same_sweep(results, reference):

@@ -7,13 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import sklearn.datasets
-from tensorboard.backend.event_processing.event_multiplexer import EventMultiplexer
-from tensorboard.plugins.hparams import plugin_data_pb2
 
 from flowlab.cli import main
 from flowlab.data import load_dataset
 from flowlab.experiment import Experiment
 from flowlab.models import MLP
+from tbread import session_hparams as hparams
 
 SMALL = dict(hidden=[8], epochs=3, batch_size=16, workers=1, histograms=False, optimizer="adam", learning_rate=0.05)
 
@@ -26,13 +25,6 @@ def sweep(tmp_path, dataset, **axes):
 def csv_rows(results):
     with open(results.sweep_dir / "results.csv", newline="") as f:
         return {row["name"]: row for row in csv.DictReader(f)}
-
-
-def hparams(run_dir):
-    mux = EventMultiplexer({"run": str(run_dir)}).Reload()
-    content = mux.PluginRunToTagToContent("hparams")["run"]["_hparams_/session_start_info"]
-    start = plugin_data_pb2.HParamsPluginData.FromString(content).session_start_info
-    return {k: getattr(v, v.WhichOneof("kind")) for k, v in start.hparams.items()}
 
 
 def recomputed(run, data):

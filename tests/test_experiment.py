@@ -5,8 +5,8 @@ import os
 import signal
 
 import pytest
-from tensorboard.backend.event_processing.event_accumulator import STORE_EVERYTHING_SIZE_GUIDANCE, EventAccumulator
 
+import tbread
 from flowlab.executors import InProcessExecutor, ProcessExecutor, WorkerDied
 from flowlab.experiment import Experiment, RunConfig, read_run, run_name
 
@@ -17,8 +17,7 @@ def small(tmp_path, **kw):
 
 
 def scalars(run_dir, group, tag="epoch_loss"):
-    ea = EventAccumulator(str(run_dir / group), size_guidance=STORE_EVERYTHING_SIZE_GUIDANCE).Reload()
-    return [e.step for e in ea.Scalars(tag)]
+    return [step for step, _ in tbread.scalars(run_dir / group, tag)]
 
 
 def test_grid_of_2x2x2_gives_8_runs_from_identical_weights(tmp_path):
@@ -198,15 +197,10 @@ def test_a_script_without_the_main_guard_gets_a_clear_error(tmp_path):
 
 
 def test_hparams_rows_are_named_by_run_and_sweep_and_seeds_share_one(tmp_path):
-    from tensorboard.plugins.hparams import plugin_data_pb2
-
     results = small(tmp_path).sweep(learning_rate=[0.01, 0.1], seed=[0, 1])
     groups = {}
     for r in results:
-        root = EventAccumulator(str(results.sweep_dir / r.name), size_guidance=STORE_EVERYTHING_SIZE_GUIDANCE).Reload()
-        start = plugin_data_pb2.HParamsPluginData.FromString(
-            root.PluginTagToContent("hparams")["_hparams_/session_start_info"]).session_start_info
-        groups[r.name] = start.group_name
+        groups[r.name] = tbread.session_start(results.sweep_dir / r.name).group_name
     sweep = results.sweep_dir.name
     assert groups["lr=0.01,seed=0"] == groups["lr=0.01,seed=1"] == f"lr=0.01 [{sweep}]"
     assert groups["lr=0.1,seed=0"] == f"lr=0.1 [{sweep}]"

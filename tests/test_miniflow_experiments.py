@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from tensorboard.backend.event_processing.event_accumulator import STORE_EVERYTHING_SIZE_GUIDANCE, EventAccumulator
+
+from tbread import events
 
 ROOT = Path(__file__).parent.parent
 EXPERIMENTS = ROOT / "experiments"
@@ -19,10 +20,6 @@ def run(script, logdir, *args):
                           capture_output=True, text=True, env=env, cwd=logdir.parent, timeout=120)
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
-
-
-def events(path):
-    return EventAccumulator(str(path), size_guidance=STORE_EVERYTHING_SIZE_GUIDANCE).Reload()
 
 
 def test_the_loop_and_the_sweep_write_comparable_runs_into_one_logdir(tmp_path):

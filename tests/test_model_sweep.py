@@ -8,24 +8,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tensorboard.backend.event_processing.event_accumulator import STORE_EVERYTHING_SIZE_GUIDANCE, EventAccumulator
-from tensorboard.plugins.hparams import plugin_data_pb2
 
 import user_nodes
 from flowlab import Experiment
 from flowlab.data import load_dataset
+from tbread import events, session_hparams
 
 ROOT = Path(__file__).parent.parent
-
-
-def events(path):
-    return EventAccumulator(str(path), size_guidance=STORE_EVERYTHING_SIZE_GUIDANCE).Reload()
-
-
-def session_hparams(run_dir):
-    content = events(run_dir).PluginTagToContent("hparams")
-    start = plugin_data_pb2.HParamsPluginData.FromString(content["_hparams_/session_start_info"]).session_start_info
-    return {k: getattr(v, v.WhichOneof("kind")) for k, v in start.hparams.items()}
 
 
 def csv_rows(sweep_dir):

@@ -6,8 +6,6 @@ import csv
 import numpy as np
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import STORE_EVERYTHING_SIZE_GUIDANCE, EventAccumulator
-from tensorboard.plugins.hparams import plugin_data_pb2
-from tensorboard.util import tensor_util
 
 from flowlab.cli import main
 from flowlab.data import load_dataset
@@ -20,6 +18,8 @@ from flowlab.nodes import Linear, Tanh
 from flowlab.regularization import BatchNorm, Dropout, L1Penalty, L2Penalty
 from flowlab.tensorboard import graph_def
 from flowlab.train import Trainer
+from tbread import session_hparams as hparams_of
+from tbread import text_summary
 
 RNG = np.random.default_rng(0)
 
@@ -207,13 +207,6 @@ def test_bad_regularization_settings_are_named(fields, message):
 # --- as sweep axes ---------------------------------------------------------------------------------
 
 
-def hparams_of(run_dir):
-    root = EventAccumulator(str(run_dir), size_guidance=STORE_EVERYTHING_SIZE_GUIDANCE).Reload()
-    start = plugin_data_pb2.HParamsPluginData.FromString(
-        root.PluginTagToContent("hparams")["_hparams_/session_start_info"]).session_start_info
-    return {k: getattr(v, v.WhichOneof("kind")) for k, v in start.hparams.items()}
-
-
 def test_l2_dropout_and_batchnorm_axes(tmp_path):
     exp = Experiment("regularization", logdir=tmp_path, dataset="iris", hidden=[16], epochs=8, batch_size=16,
                      workers=1, optimizer="sgd", learning_rate=0.1)
@@ -258,8 +251,7 @@ def test_cli_regularization_flags(tmp_path, capsys):
     assert sorted(p.name for p in sweep_dir.iterdir() if p.is_dir() and p.name != ".flowlab") == ["l2=0", "l2=0.001"]
     hp = hparams_of(sweep_dir / "l2=0.001")
     assert hp["dropout"] == pytest.approx(0.2) and hp["batchnorm"] is True
-    events = EventAccumulator(str(sweep_dir / "l2=0.001"), size_guidance=STORE_EVERYTHING_SIZE_GUIDANCE).Reload()
-    model_text = tensor_util.make_ndarray(events.Tensors("model/text_summary")[-1].tensor_proto).item().decode()
+    model_text = text_summary(sweep_dir / "l2=0.001", "model")
     assert "dropout=0.2, batchnorm=True" in model_text and "batch_normalization_1/gamma" in model_text
 
 

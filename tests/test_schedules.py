@@ -10,13 +10,13 @@ import math
 import numpy as np
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import STORE_EVERYTHING_SIZE_GUIDANCE, EventAccumulator
-from tensorboard.plugins.hparams import plugin_data_pb2
 
 from flowlab.data import load_dataset
 from flowlab.experiment import Experiment, RunConfig
 from flowlab.models import MLP
 from flowlab.schedules import LearningRateScheduler, parse_schedule
 from flowlab.train import Trainer
+from tbread import session_start
 
 # --- torch's formulas, from its docs (lr_scheduler.StepLR, ExponentialLR, CosineAnnealingLR, LinearLR) ---
 
@@ -252,9 +252,7 @@ def test_schedule_axis_in_a_sweep_names_runs_fills_hparams_and_results_csv(tmp_p
     for r in results:
         assert r.status == "completed", r.error
         run_dir = results.sweep_dir / r.name
-        root = EventAccumulator(str(run_dir), size_guidance=STORE_EVERYTHING_SIZE_GUIDANCE).Reload()
-        start = plugin_data_pb2.HParamsPluginData.FromString(
-            root.PluginTagToContent("hparams")["_hparams_/session_start_info"]).session_start_info
+        start = session_start(run_dir)
         assert start.hparams["schedule"].string_value == r.config["schedule"]
         train = EventAccumulator(str(run_dir / "train"), size_guidance=STORE_EVERYTHING_SIZE_GUIDANCE).Reload()
         lrs = [e.value for e in train.Scalars("learning_rate")]

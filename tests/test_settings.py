@@ -4,23 +4,15 @@ import csv
 
 import numpy as np
 import pytest
-from tensorboard.backend.event_processing.event_accumulator import STORE_EVERYTHING_SIZE_GUIDANCE, EventAccumulator
-from tensorboard.plugins.hparams import plugin_data_pb2
 
 from flowlab.cli import main
 from flowlab.data import load_dataset
 from flowlab.experiment import Experiment, RunConfig
 from flowlab.models import MLP
 from flowlab.train import Trainer
+from tbread import session_hparams
 
 BASE = {"dataset": "iris", "hidden": [8], "epochs": 3, "batch_size": 16, "workers": 1, "histograms": False}
-
-
-def session_hparams(run_dir):
-    root = EventAccumulator(str(run_dir), size_guidance=STORE_EVERYTHING_SIZE_GUIDANCE).Reload()
-    start = plugin_data_pb2.HParamsPluginData.FromString(
-        root.PluginTagToContent("hparams")["_hparams_/session_start_info"]).session_start_info
-    return {k: getattr(v, v.WhichOneof("kind")) for k, v in start.hparams.items()}
 
 
 def csv_rows(sweep_dir):

@@ -6,20 +6,19 @@ import sys
 
 import numpy as np
 import pytest
-from tensorboard.backend.event_processing.event_accumulator import (
-    STORE_EVERYTHING_SIZE_GUIDANCE,
-    EventAccumulator,
-)
+from tensorboard.backend.event_processing.event_accumulator import STORE_EVERYTHING_SIZE_GUIDANCE
 from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
 from tensorboard.backend.event_processing.event_multiplexer import EventMultiplexer
-from tensorboard.plugins.hparams import plugin_data_pb2
-from tensorboard.util import tensor_util
 
 from flowlab.graph import Input, Node
 from flowlab.models import MLP
 from flowlab.nodes import Linear, Sigmoid
 from flowlab.tensorboard import EventFile, TensorBoardLogger, graph_def, render_decision_boundary
 from flowlab.train import Callback, EarlyStopping, Trainer
+from tbread import event_files
+from tbread import events as load
+from tbread import hparams_session as session
+from tbread import text_summary as text
 
 HPARAMS = {"learning_rate": 0.05, "optimizer": "adam", "activation": "relu", "hidden": [8], "batch_size": 16,
            "epochs": 3, "dataset": "blobs", "seed": 0, "standardize": True}
@@ -46,30 +45,6 @@ def train(run_dir, epochs=3, callbacks=(), validation=True, sizes=(2, 8, 3), lr=
     trainer = Trainer(model, optimizer, lr=lr, callbacks=[logger, *callbacks])
     trainer.fit(x, y, validation_data=(xv, yv) if validation else None, epochs=epochs, batch_size=16)
     return trainer, logger, model
-
-
-def load(path):
-    return EventAccumulator(str(path), size_guidance=STORE_EVERYTHING_SIZE_GUIDANCE).Reload()
-
-
-def session(run_dir):
-    """(hparams dict, group name, end status name) of the HParams session in run_dir."""
-    content = load(run_dir).PluginTagToContent("hparams")
-    start = plugin_data_pb2.HParamsPluginData.FromString(content["_hparams_/session_start_info"]).session_start_info
-    end = plugin_data_pb2.HParamsPluginData.FromString(content["_hparams_/session_end_info"]).session_end_info
-    hparams = {k: getattr(v, v.WhichOneof("kind")) for k, v in start.hparams.items()}
-    from tensorboard.plugins.hparams import api_pb2
-
-    return hparams, start.group_name, api_pb2.Status.Name(end.status)
-
-
-def text(run_dir, tag):
-    events = load(run_dir).Tensors(f"{tag}/text_summary")
-    return tensor_util.make_ndarray(events[-1].tensor_proto).item().decode()
-
-
-def event_files(directory):
-    return sorted(f for f in os.listdir(directory) if "tfevents" in f)
 
 
 @pytest.fixture(scope="module")

@@ -5,10 +5,6 @@ import time
 
 import numpy as np
 import pytest
-from tensorboard.backend.event_processing.event_accumulator import (
-    STORE_EVERYTHING_SIZE_GUIDANCE,
-    EventAccumulator,
-)
 from tensorboard.plugins.distribution.compressor import compress_histogram_proto
 
 from flowlab import Experiment
@@ -17,13 +13,10 @@ from flowlab.gradcheck import numeric_array_gradient
 from flowlab.models import MLP
 from flowlab.tensorboard import TensorBoardLogger
 from flowlab.train import Callback, Trainer
+from tbread import events as load
 
 CONFIG = {"dataset": "blobs", "hidden": [8], "activation": "tanh", "optimizer": "adam", "learning_rate": 0.05,
           "batch_size": 16, "seed": 0}
-
-
-def load(path):
-    return EventAccumulator(str(path), size_guidance=STORE_EVERYTHING_SIZE_GUIDANCE).Reload()
 
 
 def numpy_loss_and_accuracy(weights, x, y, activation=np.tanh):

@@ -156,10 +156,8 @@ def test_miniflow_style_training_script_still_works(digits):
 
 
 def test_a_callback_raising_at_train_end_does_not_stop_the_loggers_end_of_run(tmp_path):
-    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-    from tensorboard.plugins.hparams import plugin_data_pb2
-
     from flowlab.tensorboard import TensorBoardLogger
+    from tbread import session_end
 
     class Broken(Callback):
         def on_train_end(self, logs=None):
@@ -171,7 +169,5 @@ def test_a_callback_raising_at_train_end_does_not_stop_the_loggers_end_of_run(tm
     trainer = Trainer(model, "sgd", lr=0.1, callbacks=[Broken(), logger])
     with pytest.raises(RuntimeError, match="user callback broke at the end"):
         trainer.fit(data, epochs=2)
-    root = EventAccumulator(str(tmp_path / "run")).Reload()
-    end = plugin_data_pb2.HParamsPluginData.FromString(
-        root.PluginTagToContent("hparams")["_hparams_/session_end_info"]).session_end_info
+    end = session_end(tmp_path / "run")
     assert end.status == 1  # STATUS_SUCCESS: the logger finished the run it saw complete
