@@ -87,8 +87,8 @@ LAYERS = {
     "logging": ["tensorboard", "dashboards", "loop_logger"],
     # many runs: the single-run payload, the executors, the Experiment
     "sweeping": ["runner", "sendable", "executors", "stacked_runs", "sweepdir", "experiment"],
-    # entry points: the package's public names, the command line and the benchmarks
-    "cli": ["__main__", "cli", "bench", "bench_models"],
+    # entry points: the command line, the experiment scripts' flags and printing (script), the benchmarks
+    "cli": ["__main__", "cli", "script", "bench", "bench_models"],
 }
 
 
