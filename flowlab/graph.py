@@ -131,10 +131,23 @@ class Node:
 
         Returns one entry per inbound node, in order (None: no gradient for that input), each
         already in its input's shape. The generic version calls ``backprop`` and sums broadcast
-        gradients back; nodes may override it with a faster one giving the same numbers. ``out``
-        may offer a preallocated array per input (or None) that the result for that input can be
-        written into; the generic version ignores it.
+        gradients back. ``out`` may offer a preallocated array per input (or None) that the result
+        for that input can be written into; the generic version ignores it.
+
+        A class may offer a fast path with its own math, ``fast_vjp(grad, out)``, returning the
+        same numbers as ``backprop`` would, or None to fall back to ``backprop`` (for inputs it
+        does not handle). It is tried first, but only for a class whose ``backprop`` is the one
+        that fast path was written beside: the class defining ``fast_vjp`` is the class defining
+        ``backprop``, or below it. So a subclass that writes its own ``backprop`` (and no
+        ``fast_vjp``) gets its own gradient. The rule is applied once per class, on its first vjp.
         """
+        fast = _fast_vjps.get(type(self), _UNRESOLVED)
+        if fast is _UNRESOLVED:
+            fast = _fast_vjp_of(type(self))
+        if fast is not None:
+            grads = fast(self, grad, out)
+            if grads is not None:
+                return grads
         inbound = self.inbound_nodes
         grads = self.backprop(grad, *[n.value for n in inbound])
         if len(grads) != len(inbound):
@@ -151,19 +164,24 @@ class Node:
             result.append(g)
         return result
 
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        # A subclass that writes its own backprop (and no vjp) must not inherit a fast vjp that
-        # does not call backprop (as Linear's).
-        if "backprop" in cls.__dict__ and "vjp" not in cls.__dict__ and not cls._vjp_calls_backprop:
-            cls.vjp = Node.vjp
-            cls._vjp_calls_backprop = True
-
-    # Whether this class's vjp gets its numbers from backprop (False for a vjp with its own math).
-    _vjp_calls_backprop = True
+    #: The optional fast path of ``vjp`` (see there): None, or a method ``fast_vjp(self, grad, out)``.
+    fast_vjp = None
 
     def backward(self):
         self.gradients = _by_input(self.inbound_nodes, self.vjp(self.upstream_gradient()))
+
+
+_UNRESOLVED = object()
+_fast_vjps = {}  # class -> the fast_vjp its vjp tries (None: none applies), filled by _fast_vjp_of
+
+
+def _fast_vjp_of(cls):
+    """The class's fast_vjp if it was written beside the backprop the class uses, else None."""
+    fast = cls.fast_vjp
+    if fast is not None and not issubclass(_defined_by(cls, "fast_vjp"), _defined_by(cls, "backprop")):
+        fast = None  # backprop was overridden below the fast path: it no longer gives backprop's numbers
+    _fast_vjps[cls] = fast
+    return fast
 
 
 def _by_input(inbound, grads):

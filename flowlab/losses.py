@@ -37,9 +37,7 @@ class MSE(Node):
         self.m = np.shape(y_node.value)[0] if ys else 1
         self.value = np.mean(self.diff * self.diff)
 
-    _vjp_calls_backprop = False
-
-    def vjp(self, grad, out=None):
+    def fast_vjp(self, grad, out=None):
         y_node, a_node = self.inbound_nodes
         g = self.diff * ((2.0 / max(self.diff.size, 1)) * grad)
         gy = np.reshape(g, np.shape(y_node.value)) if y_node.requires_grad else None
@@ -152,9 +150,8 @@ class SoftmaxCrossEntropy(Node):
     _k = None  # the classes _rows was made for
     _flat = None  # this batch's label positions in the flattened logits
     _ones = None  # a column of ones for the row sums
-    _vjp_calls_backprop = False
 
-    def vjp(self, grad, out=None):
+    def fast_vjp(self, grad, out=None):
         z_node, y_node = self.inbound_nodes
         gz = gy = None
         if self.ids is not None:

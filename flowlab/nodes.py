@@ -182,14 +182,16 @@ class Linear(Node):
         gx, gw = _matmul_grads(grad, np.asarray(X), np.asarray(W), nx, nw)
         return gx, gw, (grad if nb else None)
 
-    _vjp_calls_backprop = False
+    def fast_vjp(self, grad, out=None):
+        """backprop's numbers for 2-D arrays, writing W's and b's gradients into ``out`` when offered.
 
-    def vjp(self, grad, out=None):
+        Returns None (so ``vjp`` uses ``backprop``) for 1-D inputs, a broadcast bias and the like.
+        """
         X_node, W_node, b_node = self.inbound_nodes
         X, W, b = X_node.value, W_node.value, b_node.value
         if not (type(grad) is np.ndarray and type(X) is np.ndarray and type(b) is np.ndarray
                 and grad.ndim == X.ndim == W.ndim == 2 and b.ndim == 1):
-            return Node.vjp(self, grad)  # 1-D inputs, a broadcast bias, ...: the general rule
+            return None
         gx = gw = gb = None
         gw_out = gb_out = None
         if out is not None:

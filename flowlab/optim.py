@@ -183,20 +183,18 @@ class Optimizer:
 
     #: Whether ``update`` treats every element on its own (True for the built-in rules). Then, when
     #: the parameters tile one flat array and so do their gradients (as ``flowlab.models.MLP`` lays
-    #: them out), one ``update`` on the flat arrays updates them all with the same numbers. A
-    #: subclass that writes its own ``update`` or ``init_state`` must say so to get this.
+    #: them out), one ``update`` on the flat arrays updates them all with the same numbers. The
+    #: statement covers the ``update`` and ``init_state`` written beside it: a subclass that writes
+    #: its own ``update`` or ``init_state`` states ``elementwise = True`` again to keep it, otherwise
+    #: its instances read False (``__init__`` sets each instance's value by this rule).
     elementwise = False
-
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        if ("update" in cls.__dict__ or "init_state" in cls.__dict__) and "elementwise" not in cls.__dict__:
-            cls.elementwise = False
 
     def __init__(self, params, lr, weight_decay=0.0):
         owner = type(self).__name__
         self.params = _param_list(owner, params)
         self.lr = positive(owner, "lr", lr)
         self.weight_decay = non_negative(owner, "weight_decay", weight_decay)
+        self.elementwise = _states_elementwise(type(self))
         self._state = {p: {} for p in self.params}
         self._flat = None  # a _FlatLayout while updating all parameters at once
         self.t = 0
@@ -289,6 +287,14 @@ class Optimizer:
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.hparams().items())
         return f"{type(self).__name__}({args})"
+
+
+def _states_elementwise(cls):
+    """The class's ``elementwise``, if it was stated beside (or below) the update and init_state it uses."""
+    stated_by = next(klass for klass in cls.__mro__ if "elementwise" in klass.__dict__)
+    return bool(cls.elementwise) and all(
+        issubclass(stated_by, next(klass for klass in cls.__mro__ if name in klass.__dict__))
+        for name in ("update", "init_state"))
 
 
 class _FlatLayout:

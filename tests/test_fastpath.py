@@ -380,3 +380,46 @@ def test_cross_entropy_on_logits_laid_out_column_first(dtype):
     expected[np.arange(9), labels] -= 1
     for _, gradient in results:
         np.testing.assert_allclose(gradient, expected / 9, rtol=tol, atol=tol)
+
+
+def test_elementwise_holds_for_the_update_it_was_stated_beside():
+    class NormalizedSGD(OPTIMIZERS["sgd"]):
+        """SGD on g / |g| per parameter: not elementwise, and does not say so."""
+
+        def update(self, value, grad, state):
+            super().update(value, grad / np.linalg.norm(grad), state)
+
+    class SignSGD(OPTIMIZERS["sgd"]):
+        """SGD on sign(g): elementwise, and says so."""
+
+        elementwise = True
+
+        def update(self, value, grad, state):
+            super().update(value, np.sign(grad), state)
+
+    class QuietNesterov(OPTIMIZERS["nesterov"]):
+        """Nesterov under another name: it keeps Momentum's update, so Momentum's statement holds."""
+
+    model = MLP([4, 5, 3])
+    assert NormalizedSGD.elementwise  # the class attribute is SGD's statement...
+    assert not NormalizedSGD(model.params).elementwise  # ...which does not cover the new update
+    assert SignSGD(model.params).elementwise and QuietNesterov(model.params).elementwise
+    assert all(cls(model.params).elementwise for cls in OPTIMIZERS.values())
+
+    x, y = batches([4, 5, 3], [3])[0]
+    model.train_step(x, y)
+    before = [p.value.copy() for p in model.params]
+    grads = [p.gradients[p].copy() for p in model.params]
+    normalized = NormalizedSGD(model.params, lr=0.1)
+    normalized.step()
+    assert normalized._flat is None  # one parameter at a time: each gets its own norm
+    for p, b, g in zip(model.params, before, grads):
+        np.testing.assert_allclose(p.value, b - 0.1 * g / np.linalg.norm(g), rtol=1e-12)
+
+    signed = SignSGD(model.params, lr=0.1)
+    for p in model.params:
+        p.value[...] = before[model.params.index(p)]
+    signed.step()
+    assert signed._flat is not None  # stated elementwise: one update on the flat arrays
+    for p, b, g in zip(model.params, before, grads):
+        assert_array_equal(p.value, b - 0.1 * np.sign(g))

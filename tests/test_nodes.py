@@ -5,7 +5,8 @@ import pytest
 
 from flowlab import (ACTIVATIONS, Add, Input, LeakyReLU, Linear, MatMul, MSE, Mul, ReLU, Sigmoid, Softmax,
                      SoftmaxCrossEntropy, Tanh)
-from flowlab.gradcheck import check_gradients
+from flowlab.gradcheck import check_gradients, numeric_array_gradient
+from flowlab.graph import Plan, _fast_vjp_of, topological_sort
 from flowlab.nodes import get_activation, softmax
 
 rng = np.random.default_rng(0)
@@ -155,3 +156,72 @@ def test_softmax_is_stable():
     assert np.array_equal(softmax(np.array([1000.0, 1000.0])), [0.5, 0.5])
     assert np.allclose(softmax(np.array([-1000.0, -10.0, -8.0])), [0.0, 0.11920292, 0.88079708])
     assert np.allclose(softmax(np.array([[1.0, 2.0, 3.0]])).sum(axis=1), 1.0)
+
+
+# --- a subclass's own backprop wins over its parent's fast path --------------------------------------
+
+
+class DoubledLinear(Linear):
+    """2 * (X @ W + b): Linear's forward doubled, with the backprop to match (and no fast_vjp of its own)."""
+
+    def forward(self):
+        super().forward()
+        self.value = 2 * self.value
+
+    def backprop(self, grad, X, W, b):
+        return super().backprop(2 * grad, X, W, b)
+
+
+class QuarterMSE(MSE):
+    """MSE / 4, written with a backprop: MSE's fast path must not be used for it."""
+
+    def forward(self):
+        super().forward()
+        self.value = self.value / 4
+
+    def backprop(self, grad, y, a):
+        g = (y - a) * (grad / (2 * np.size(y)))
+        return g, -g
+
+
+def test_a_linear_subclass_overriding_backprop_gets_its_own_gradient():
+    X, W, b = Input(name="X"), Input(name="W"), Input(name="b")
+    node = DoubledLinear(X, W, b)
+    feed = {X: rng.normal(size=(5, 3)), W: rng.normal(size=(3, 4)), b: rng.normal(size=4)}
+    check_gradients(node, feed, raise_on_failure=True)
+    # Linear's own fast path stays in use for Linear (its numbers equal its backprop's).
+    assert Linear.fast_vjp is not None
+    plain = Linear(X, W, b)
+    for node, value in feed.items():
+        node.value = value
+    plain.forward()
+    grad = rng.normal(size=(5, 4))
+    gx, gw, gb = plain.backprop(grad, X.value, W.value, b.value)
+    for fast, slow in zip(plain.vjp(grad), (gx, gw, gb.sum(axis=0))):
+        np.testing.assert_array_equal(fast, slow)
+    # Which vjp each class runs: Linear's fast path for Linear, the subclass's backprop for the subclass.
+    assert _fast_vjp_of(Linear) == Linear.fast_vjp
+    assert _fast_vjp_of(DoubledLinear) is None
+
+
+def test_a_subclass_overriding_backprop_gets_its_own_gradient_through_a_plan():
+    X, W, b, y = Input(name="X"), Input(name="W"), Input(name="b"), Input(name="y", requires_grad=False)
+    cost = QuarterMSE(y, Tanh(DoubledLinear(X, W, b)))
+    feed = {X: rng.normal(size=(6, 3)), W: rng.normal(size=(3, 2)), b: rng.normal(size=2), y: rng.normal(size=(6, 2))}
+    check_gradients(cost, feed, raise_on_failure=True)
+    a, t = Input(name="a"), Input(name="t")
+    check_gradients(QuarterMSE(t, a), {a: rng.normal(size=(6, 2)), t: rng.normal(size=(6, 2))}, raise_on_failure=True)
+    graph = topological_sort(feed)
+    plan = Plan(graph, grad_buffers={W: np.zeros((3, 2)), b: np.zeros(2)})
+    assert plan.fast
+    plan.run()
+    analytic = {node: node.gradients[node].copy() for node in (X, W, b)}
+
+    def cost_now():
+        for n in graph:
+            n.forward()
+        return cost.value
+
+    for node in (X, W, b):
+        numeric = numeric_array_gradient(cost_now, node.value, h=1e-6)
+        np.testing.assert_allclose(analytic[node], numeric, rtol=1e-6, atol=1e-9)
