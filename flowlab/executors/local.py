@@ -19,7 +19,7 @@ import traceback
 from collections import deque
 from multiprocessing.connection import wait
 
-from .runner import run_detached, write_run_files
+from ..runner import run_detached, write_run_files
 
 __all__ = ["ClusterError", "DaskExecutor", "InProcessExecutor", "ProcessExecutor", "WorkerDied", "WorkerStartError",
            "local_cluster", "make_executor"]
@@ -619,7 +619,7 @@ def _stop_runs(token):
 
 
 def _stop_callback(token):
-    from .train import Callback
+    from ..train import Callback
 
     class StopWhenAsked(Callback):
         """Stops the run as Ctrl-C would ('interrupted') once the driver has stopped its sweep."""
@@ -653,7 +653,7 @@ def _check_cluster(client):
     """
     import warnings
 
-    from . import __version__
+    from .. import __version__
 
     probe = _probe()
     try:
