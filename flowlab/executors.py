@@ -20,6 +20,7 @@ from collections import deque
 from multiprocessing.connection import wait
 
 from .runner import run_detached, write_run_files
+from .status import RunStatus
 
 __all__ = ["ClusterError", "DaskExecutor", "InProcessExecutor", "ProcessExecutor", "WorkerDied", "WorkerStartError",
            "local_cluster", "make_executor"]
@@ -42,7 +43,7 @@ class InProcessExecutor:
         for task in tasks:
             outcome = fn(task)
             on_done(task, outcome)
-            if isinstance(outcome, dict) and outcome.get("status") == "interrupted":
+            if isinstance(outcome, dict) and outcome.get("status") == RunStatus.INTERRUPTED:
                 raise KeyboardInterrupt
 
 
