@@ -34,13 +34,14 @@ from .nodes import unknown_choice
 from .runner import _json_default, run_detached, write_run_files, write_run_json  # noqa: F401 - public here too
 from .sendable import check_sendable
 from .settings import MODEL_SETTINGS, model_kwargs, optimizer_kwargs
+from .status import FINISHED, INTERRUPTED_MESSAGE, INTERRUPTED_QUEUED_MESSAGE, SUCCEEDED, RunStatus
 
 __all__ = ["Experiment", "RunConfig", "RunResult", "Results", "SweepInterrupted", "DiskFullError", "run_name",
            "execute_run",
            "run_detached", "write_run_files"]
 
-#: Statuses a resumed sweep keeps: the run finished and its result stands (a diverged run diverges again).
-FINISHED = ("completed", "early_stopped", "diverged")
+# FINISHED (from flowlab.status, importable here as before): the statuses a resumed sweep keeps, the
+# run finished and its result stands (a diverged run diverges again).
 
 @dataclass(frozen=True)
 class RunResult:
@@ -89,7 +90,7 @@ class Results(list):
         """The completed run ranked first by ``metric`` (as in ``table()``), or None."""
         metric = metric or self.default_metric()
         top = self.ranked(metric)[:1]
-        if top and top[0].status in ("completed", "early_stopped") and _finite(top[0].metrics.get(metric)):
+        if top and top[0].status in SUCCEEDED and _finite(top[0].metrics.get(metric)):
             return top[0]
         return None
 
@@ -102,7 +103,7 @@ class Results(list):
         def key(r):
             value, second = r.metrics.get(metric), r.metrics.get(tiebreak)
             ok = r.status in FINISHED and _finite(value)
-            group = (0 if r.status in ("completed", "early_stopped") else 1) if ok else 2
+            group = (0 if r.status in SUCCEEDED else 1) if ok else 2
             return (group, (value if lower else -value) if ok else 0.0,
                     second if _finite(second) else math.inf, r.name)
 
@@ -399,7 +400,7 @@ class Experiment:
             def on_done(task, outcome):
                 record = _as_record(task, outcome)
                 records[record.name] = record
-                if not full and record.status == "failed" and _is_disk_full(record.error):
+                if not full and record.status == RunStatus.FAILED and _is_disk_full(record.error):
                     full.append(record.error)
                 try:
                     publish()
@@ -424,9 +425,10 @@ class Experiment:
                 reason = f"not written: the disk is full ({exc.reason})"
                 for task in tasks:
                     old = records.get(task["name"])
-                    if old is None or old.status == "interrupted":
-                        records[task["name"]] = replace(old, status="failed", error=reason) if old else \
-                            _to_result({"name": task["name"], "config": task["config"], "status": "failed",
+                    if old is None or old.status == RunStatus.INTERRUPTED:
+                        failed = RunStatus.FAILED.value
+                        records[task["name"]] = replace(old, status=failed, error=reason) if old else \
+                            _to_result({"name": task["name"], "config": task["config"], "status": failed,
                                         "logdir": task["run_dir"], "error": reason})
                 try:
                     publish()
@@ -818,7 +820,7 @@ def execute_run(task, callbacks=(), fit=None):
     run_dir.mkdir(parents=True)
     c = task["config"]
     start = time.time()
-    status, error, details, trainer, model, initial = "failed", None, None, None, None, None
+    status, error, details, trainer, model, initial = RunStatus.FAILED, None, None, None, None, None
     try:
         data = _load_data(task)
         if task.get("builder") is not None:
@@ -840,9 +842,9 @@ def execute_run(task, callbacks=(), fit=None):
         (fit or Trainer.fit)(trainer, data, epochs=c["epochs"], batch_size=c["batch_size"])
         status, error = trainer.status, trainer.error
     except KeyboardInterrupt:
-        status, error = "interrupted", "interrupted by Ctrl-C or SIGTERM"
+        status, error = RunStatus.INTERRUPTED, INTERRUPTED_MESSAGE
     except Exception as exc:
-        status, error = "failed", f"{type(exc).__name__}: {exc}"
+        status, error = RunStatus.FAILED, f"{type(exc).__name__}: {exc}"
         details = traceback.format_exc()
     seconds = time.time() - start
     history = trainer.history if trainer is not None else {}
@@ -853,16 +855,18 @@ def execute_run(task, callbacks=(), fit=None):
     if history.get("val_mae"):
         metrics["best_val_loss"] = min(history["val_loss"])
     try:
-        if model is not None and status != "failed":
+        if model is not None and status != RunStatus.FAILED:
             model.save(run_dir / "model.npz")
     except OSError as exc:  # a full disk: the run is failed with the reason, and the sweep hears of it
-        status, error = "failed", f"model.npz could not be written: {type(exc).__name__}: {exc}"
-    record = {"name": task["name"], "config": c, "status": status, "metrics": metrics, "logdir": str(run_dir),
+        status, error = RunStatus.FAILED, f"model.npz could not be written: {type(exc).__name__}: {exc}"
+    # The status as a plain string, as run.json reads back (the Trainer's is a RunStatus).
+    record = {"name": task["name"], "config": c, "status": str(status), "metrics": metrics, "logdir": str(run_dir),
               "error": error, "seconds": round(seconds, 3), "initial_weights": initial}
     try:
         write_run_json(run_dir, dict(record, traceback=details) if details else record)
     except OSError as exc:
-        record.update(status="failed", error=f"run.json could not be written: {type(exc).__name__}: {exc}")
+        record.update(status=RunStatus.FAILED.value,
+                      error=f"run.json could not be written: {type(exc).__name__}: {exc}")
     return record
 
 
@@ -895,8 +899,9 @@ def _read_record(run_dir):
 
 
 def _to_result(data):
-    return RunResult(name=data["name"], config=data.get("config", {}), status=data.get("status", "failed"),
-                     metrics=data.get("metrics", {}), logdir=data.get("logdir", ""), error=data.get("error"),
+    return RunResult(name=data["name"], config=data.get("config", {}),
+                     status=data.get("status", RunStatus.FAILED.value), metrics=data.get("metrics", {}),
+                     logdir=data.get("logdir", ""), error=data.get("error"),
                      seconds=float(data.get("seconds", 0.0)), initial_weights=data.get("initial_weights"))
 
 
@@ -904,7 +909,7 @@ def _as_record(task, outcome):
     if isinstance(outcome, dict):
         return _to_result(outcome)
     # The run never returned: it raised outside the guarded code, or its worker process died.
-    record = {"name": task["name"], "config": task["config"], "status": "failed", "metrics": {},
+    record = {"name": task["name"], "config": task["config"], "status": RunStatus.FAILED.value, "metrics": {},
               "logdir": task["run_dir"], "error": str(outcome), "seconds": 0.0}
     if Path(task["run_dir"]).is_dir() and not Path(task["run_dir"]).is_symlink():
         try:
@@ -918,8 +923,8 @@ def _mark_interrupted(task):
     previous = read_run(task["run_dir"])
     if previous is not None:
         return previous
-    record = {"name": task["name"], "config": task["config"], "status": "interrupted", "metrics": {},
-              "logdir": task["run_dir"], "error": "the sweep was interrupted while this run was going", "seconds": 0.0}
+    record = {"name": task["name"], "config": task["config"], "status": RunStatus.INTERRUPTED.value, "metrics": {},
+              "logdir": task["run_dir"], "error": INTERRUPTED_QUEUED_MESSAGE, "seconds": 0.0}
     try:
         write_run_json(task["run_dir"], record)
     except OSError:

@@ -11,6 +11,8 @@ import traceback
 from collections import deque
 from multiprocessing.connection import wait
 
+from ..status import RunStatus
+
 __all__ = ["InProcessExecutor", "ProcessExecutor", "WorkerDied", "WorkerStartError"]
 
 #: Seconds a stopped worker gets to write its interrupted record before it is killed.
@@ -31,7 +33,7 @@ class InProcessExecutor:
         for task in tasks:
             outcome = fn(task)
             on_done(task, outcome)
-            if isinstance(outcome, dict) and outcome.get("status") == "interrupted":
+            if isinstance(outcome, dict) and outcome.get("status") == RunStatus.INTERRUPTED:
                 raise KeyboardInterrupt
 
 
