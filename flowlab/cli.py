@@ -298,6 +298,7 @@ def _main(parser, args):
     from .download import DownloadError
     from .executors import ClusterError, WorkerStartError
     from .experiment import DiskFullError, Experiment, SweepInterrupted
+    from .status import FINISHED
     from .sweepdir import SweepLocked
 
     if args.scheduler_file and args.executor:
@@ -347,7 +348,7 @@ def _main(parser, args):
     print(f"next:    tensorboard --logdir {results.sweep_dir}")
     left = results.remaining
     if full:
-        kept = sum(r.status in ("completed", "early_stopped", "diverged") for r in results)
+        kept = sum(r.status in FINISHED for r in results)
         print(f"flowlab {args.command}: error: the disk is full ({full.reason.splitlines()[0]}); {kept} finished "
               f"run(s) are in {results.sweep_dir / 'results.csv'}, the runs that could not be written are failed; "
               f"free some space, then `flowlab {args.command} --resume {results.sweep_dir}`", file=sys.stderr)
@@ -356,7 +357,7 @@ def _main(parser, args):
         print(f"interrupted: finished runs are kept; `flowlab {args.command} --resume {results.sweep_dir}` "
               f"runs the remaining {left} run(s) of this sweep", file=sys.stderr)
         return 130
-    return 0 if any(r.status in ("completed", "early_stopped", "diverged") for r in results) else 1
+    return 0 if any(r.status in FINISHED for r in results) else 1
 
 
 if __name__ == "__main__":

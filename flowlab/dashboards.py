@@ -15,6 +15,8 @@ has one type.
 
 from __future__ import annotations
 
+from .status import STATUSES
+
 __all__ = ["HPARAM_METRICS", "STATUS_VALUES", "hparams_columns", "experiment_value", "layout_value"]
 
 #: The HParams metric columns of a classifier: (group = the run's subdirectory, tag); the first one
@@ -22,8 +24,8 @@ __all__ = ["HPARAM_METRICS", "STATUS_VALUES", "hparams_columns", "experiment_val
 HPARAM_METRICS = (("validation", "epoch_accuracy"), ("validation", "epoch_loss"),
                   ("train", "epoch_accuracy"), ("train", "epoch_loss"))
 
-#: Every ``status`` a run can end with (flowlab.train.STATUSES), the domain of its column.
-STATUS_VALUES = ("completed", "early_stopped", "diverged", "failed", "interrupted")
+#: Every ``status`` a run can end with (flowlab.status.STATUSES), the domain of its column.
+STATUS_VALUES = STATUSES
 
 
 def _closed_domains():

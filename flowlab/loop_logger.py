@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 from .graph import Input
 from .model import name_from_caller, named_params
+from .status import RunStatus
 
 __all__ = ["LoopLogger", "trainables_of"]
 
@@ -92,7 +93,7 @@ class LoopLogger:
         self.logger.on_epoch_end(int(epoch), logs)
         self.logger.on_epoch_begin(int(epoch) + 1, logs)
 
-    def close(self, status="completed"):
+    def close(self, status=RunStatus.COMPLETED):
         """Writes what is pending and the HParams row with ``status``, and closes the files."""
         if self.closed:
             return
@@ -108,7 +109,7 @@ class LoopLogger:
             self.close()
         else:
             self.trainer.error = f"{kind.__name__}: {exc}"
-            self.close("interrupted" if issubclass(kind, KeyboardInterrupt) else "failed")
+            self.close(RunStatus.INTERRUPTED if issubclass(kind, KeyboardInterrupt) else RunStatus.FAILED)
         return False
 
 

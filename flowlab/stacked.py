@@ -33,6 +33,7 @@ from .graph import Input
 from .losses import _precise_floor
 from .models import MLP
 from .nodes import get_activation
+from .status import INTERRUPTED_MESSAGE, RunStatus
 from .train import DIVERGED_LOSS, Callback, _blas_threads, _Progress, fit_arguments
 
 __all__ = ["fit_stacked", "stackable", "stack_key", "exact_here"]
@@ -202,7 +203,7 @@ def fit_stacked(trainers, x, y=None, *, validation_data=None, epochs=10, batch_s
         >>> trainers = [Trainer(MLP([64, 64, 10], seed=0), opt, lr=lr) for opt, lr in grid]
         >>> fit_stacked(trainers, data, epochs=5, batch_size=32)  # doctest: +ELLIPSIS
         [<flowlab.train.Trainer object at ...>, ...]
-        >>> [t.status for t in trainers]
+        >>> [str(t.status) for t in trainers]
         ['completed', 'completed', 'completed']
     """
     trainers = list(trainers)
@@ -244,14 +245,14 @@ def fit_stacked(trainers, x, y=None, *, validation_data=None, epochs=10, batch_s
                 if not active:
                     break
             for r in active:
-                trainers[r].status = "completed"
+                trainers[r].status = RunStatus.COMPLETED
                 _guarded(trainers[r], _end, trainers[r])
     except BaseException as exc:
         interrupted = isinstance(exc, KeyboardInterrupt)
         for t in trainers:
             if t.status == "running":
-                t.status = "interrupted" if interrupted else "failed"
-                t.error = ("interrupted (KeyboardInterrupt or SIGTERM)" if interrupted
+                t.status = RunStatus.INTERRUPTED if interrupted else RunStatus.FAILED
+                t.error = (INTERRUPTED_MESSAGE if interrupted
                            else f"{type(exc).__name__}: {exc}")
                 _end(t, quiet=True)
         raise
@@ -286,7 +287,7 @@ def _epoch(net, trainers, active, x, y, batch_size, epoch, seeds, distinct, dtyp
             if not loss < DIVERGED_LOSS:
                 t.error = (f"loss became {loss:g} at epoch {epoch}, batch {b} "
                            f"(learning rate {t.optimizer.lr:g}); a smaller learning rate may train")
-                t.status, t._logs = "diverged", None
+                t.status, t._logs = RunStatus.DIVERGED, None
                 _show(t, xs, ys, r)
                 _guarded(t, _end, t)
                 continue
@@ -319,7 +320,7 @@ def _epoch_end(t, epoch, stats, seconds, xs, ys, r):
         if not val_loss < DIVERGED_LOSS:
             t.error = (f"validation loss became {val_loss:g} after epoch {epoch} "
                        f"(learning rate {t.optimizer.lr:g}); a smaller learning rate may train")
-            t.status, t._logs = "diverged", None
+            t.status, t._logs = RunStatus.DIVERGED, None
             _end(t)
             return
         logs["val_loss"], logs["val_accuracy"] = val_loss, val_metric
@@ -333,7 +334,7 @@ def _epoch_end(t, epoch, stats, seconds, xs, ys, r):
     _call(t, "on_epoch_end", epoch, logs)
     if t.stop:
         if t.status == "running":
-            t.status = "completed"
+            t.status = RunStatus.COMPLETED
         _end(t)
 
 
@@ -355,7 +356,7 @@ def _guarded(trainer, fn, *args):
     except Exception as exc:  # noqa: BLE001 - recorded on the run, raised at the end
         trainer._stack_error = trainer._stack_error or exc
         if trainer.status == "running":
-            trainer.status, trainer.error = "failed", f"{type(exc).__name__}: {exc}"
+            trainer.status, trainer.error = RunStatus.FAILED, f"{type(exc).__name__}: {exc}"
             _end(trainer, quiet=True)
         return False
 
@@ -392,5 +393,5 @@ def _end(trainer, quiet=False):
             cb.on_train_end(end_logs)
         except Exception as exc:
             error = error or exc
-    if error is not None and not quiet and trainer.status not in ("failed", "interrupted"):
+    if error is not None and not quiet and trainer.status not in (RunStatus.FAILED, RunStatus.INTERRUPTED):
         raise error

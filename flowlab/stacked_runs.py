@@ -29,6 +29,7 @@ import functools
 import threading
 
 from .settings import MODEL_SETTINGS, OPTIMIZER_SETTINGS
+from .status import FINISHED, RunStatus
 
 __all__ = ["group_tasks", "execute_job", "execute_group", "run_jobs", "AUTO_MAX_UNITS", "STACK_CHOICES"]
 
@@ -108,7 +109,7 @@ class _Rendezvous:
         own = self.errors.get(id(trainer)) or getattr(trainer, "_stack_error", None)
         if own is not None:  # what this run's own fit raised (a callback of its own)
             raise own
-        if self.exc is not None and trainer.status not in ("completed", "early_stopped", "diverged"):
+        if self.exc is not None and trainer.status not in FINISHED:
             # A copy each: the runs' threads each add their own traceback (a run that ended before keeps its record).
             raise copy.copy(self.exc).with_traceback(None)
         return trainer.history
@@ -170,7 +171,7 @@ def execute_group(group, run, load, callbacks=()):
         for thread in threads:
             thread.join()
     statuses = [r["status"] for r in records if r]
-    return {"records": records, "status": "interrupted" if "interrupted" in statuses else "done"}
+    return {"records": records, "status": RunStatus.INTERRUPTED.value if RunStatus.INTERRUPTED in statuses else "done"}
 
 
 def _exact(trainers, data, batch_size):

@@ -9,7 +9,8 @@ older run.json files hold keep working unchanged, as Optuna's ``TrialState`` doe
 """
 from enum import Enum
 
-__all__ = ["RunStatus", "STATUSES", "FINISHED", "SUCCEEDED", "SESSION_STATUS", "INTERRUPTED_MESSAGE"]
+__all__ = ["RunStatus", "STATUSES", "FINISHED", "SUCCEEDED", "SESSION_STATUS", "INTERRUPTED_MESSAGE",
+           "INTERRUPTED_QUEUED_MESSAGE"]
 
 
 class RunStatus(str, Enum):

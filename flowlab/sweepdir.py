@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 
 from .atomic import write_atomic
+from .status import RunStatus
 
 __all__ = ["HIDDEN", "NotASweep", "SweepLocked", "SweepLock", "create_sweep_dir", "read_manifest",
            "write_manifest", "open_sweep", "check_run_dir", "damage", "scratch_dir"]
@@ -167,7 +168,7 @@ def damage(run_dir, record):
     run_dir = Path(run_dir)
     if not isinstance(record.get("metrics"), dict) or not isinstance(record.get("status"), str):
         return "run.json has the wrong shape"
-    if record["status"] != "diverged":
+    if record["status"] != RunStatus.DIVERGED:
         model = run_dir / "model.npz"
         if not model.is_file():
             return "model.npz is missing"

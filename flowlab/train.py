@@ -10,11 +10,10 @@ from .callbacks import Callback
 from .data import Dataset, check_arrays, check_batch_size, epoch_batches
 from .optim import get_optimizer
 from .schedules import LearningRateScheduler
+from .status import INTERRUPTED_MESSAGE, RunStatus
+from .status import STATUSES  # noqa: F401 - how a run can end, importable here as before
 
 __all__ = ["Callback", "EarlyStopping", "Trainer", "fit", "STATUSES"]
-
-#: How a run can end: completed all epochs, stopped early, loss became non-finite, raised, or was stopped.
-STATUSES = ("completed", "early_stopped", "diverged", "failed", "interrupted")
 
 #: A loss at or above this (float32's largest value), or not a number, ends a run as diverged: such a
 #: loss is a learning rate that exploded, and TensorBoard, which stores float32, would show it as inf.
@@ -60,7 +59,7 @@ class EarlyStopping(Callback):
         self.wait += 1
         if self.wait >= self.patience:
             self.trainer.stop = True
-            self.trainer.status = "early_stopped"
+            self.trainer.status = RunStatus.EARLY_STOPPED
             if self.best_weights is not None:
                 self.trainer.model.set_weights(self.best_weights)
 
@@ -199,7 +198,7 @@ class Trainer:
                         cb.on_epoch_begin(epoch, logs)
                     logs = self._run_epoch(epoch, batch_size, on_batch)
                     if logs is None:
-                        self.status = "diverged"
+                        self.status = RunStatus.DIVERGED
                         break
                     for key, value in logs.items():
                         self.history.setdefault(key, []).append(value)
@@ -208,12 +207,12 @@ class Trainer:
                     if self.stop:
                         break
                 if self.status == "running":
-                    self.status = "completed"
+                    self.status = RunStatus.COMPLETED
         except KeyboardInterrupt:
-            self.status, self.error = "interrupted", "interrupted (KeyboardInterrupt or SIGTERM)"
+            self.status, self.error = RunStatus.INTERRUPTED, INTERRUPTED_MESSAGE
             raise
         except BaseException as exc:
-            self.status, self.error = "failed", f"{type(exc).__name__}: {exc}"
+            self.status, self.error = RunStatus.FAILED, f"{type(exc).__name__}: {exc}"
             raise
         finally:
             end_logs = dict(logs or {}, status=self.status)
@@ -223,7 +222,7 @@ class Trainer:
                     cb.on_train_end(end_logs)
                 except Exception as exc:
                     error = error or exc
-            if error is not None and self.status not in ("failed", "interrupted"):
+            if error is not None and self.status not in (RunStatus.FAILED, RunStatus.INTERRUPTED):
                 raise error
         return self.history
 

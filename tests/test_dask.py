@@ -15,7 +15,7 @@ import pytest
 distributed = pytest.importorskip("distributed")
 
 import tbread  # noqa: E402
-from flowlab import experiment  # noqa: E402
+from flowlab import config, experiment  # noqa: E402
 from flowlab.cli import main  # noqa: E402
 from flowlab.executors import ClusterError, DaskExecutor, WorkerDied, local_cluster, make_executor  # noqa: E402
 from flowlab.experiment import Experiment, SweepInterrupted, read_run  # noqa: E402
@@ -132,7 +132,7 @@ def test_a_run_that_raises_on_its_worker_is_failed_with_its_message(tmp_path, cl
     key = experiment._data_key({"dataset": "mnist", "data_dir": missing, "seed": 0, "val_fraction": 0.2,
                                 "dtype": "float32"})
     monkeypatch.setitem(experiment._DATA_CACHE, key, iris)
-    monkeypatch.setattr(experiment, "check_files", lambda name, data_dir=None: None)
+    monkeypatch.setattr(config, "check_files", lambda name, data_dir=None: None)  # RunConfig checks the files
     exp = Experiment("fail", logdir=tmp_path, executor=cluster, data_dir=missing, **SMALL)
     results = exp.sweep(dataset=["iris", "mnist"])
     status = {r.config["dataset"]: r for r in results}

@@ -12,6 +12,7 @@ import time
 import numpy as np
 
 from ..callbacks import Callback
+from ..status import SESSION_STATUS, RunStatus  # noqa: F401 - SESSION_STATUS is public here too
 from .events import EventFile, _event
 from .graph_def import _graph_nodes, graph_def
 from .images import _image_value, render_decision_boundary
@@ -20,14 +21,6 @@ from .stats import _add_histograms, _gradient, _Layout, _segment_sums
 
 __all__ = ["TensorBoardLogger", "EventFile", "graph_def", "render_decision_boundary", "SESSION_STATUS"]
 
-#: How a flowlab run status shows as the HParams session status (tensorboard's api_pb2.Status names).
-SESSION_STATUS = {
-    "completed": "STATUS_SUCCESS",
-    "early_stopped": "STATUS_SUCCESS",
-    "diverged": "STATUS_FAILURE",
-    "failed": "STATUS_FAILURE",
-    "interrupted": "STATUS_FAILURE",
-}
 
 # Pending epochs are written once their snapshots of weights and gradients hold this many numbers.
 _MAX_PENDING = 4 << 20
@@ -307,7 +300,7 @@ class TensorBoardLogger(Callback):
                         last["image"] = image
                     else:
                         self._pending.append(_entry(self._last_epoch, image=image))
-            if status == "diverged" and self._epoch is not None and self._epoch != self._last_epoch:
+            if status == RunStatus.DIVERGED and self._epoch is not None and self._epoch != self._last_epoch:
                 self._pending.append(self._diverged_epoch())
             if self._batches:  # a run stopped inside an epoch: its batches so far
                 self._pending.append(_entry(self._epoch if self._epoch is not None else 0))
@@ -364,9 +357,9 @@ class TensorBoardLogger(Callback):
             # Called from a finally block while an exception propagates: say how the run ended.
             exc = sys.exc_info()[1]
             if isinstance(exc, (KeyboardInterrupt, SystemExit)):
-                status = "interrupted"
+                status = RunStatus.INTERRUPTED
             elif exc is not None:
-                status = "failed"
+                status = RunStatus.FAILED
         return str(status or "unknown")
 
     def _hparams(self, status=None):
