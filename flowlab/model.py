@@ -1,3 +1,6 @@
+# Size: just over 400 lines: the Model class (about 270 lines: training, evaluation, weights by name, saving) and
+# the helpers the runner uses to build a user's model from its builder and check it in the driver (build_model,
+# check_builder); those helpers would move to the runner with execute_run.
 """Model: any graph of nodes as something to train, evaluate, log and save (what Trainer and the runner use)."""
 
 from __future__ import annotations
