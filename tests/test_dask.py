@@ -52,6 +52,21 @@ def local_sweep(tmp_path_factory):
     return Experiment("grid", logdir=tmp_path_factory.mktemp("local"), workers=1, **SMALL).sweep(**GRID)
 
 
+def _dask_from_the_shell(file, env=None):
+    """A scheduler and a worker of 2 processes started with the ``dask`` command, as a user would, with
+    flowlab's nanny setting and ``env``; returns their log and the processes (scheduler first)."""
+    env = {**os.environ, "DASK_DISTRIBUTED__NANNY__PRE_SPAWN_ENVIRON": "{'MALLOC_TRIM_THRESHOLD_': None}", **(env or {})}
+    dask = [sys.executable, "-m", "dask"]
+    log = open(file.parent / "dask.log", "wb")
+    processes = [subprocess.Popen(
+        [*dask, "scheduler", "--host", "127.0.0.1", "--port", "0", "--dashboard-address", "127.0.0.1:0",
+         "--scheduler-file", str(file)], env=env, stdout=log, stderr=log)]
+    processes.append(subprocess.Popen(
+        [*dask, "worker", "--scheduler-file", str(file), "--host", "127.0.0.1", "--nworkers", "2", "--nthreads",
+         "1", "--dashboard-address", "127.0.0.1:0"], env=env, stdout=log, stderr=log))
+    return log, processes
+
+
 def layout(sweep_dir):
     """Every file of a sweep, event file names reduced to their directory."""
     return sorted(re.sub(r"events\.out\.tfevents\..*", "events", p.relative_to(sweep_dir).as_posix())
@@ -86,19 +101,9 @@ def test_sweep_on_a_local_cluster_equals_the_local_sweep(tmp_path, cluster, work
 def test_dask_command_line_cluster_with_a_scheduler_file(tmp_path, local_sweep):
     """`dask scheduler` and `dask worker` on loopback with a scheduler file, used through the CLI."""
     file = tmp_path / "scheduler.json"
-    env = {**os.environ, "DASK_DISTRIBUTED__NANNY__PRE_SPAWN_ENVIRON": "{'MALLOC_TRIM_THRESHOLD_': None}",
-           "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "1",
-           "DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION": "1.0"}
-    dask = [sys.executable, "-m", "dask"]
-    log = open(tmp_path / "dask.log", "wb")
-    processes = []
+    log, processes = _dask_from_the_shell(file, {"DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "1",
+                                                 "DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION": "1.0"})
     try:
-        processes.append(subprocess.Popen(
-            [*dask, "scheduler", "--host", "127.0.0.1", "--port", "0", "--dashboard-address", "127.0.0.1:0",
-             "--scheduler-file", str(file)], env=env, stdout=log, stderr=log))
-        processes.append(subprocess.Popen(
-            [*dask, "worker", "--scheduler-file", str(file), "--host", "127.0.0.1", "--nworkers", "2", "--nthreads",
-             "1", "--dashboard-address", "127.0.0.1:0"], env=env, stdout=log, stderr=log))
         with distributed.Client(scheduler_file=str(file), timeout=30, set_as_default=False) as client:
             client.wait_for_workers(2, timeout=30)
             assert client.scheduler.address.startswith("tcp://127.0.0.1:")
@@ -278,17 +283,8 @@ def test_executor_choice_and_cluster_checks(tmp_path, cluster, workers, monkeypa
 
 def test_a_killed_scheduler_is_one_line_exit_1_and_keeps_finished_runs(tmp_path):
     file = tmp_path / "scheduler.json"
-    env = {**os.environ, "DASK_DISTRIBUTED__NANNY__PRE_SPAWN_ENVIRON": "{'MALLOC_TRIM_THRESHOLD_': None}"}
-    dask = [sys.executable, "-m", "dask"]
-    log = open(tmp_path / "dask.log", "wb")
-    processes = []
+    log, processes = _dask_from_the_shell(file)
     try:
-        processes.append(subprocess.Popen(
-            [*dask, "scheduler", "--host", "127.0.0.1", "--port", "0", "--dashboard-address", "127.0.0.1:0",
-             "--scheduler-file", str(file)], env=env, stdout=log, stderr=log))
-        processes.append(subprocess.Popen(
-            [*dask, "worker", "--scheduler-file", str(file), "--host", "127.0.0.1", "--nworkers", "2", "--nthreads",
-             "1", "--dashboard-address", "127.0.0.1:0"], env=env, stdout=log, stderr=log))
         with distributed.Client(scheduler_file=str(file), timeout=30, set_as_default=False) as client:
             client.wait_for_workers(2, timeout=30)
         logdir = tmp_path / "logs"
