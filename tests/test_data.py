@@ -9,3 +9,9 @@ from flowlab import data
 def test_module_has_no_print():
     source = Path(data.__file__).read_text()
     assert "print(" not in source
+
+
+def test_no_module_of_the_package_prints():
+    # a library reports through its return values and exceptions; the CLI does the printing
+    printing = [p.name for p in Path(data.__file__).parent.glob("*.py") if "print(" in p.read_text()]
+    assert not printing, printing

@@ -87,3 +87,13 @@ def test_shuffled_batches_are_the_slices_of_the_permuted_set(tmp_path, batch_siz
                 np.testing.assert_array_equal(xb, wx)
                 np.testing.assert_array_equal(yb, wy)
                 assert yb.dtype == wy.dtype
+
+
+def test_epoch_and_seed_errors_name_the_argument_and_a_long_value_is_cut():
+    with pytest.raises(ValueError, match=r"^epoch must be an int >= 0, got epoch=-1$"):
+        epoch_batches(X, Y, 4, 0, -1)
+    with pytest.raises(ValueError, match=r"^seed must be an int >= 0, got seed=True$"):
+        epoch_batches(X, Y, 4, True, 0)
+    with pytest.raises(ValueError) as err:
+        check_batch_size(list(range(1000)))
+    assert "got batch_size=[0, 1, 2," in str(err.value) and len(str(err.value)) < 200

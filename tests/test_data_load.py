@@ -130,3 +130,24 @@ def test_mnist_count_mismatch_names_both_files(tmp_path):
     with pytest.raises(ValueError, match=r"t10k-images-idx3-ubyte holds 5 images but .*t10k-labels-idx1-ubyte "
                                          r"holds 4 labels"):
         load_dataset("mnist", data_dir=directory)
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    ({"seed": -1}, ValueError, "seed must be an int >= 0, got seed=-1"),
+    ({"seed": True}, ValueError, "seed must be an int >= 0, got seed=True"),
+    ({"seed": 1.0}, ValueError, "seed must be an int >= 0, got seed=1.0"),
+    ({"val_fraction": 1.0}, ValueError, "val_fraction must be in (0, 1), got val_fraction=1.0"),
+    ({"val_fraction": float("nan")}, ValueError, "val_fraction must be finite, got val_fraction=nan"),
+    ({"val_fraction": "0.2"}, TypeError, "val_fraction must be a number, got val_fraction='0.2'"),
+    ({"name": "spiral", "n_samples": 0}, ValueError, "n_samples must be an int >= 1, got n_samples=0"),
+    ({"name": "spiral", "n_samples": 10.0}, ValueError, "n_samples must be an int >= 1, got n_samples=10.0"),
+    ({"name": "moons", "noise": -1.0}, ValueError, "noise must be >= 0, got noise=-1.0"),
+    ({"name": "moons", "noise": float("inf")}, ValueError, "noise must be finite, got noise=inf"),
+    ({"name": "moons", "noise": "lots"}, TypeError, "noise must be a number, got noise='lots'"),
+])
+def test_argument_errors_read_as_the_shared_checks_word_them(kwargs, error, message):
+    # the one shape of flowlab._checks: "name must be <rule>, got name=value", the value as typed
+    kwargs = {"name": "iris", **kwargs}
+    with pytest.raises(error) as err:
+        load_dataset(kwargs.pop("name"), **kwargs)
+    assert str(err.value) == message

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from .split import _check_seed
+from .._checks import is_whole, preview, whole
 
 
 def check_batch_size(batch_size) -> int | None:
@@ -24,10 +24,10 @@ def check_batch_size(batch_size) -> int | None:
     """
     if batch_size is None or (isinstance(batch_size, str) and batch_size.strip().lower() == "full"):
         return None
-    if isinstance(batch_size, (int, np.integer)) and not isinstance(batch_size, (bool, np.bool_)) and batch_size >= 1:
+    if is_whole(batch_size) and batch_size >= 1:
         return int(batch_size)
     raise ValueError(f"batch_size must be an int >= 1 (1 = stochastic, n = mini-batch) or None/'full' "
-                     f"(batch gradient descent), got batch_size={batch_size!r}")
+                     f"(batch gradient descent), got batch_size={preview(batch_size)}")
 
 
 def num_batches(n: int, batch_size) -> int:
@@ -113,8 +113,7 @@ def epoch_batches(x: np.ndarray, y: np.ndarray, batch_size, seed: int, epoch: in
     Yields:
         ``(xb, yb)`` pairs, as `batches` does.
     """
-    _check_seed(seed)
-    if isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)) or epoch < 0:
-        raise ValueError(f"epoch must be an int >= 0, got epoch={epoch!r}")
+    whole(None, "seed", seed)
+    whole(None, "epoch", epoch)
     rng = np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=(int(epoch),)))
     return batches(x, y, batch_size, shuffle=shuffle, rng=rng)

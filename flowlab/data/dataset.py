@@ -6,6 +6,8 @@ import dataclasses
 
 import numpy as np
 
+from .._checks import preview
+
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class Dataset:
@@ -146,5 +148,5 @@ def check_dtype(dtype) -> np.dtype:
     except TypeError:
         result = None
     if result is None or not np.issubdtype(result, np.floating):
-        raise ValueError(f"dtype must be a floating-point type such as np.float64 or np.float32, got dtype={dtype!r}")
+        raise ValueError(f"dtype must be a floating-point type such as np.float64 or np.float32, got dtype={preview(dtype)}")
     return result

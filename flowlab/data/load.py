@@ -7,12 +7,13 @@ import os
 import numpy as np
 
 from .. import cache
+from .._checks import non_negative, whole
 from ..download import check_available, locate
 from ..idx import check_mnist, find_idx_files, load_mnist
 from .dataset import Dataset, check_dtype
 from .generators import DEFAULT_NOISE, GENERATORS
 from .registry import DATASETS, dataset_info, default_dtype
-from .split import _check_fraction, _check_seed, train_val_split
+from .split import _check_fraction, train_val_split
 from .split import standardize as scale_features  # the name `standardize` is load_dataset's argument
 
 
@@ -60,21 +61,20 @@ def load_dataset(name: str = "digits", *, val_fraction: float = 0.2, seed: int =
 
     Raises:
         ValueError: unknown name (with a did-you-mean) or an invalid argument.
+        TypeError: ``val_fraction`` or ``noise`` is not a number (flowlab._checks.number).
         FileNotFoundError: mnist/fashion-mnist files missing and downloading is off (``$FLOWLAB_OFFLINE``).
         flowlab.download.DownloadError: no mirror could deliver them; the message says where to put them.
     """
     info = dataset_info(name)
     _check_fraction(val_fraction)
-    _check_seed(seed)
+    whole(None, "seed", seed)
     dtype = default_dtype(info.name) if dtype is None else check_dtype(dtype)
-    if n_samples is not None and (isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer))
-                                  or n_samples < 1):
-        raise ValueError(f"n_samples must be an int > 0, got n_samples={n_samples!r}")
+    if n_samples is not None:
+        whole(None, "n_samples", n_samples, minimum=1)
     if noise is not None:
         if info.source != "generated":
             raise ValueError(f"noise applies to generated datasets only, not {info.name!r}; got noise={noise!r}")
-        if not isinstance(noise, (int, float, np.number)) or not np.isfinite(noise) or noise < 0:
-            raise ValueError(f"noise must be a finite number >= 0, got noise={noise!r}")
+        non_negative(None, "noise", noise)
 
     # The prepared arrays are cached (flowlab.cache): a warm load skips scikit-learn and IDX parsing.
     params = {"val_fraction": val_fraction, "seed": seed, "n_samples": n_samples, "noise": noise,

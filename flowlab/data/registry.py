@@ -9,7 +9,7 @@ import dataclasses
 
 import numpy as np
 
-from ..nodes import unknown_choice
+from .._checks import choice
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,4 +96,4 @@ def dataset_info(name) -> DatasetInfo:
     for info in DATASETS.values():
         if info.name.replace("-", "_") == key:
             return info
-    raise ValueError(unknown_choice("dataset", name, DATASETS))
+    raise ValueError(choice("dataset", name, DATASETS))

@@ -4,16 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._checks import number, whole
+
 
 def _check_fraction(val_fraction) -> None:
-    if (isinstance(val_fraction, bool) or not isinstance(val_fraction, (int, float, np.number))
-            or not 0 < val_fraction < 1):
-        raise ValueError(f"val_fraction must be a number in (0, 1), got val_fraction={val_fraction!r}")
-
-
-def _check_seed(seed) -> None:
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be an int >= 0, got seed={seed!r}")
+    number(None, "val_fraction", val_fraction, lo=0, hi=1, lo_open=True, hi_open=True)
 
 
 def train_val_split(x: np.ndarray, y: np.ndarray, val_fraction: float, seed: int, *,
@@ -36,9 +31,10 @@ def train_val_split(x: np.ndarray, y: np.ndarray, val_fraction: float, seed: int
 
     Raises:
         ValueError: bad fraction or seed, mismatched lengths, or a split that leaves a part empty.
+        TypeError: ``val_fraction`` is not a number.
     """
     _check_fraction(val_fraction)
-    _check_seed(seed)
+    whole(None, "seed", seed)
     x, y = np.asarray(x), np.asarray(y)
     n = len(y)
     if len(x) != n:
