@@ -1,5 +1,7 @@
-"""The import graph: every module sits in a layer of tools/modules.py, imports only its own layer or
-those below (engine <- training <- logging <- sweeping <- cli), lazy imports included, and no cycle."""
+"""The layout: every module sits in a layer of tools/modules.py, imports only its own layer or those below
+(engine <- training <- logging <- sweeping <- cli), lazy imports included, and no cycle; and every module
+has its test file (tests/test_<module>.py)."""
+import ast
 import importlib.util
 from pathlib import Path
 
@@ -34,3 +36,53 @@ def test_the_checker_sees_an_upward_import_and_a_cycle():
     assert modules.layer_of("flowlab.graph") < modules.layer_of("flowlab.experiment")
     assert modules.cycles({"a": ["b"], "b": ["c"], "c": ["a"]}) == [("a", "b", "c")]
     assert modules.layer_of("flowlab.experiment.config") == modules.layer_of("flowlab.experiment")
+
+
+# Tests mirror the package: flowlab/<m>.py has tests/test_<m>.py; a package's __init__ has
+# tests/test_<package>.py and its module flowlab/<package>/<m>.py has tests/test_<package>_<m>.py.
+# Tests of more than one module (the CLI end to end, faults, golden records, equivalence) have files of
+# their own beside these.
+TESTS = Path(__file__).resolve().parent
+
+#: Modules without a test file of their own, each with the reason.
+NO_TEST_FILE = {
+    "flowlab": "the package's lazy public names: every test imports through them; test_no_torch.py checks "
+               "that importing them loads nothing heavy",
+    "flowlab.__main__": "`python -m flowlab` calls cli.main; test_cli.py and test_faults.py run it",
+}
+
+#: Modules whose tests still live in other files (moved when those files are free); empty when done.
+PENDING = {
+    "flowlab.atomic", "flowlab.bench_models", "flowlab.callbacks", "flowlab.config", "flowlab.dashboards",
+    "flowlab.executors.dask", "flowlab.executors.local", "flowlab.limits", "flowlab.loop_logger",
+    "flowlab.runner", "flowlab.sendable", "flowlab.stacked_runs", "flowlab.summaries",
+    "flowlab.tensorboard.events", "flowlab.tensorboard.graph_def", "flowlab.tensorboard.images",
+    "flowlab.tensorboard.logger", "flowlab.tensorboard.session", "flowlab.tensorboard.stats",
+}
+
+
+def expected_test_file(module):
+    """tests/test_<path>.py for flowlab.<path> (dots become underscores): flowlab.data.load -> test_data_load.py."""
+    return TESTS / ("test_" + "_".join(module.split(".")[1:]) + ".py")
+
+
+def _defines_a_test(path):
+    tree = ast.parse(path.read_text(), filename=str(path))
+    return any(isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name.lower().startswith("test")
+               for node in tree.body)
+
+
+def test_every_module_has_its_test_file():
+    missing = [f"{name}: tests/{expected_test_file(name).name}" for name in sorted(modules.MODULES)
+               if name not in NO_TEST_FILE and name not in PENDING
+               and not (expected_test_file(name).exists() and _defines_a_test(expected_test_file(name)))]
+    assert not missing, ("put each module's tests in its own file (tests/test_<module>.py, "
+                         f"tests/test_<package>_<module>.py for a package's module): {missing}")
+
+
+def test_the_allow_lists_name_real_modules_and_pending_ones_are_pending():
+    assert set(NO_TEST_FILE) <= set(modules.MODULES) and PENDING <= set(modules.MODULES)
+    done = sorted(name for name in PENDING if expected_test_file(name).exists())
+    assert not done, f"these have their test file now: remove them from PENDING: {done}"
+    assert expected_test_file("flowlab.data.load").name == "test_data_load.py"
+    assert expected_test_file("flowlab.data").name == "test_data.py" and expected_test_file("flowlab._checks").name == "test__checks.py"
