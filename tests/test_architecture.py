@@ -55,7 +55,7 @@ NO_TEST_FILE = {
 PENDING = {
     "flowlab.bench_models", "flowlab.callbacks", "flowlab.config", "flowlab.dashboards",
     "flowlab.executors.dask", "flowlab.executors.local", "flowlab.loop_logger",
-    "flowlab.runner", "flowlab.sendable", "flowlab.stacked_runs", "flowlab.summaries",
+    "flowlab.runner", "flowlab.sendable", "flowlab.summaries",
     "flowlab.tensorboard.events", "flowlab.tensorboard.graph_def", "flowlab.tensorboard.images",
     "flowlab.tensorboard.logger", "flowlab.tensorboard.session", "flowlab.tensorboard.stats",
 }
