@@ -1,0 +1,63 @@
+"""flowlab.runner: a run's files made on a worker arrive whole in the driver's run directory, replacing the
+old run without leaving stale files, and run.json is plain JSON."""
+
+import json
+import stat
+
+import numpy as np
+import pytest
+
+from flowlab.runner import run_detached, write_run_files, write_run_json
+
+
+def test_run_detached_returns_the_files_with_the_drivers_paths(tmp_path):
+    seen = []
+
+    def fn(task, **kwargs):
+        here = task["run_dir"]
+        seen.append((here, kwargs))
+        from pathlib import Path
+
+        Path(here, "train").mkdir(parents=True)
+        Path(here, "train", "events.out.tfevents.1").write_bytes(b"\x00events")
+        write_run_json(here, {"name": task["name"], "logdir": here})
+        return {"name": task["name"], "logdir": here}
+
+    task = {"name": "lr=0.1", "run_dir": str(tmp_path / "driver" / "lr=0.1")}
+    record, files = run_detached(fn, task, progress=False)
+    assert seen[0][0] != task["run_dir"] and seen[0][1] == {"progress": False}  # ran elsewhere, kwargs passed on
+    assert record == {"name": "lr=0.1", "logdir": task["run_dir"]}
+    assert sorted(files) == ["run.json", "train/events.out.tfevents.1"]
+    assert json.loads(files["run.json"]) == {"name": "lr=0.1", "logdir": task["run_dir"]}
+    assert files["train/events.out.tfevents.1"] == b"\x00events"
+    assert not (tmp_path / "driver").exists()  # nothing written where the driver's run will be
+
+
+def test_write_run_files_replaces_a_run_and_leaves_no_stale_file(tmp_path):
+    run_dir = tmp_path / "sweep" / "lr=0.1"
+    write_run_files(run_dir, {"run.json": b"{}", "train/events.out.tfevents.1": b"old", "validation/x": b"v"})
+    write_run_files(run_dir, {"run.json": b'{"redone": 1}', "train/events.out.tfevents.2": b"new"})
+    assert sorted(p.relative_to(run_dir).as_posix() for p in run_dir.rglob("*") if p.is_file()) == \
+        ["run.json", "train/events.out.tfevents.2"]
+    assert (run_dir / "run.json").read_bytes() == b'{"redone": 1}'
+    assert sorted(p.name for p in run_dir.parent.iterdir()) == ["lr=0.1"]  # no staging or old folder left
+    (tmp_path / "plain").mkdir()  # the oracle for the permissions: what mkdir gives under this umask
+    assert stat.S_IMODE(run_dir.stat().st_mode) == stat.S_IMODE((tmp_path / "plain").stat().st_mode)
+
+
+@pytest.mark.parametrize("bad", ["../escape", "/etc/passwd", "train/../../escape"])
+def test_a_path_outside_the_run_is_refused_and_the_old_run_kept(tmp_path, bad):
+    run_dir = tmp_path / "sweep" / "run"
+    write_run_files(run_dir, {"run.json": b"kept"})
+    with pytest.raises(ValueError, match="is not a path inside the run directory"):
+        write_run_files(run_dir, {"model.npz": b"x", bad: b"x"})
+    assert (run_dir / "run.json").read_bytes() == b"kept"
+    assert sorted(p.name for p in (tmp_path / "sweep").iterdir()) == ["run"]
+    assert not (tmp_path / "escape").exists()
+
+
+def test_run_json_holds_numpy_numbers_and_tuples_as_plain_json(tmp_path):
+    write_run_json(tmp_path, {"epochs": np.int64(3), "loss": np.float32(0.5), "hidden": (64, 32)})
+    assert json.loads((tmp_path / "run.json").read_text()) == {"epochs": 3, "loss": 0.5, "hidden": [64, 32]}
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        write_run_json(tmp_path, {"x": object()})
