@@ -87,3 +87,39 @@ def test_without_logs_the_logger_reads_the_trainers_status(tmp_path):
     logger.on_train_end()
     hparams, _, end = hparams_session(tmp_path / "run")
     assert hparams["status"] == "early_stopped" and end == "STATUS_SUCCESS"
+
+
+def _loop(run_dir):
+    from flowlab.miniflow import MSE, Input, Linear, topological_sort
+
+    rng = np.random.default_rng(0)
+    X, y, W, b = Input(), Input(), Input(), Input()
+    W.value, b.value = rng.normal(size=(3, 1)), np.zeros(1)
+    MSE(y, Linear(X, W, b))
+    from flowlab import LoopLogger
+
+    return LoopLogger(run_dir, graph=topological_sort({X: rng.normal(size=(4, 3)), y: rng.normal(size=4)}),
+                      feed_dict=[X, y], flush_secs=0)
+
+
+@pytest.mark.parametrize("exc, status", [(None, "completed"), (RuntimeError("boom"), "failed"),
+                                         (KeyboardInterrupt(), "interrupted")])
+def test_a_loop_logger_hands_the_logger_how_its_loop_ended(tmp_path, exc, status):
+    try:
+        with _loop(tmp_path / "run") as log:
+            log.log(0, 1.5)
+            if exc is not None:
+                raise exc
+    except (RuntimeError, KeyboardInterrupt):
+        pass
+    hparams, _, end = hparams_session(tmp_path / "run")
+    assert hparams["status"] == status and end == ("STATUS_SUCCESS" if exc is None else "STATUS_FAILURE")
+
+
+def test_a_loop_logger_refuses_a_status_that_does_not_exist(tmp_path):
+    log = _loop(tmp_path / "run")
+    with pytest.raises(ValueError, match=r"^LoopLogger.close: unknown status 'complete'; choose from .* "
+                                         r"\(did you mean 'completed'\?\)$"):
+        log.close("complete")
+    log.close(RunStatus.DIVERGED)  # still open: a real status closes it
+    assert hparams_session(tmp_path / "run")[0]["status"] == "diverged"
