@@ -30,6 +30,9 @@ _MAX_PENDING = 4 << 20
 # What update_freq may be besides a whole number of batches.
 _UPDATE_FREQS = ("epoch", "first_epoch", "batch")
 
+_OWNER = "TensorBoardLogger"  # who the argument errors name
+
+
 class TensorBoardLogger(Callback):
     """Writes a run for TensorBoard, in Keras' layout, while a ``Trainer`` trains.
 
@@ -71,9 +74,9 @@ class TensorBoardLogger(Callback):
     right away: a running TensorBoard shows an epoch at most ``flush_secs`` plus one epoch after it
     ended, and a whole short run costs the same few numpy calls as one epoch.
 
-    Durability: ``on_train_end``, which the trainer calls however the run ends, writes what is
-    pending and closes every file. A run stopped by Ctrl-C keeps every epoch it logged and shows as
-    interrupted. SIGTERM kills Python without running ``finally`` blocks unless the process turns
+    Durability: ``on_train_end``, which the trainer calls however the run ends (its
+    ``logs["status"]`` says how: the logger writes the trainer's word), writes what is pending and
+    closes every file. A run stopped by Ctrl-C keeps every epoch it logged and shows as interrupted. SIGTERM kills Python without running ``finally`` blocks unless the process turns
     it into an exception, e.g. ``signal.signal(signal.SIGTERM, signal.default_int_handler)`` (the
     runner's job). SIGKILL loses the epochs not written yet (at most ``flush_secs`` of them).
 
@@ -351,9 +354,6 @@ class TensorBoardLogger(Callback):
             self._writer(which).add_event(event, step=step, walltime=when)
         for writer in self._writers.values():
             writer.flush()
-
-
-_OWNER = "TensorBoardLogger"
 
 
 def _update_freq(value):
