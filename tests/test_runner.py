@@ -1,5 +1,5 @@
-"""flowlab.runner: a run's files made on a worker arrive whole in the driver's run directory, replacing the
-old run without leaving stale files, and run.json is plain JSON."""
+"""flowlab.runner: a run's files arrive whole in the driver's run directory, replacing the old run without
+leaving stale files, and run.json is plain JSON."""
 
 import json
 import stat
@@ -7,30 +7,7 @@ import stat
 import numpy as np
 import pytest
 
-from flowlab.runner import run_detached, write_run_files, write_run_json
-
-
-def test_run_detached_returns_the_files_with_the_drivers_paths(tmp_path):
-    seen = []
-
-    def fn(task, **kwargs):
-        here = task["run_dir"]
-        seen.append((here, kwargs))
-        from pathlib import Path
-
-        Path(here, "train").mkdir(parents=True)
-        Path(here, "train", "events.out.tfevents.1").write_bytes(b"\x00events")
-        write_run_json(here, {"name": task["name"], "logdir": here})
-        return {"name": task["name"], "logdir": here}
-
-    task = {"name": "lr=0.1", "run_dir": str(tmp_path / "driver" / "lr=0.1")}
-    record, files = run_detached(fn, task, progress=False)
-    assert seen[0][0] != task["run_dir"] and seen[0][1] == {"progress": False}  # ran elsewhere, kwargs passed on
-    assert record == {"name": "lr=0.1", "logdir": task["run_dir"]}
-    assert sorted(files) == ["run.json", "train/events.out.tfevents.1"]
-    assert json.loads(files["run.json"]) == {"name": "lr=0.1", "logdir": task["run_dir"]}
-    assert files["train/events.out.tfevents.1"] == b"\x00events"
-    assert not (tmp_path / "driver").exists()  # nothing written where the driver's run will be
+from flowlab.runner import write_run_files, write_run_json
 
 
 def test_write_run_files_replaces_a_run_and_leaves_no_stale_file(tmp_path):
