@@ -141,27 +141,6 @@ def test_mlp_is_a_model_with_unchanged_numbers():
         assert_array_equal(p.value, q.value)
 
 
-@pytest.mark.parametrize("kind", ["graph", "miniflow"])
-def test_the_benchmarks_generic_graphs_are_the_mlps_network(kind):
-    """bench --model graph/miniflow times the MLP's own network: same weights after the same steps."""
-    from flowlab.bench_models import model_of
-    from flowlab.optim import get_optimizer
-
-    data = load_dataset("digits", seed=0)
-    mlp, other = MLP([64, 16, 10], activation="sigmoid", seed=3), model_of(kind, [64, 16, 10], "sigmoid", seed=3)
-    assert other.fast is (kind == "graph")
-    for model in (mlp, other):
-        opt = get_optimizer("adam", model.params, lr=0.01)
-        for xb, yb in epoch_batches(data.x_train, data.y_train, 32, seed=0, epoch=0):
-            model.train_step(xb, yb)
-            opt.step()
-    for p, q in zip(mlp.params, other.params):
-        if kind == "graph":
-            assert_array_equal(p.value, q.value)
-        else:  # the course's Linear sums its bias gradient with np.sum: equal to rounding
-            np.testing.assert_allclose(p.value, q.value, rtol=1e-9, atol=1e-12)
-
-
 def test_a_tensorslow_graph_is_a_model_too():
     """The series' softmax classifier (one-hot labels, a summed cross-entropy) under Trainer."""
     from flowlab import tensorslow as ts
@@ -192,75 +171,3 @@ def test_a_two_feature_regression_logs_no_decision_boundary(tmp_path):
         x, y, validation_data=(x, y), epochs=2)
     tags = EventAccumulator(str(tmp_path / "run" / "train")).Reload().Tags()
     assert "epoch_mae" in tags["scalars"] and not tags["images"]
-
-
-def test_loop_logger_finds_trainables_in_a_sorted_graph_and_names_them_after_the_variables(tmp_path):
-    from flowlab import LoopLogger
-
-    X, y, W1, b1, W2, b2 = (mf.Input() for _ in range(6))
-    rng = np.random.default_rng(0)
-    W1.value, b1.value, W2.value, b2.value = rng.normal(size=(3, 4)), np.zeros(4), rng.normal(size=(4, 1)), np.zeros(1)
-    out = mf.Linear(mf.Sigmoid(mf.Linear(X, W1, b1)), W2, b2)
-    mf.MSE(y, out)
-    graph = mf.topological_sort({X: rng.normal(size=(5, 3)), y: rng.normal(size=5)})
-    with LoopLogger(tmp_path / "loop", graph=graph, flush_secs=0) as log:
-        for epoch in range(3):
-            mf.forward_and_backward(graph)
-            mf.sgd_update(log.model.params, learning_rate=0.1)
-            log.log(epoch, graph[-1].value, val_loss=2 * graph[-1].value)
-    assert log.model.params == [W1, b1, W2, b2] and [p.name for p in log.model.params] == ["W1", "b1", "W2", "b2"]
-    train = EventAccumulator(str(tmp_path / "loop" / "train"), size_guidance=STORE_EVERYTHING_SIZE_GUIDANCE).Reload()
-    assert [e.step for e in train.Scalars("epoch_loss")] == [0, 1, 2]
-    assert {"weights/W1", "gradients/b2"} <= set(train.Tags()["histograms"])
-    last = train.Histograms("weights/W2")[-1].histogram_value
-    assert last.num == 4 and last.max == pytest.approx(W2.value.max())
-    val = EventAccumulator(str(tmp_path / "loop" / "validation")).Reload().Scalars("epoch_loss")
-    assert val[-1].value == pytest.approx(2 * train.Scalars("epoch_loss")[-1].value)
-
-
-def test_bench_times_the_generic_path():
-    import json
-    import subprocess
-    import sys
-
-    out = subprocess.run([sys.executable, "-m", "flowlab.bench", "--model", "miniflow", "--steps", "5",
-                          "--activation", "sigmoid"], capture_output=True, text=True, check=True).stdout
-    result = json.loads(out)
-    assert result["model"] == "miniflow" and result["fast_path"] is False and result["median_us_per_step"] > 0
-
-
-def test_loop_logger_with_the_lessons_cost_order_does_not_train_the_labels(tmp_path):
-    from flowlab import LoopLogger
-
-    X, y, W1, b1, W2, b2 = (mf.Input() for _ in range(6))
-    rng = np.random.default_rng(0)
-    W1.value, b1.value, W2.value, b2.value = rng.normal(size=(3, 4)), np.zeros(4), rng.normal(size=(4, 1)), np.zeros(1)
-    l2 = mf.Linear(mf.Sigmoid(mf.Linear(X, W1, b1)), W2, b2)
-    mf.MSE(l2, y)  # the lesson's argument order: prediction first
-    feed_dict = {X: rng.normal(size=(5, 3)), y: rng.normal(size=5)}
-    graph = mf.topological_sort(feed_dict)
-    for i, kwargs in enumerate(({}, {"feed_dict": feed_dict}, {"feed_dict": [X, y]})):
-        log = LoopLogger(tmp_path / f"loop{i}", graph=graph, flush_secs=0, **kwargs)
-        assert log.model.params == [W1, b1, W2, b2]
-        log.close()
-    # The data Inputs carry the script's names into the graph, as Model's do.
-    assert (X.name, y.name) == ("X", "y")
-    graph_nodes = EventAccumulator(str(tmp_path / "loop0" / "train")).Reload().Graph().node
-    assert {"X", "y"} <= {n.name.split("/")[-1] for n in graph_nodes} | {n.name for n in graph_nodes}
-
-
-def test_loop_logger_refuses_a_run_folder_that_holds_a_run_unless_told_to_append(tmp_path):
-    from flowlab import LoopLogger
-
-    W = mf.Input()
-    W.value = np.zeros(2)
-    with LoopLogger(tmp_path / "run", [W], flush_secs=0) as log:
-        log.log(0, 1.0)
-    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
-    with pytest.raises(ValueError, match=r"run already holds a run's event files .*its own folder.*append=True"):
-        LoopLogger(tmp_path / "run", [W])
-    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before  # nothing written
-    with LoopLogger(tmp_path / "run", [W], flush_secs=0, append=True) as log:
-        log.log(1, 0.5)
-    steps = [e.step for e in EventAccumulator(str(tmp_path / "run" / "train")).Reload().Scalars("epoch_loss")]
-    assert sorted(steps) == [0, 1]  # two event files, one per logger

@@ -2,7 +2,7 @@
 routing of the epoch's logs into train/ and validation/ scalars, and the events the records become.
 
 Pure functions over numbers and protos: nothing here reads a trainer or opens a file, so each one is
-tested on its own (tests/test_epochs.py).
+tested on its own (tests/test_tensorboard_epochs.py).
 """
 
 from __future__ import annotations

@@ -101,3 +101,32 @@ def test_without_a_start_the_first_epoch_has_no_ratio_and_layer_stats_can_be_off
     assert add_statistics(rows, [(True, off)], layout, ["a/w", "b/w"], [("a", [0])], layer_stats=False,
                           before=kept) is kept
     assert not any(v.tag.startswith(("gradient_norm", "update_ratio")) for v in off.value)
+
+
+def test_histograms_of_odd_arrays_match_numpy_and_leave_the_others_alone():
+    from flowlab.summaries import Summary
+
+    from flowlab.tensorboard import _add_histograms, _Layout
+
+    rng = np.random.default_rng(0)
+    segments = [rng.standard_normal(50), np.zeros(4), np.array([1.0, np.nan, 2.0, np.inf, 3.0]),
+                np.full(3, np.nan), np.array([-np.inf, 5.0, np.inf]), rng.standard_normal(7) * 1e-300,
+                0.1 + np.arange(6) * 1e-17]  # values a few ulps apart
+    layout = _Layout([len(s) for s in segments], 30)
+    rows = np.stack([np.concatenate(segments)] * 2)  # two epochs
+    summaries = [Summary(), Summary()]
+    with np.errstate(all="ignore"):
+        sumsq = np.add.reduceat(rows * rows, layout.starts, axis=1)
+        _add_histograms(summaries, [f"s{i}" for i in range(len(segments))], rows, layout, sumsq)
+    for summary in summaries:
+        histos = {v.tag: v.histo for v in summary.value}
+        assert set(histos) == {"s0", "s1", "s2", "s4", "s5", "s6"}  # all-NaN s3 has nothing to show
+        for i in (0, 2, 4, 5, 6):
+            finite = segments[i][np.isfinite(segments[i])]
+            h = histos[f"s{i}"]
+            assert h.num == finite.size == sum(h.bucket) and (h.min, h.max) == (finite.min(), finite.max())
+            if finite.min() == finite.max():
+                assert list(h.bucket) == [finite.size]
+            elif i != 6:  # numpy cannot make 30 buckets of a few ulps
+                np.testing.assert_array_equal(h.bucket, np.histogram(finite, bins=30)[0])
+        assert list(histos["s1"].bucket) == [4] and histos["s1"].bucket_limit[-1] == 0
