@@ -52,9 +52,7 @@ NO_TEST_FILE = {
 }
 
 #: Modules whose tests still live in other files (moved when those files are free); empty when done.
-PENDING = {
-    "flowlab.config", "flowlab.executors.dask", "flowlab.executors.local", "flowlab.stacked_runs",
-}
+PENDING = {"flowlab.stacked_runs"}
 
 
 def expected_test_file(module):

@@ -1,34 +1,28 @@
-"""flowlab.executors: where runs execute. A worker that dies costs its own task only."""
+"""flowlab.executors, the package: make_executor picks the executor a sweep asked for. Each executor has its
+own file: tests/test_executors_local.py, tests/test_executors_dask.py."""
 
-import os
-import signal
+import pytest
 
-from flowlab.executors import InProcessExecutor, ProcessExecutor, WorkerDied
-
-
-def _task_fn(task):
-    if task == "die":
-        os._exit(3)
-    if task == "kill":
-        os.kill(os.getpid(), signal.SIGKILL)
-    if task == "raise":
-        raise ValueError("bad task")
-    return {"task": task, "pid": os.getpid()}
+from flowlab.executors import InProcessExecutor, ProcessExecutor, make_executor
 
 
-def test_process_executor_survives_dying_workers():
-    outcomes = {}
-    ProcessExecutor(workers=2).run(_task_fn, ["a", "die", "b", "kill", "raise", "c"],
-                                   lambda t, o: outcomes.__setitem__(t, o))
-    assert {t: o["task"] for t, o in outcomes.items() if isinstance(o, dict)} == {"a": "a", "b": "b", "c": "c"}
-    assert isinstance(outcomes["die"], WorkerDied) and "exit code 3" in str(outcomes["die"])
-    assert isinstance(outcomes["kill"], WorkerDied) and "SIGKILL" in str(outcomes["kill"])
-    assert "ValueError: bad task" in str(outcomes["raise"])
-    # Workers are reused between tasks; each death costs its own task only and a new worker.
-    assert len({o["pid"] for o in outcomes.values() if isinstance(o, dict)}) <= 4
+def test_make_executor_gives_what_was_asked_for(monkeypatch):
+    monkeypatch.delenv("DASK_SCHEDULER_ADDRESS", raising=False)
+    assert isinstance(make_executor(None, workers=1), InProcessExecutor)
+    assert isinstance(make_executor("local", workers=1), InProcessExecutor)
+    pool = make_executor("local", workers=3)
+    assert isinstance(pool, ProcessExecutor) and pool.workers == 3
+
+    class Mine:  # any object with run(fn, tasks, on_done) is an executor
+        def run(self, fn, tasks, on_done):
+            for task in tasks:
+                on_done(task, fn(task))
+
+    mine = Mine()
+    assert make_executor(mine, workers=4) is mine
 
 
-def test_in_process_executor_runs_in_this_process():
-    seen = []
-    InProcessExecutor().run(_task_fn, ["x", "y"], lambda t, o: seen.append(o["pid"]))
-    assert seen == [os.getpid()] * 2
+def test_an_unknown_executor_name_says_what_works():
+    with pytest.raises(ValueError, match=r"^unknown executor 'dask'; use 'local', a Dask scheduler address like "
+                                         r"'tcp://127.0.0.1:8786', or a scheduler file ending in .json$"):
+        make_executor("dask")

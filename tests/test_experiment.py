@@ -1,12 +1,12 @@
-"""Experiment: the grid, run names, statuses, resume, workers against one process (the executors
-themselves: tests/test_executors.py)."""
+"""Experiment: the grid, statuses, resume, workers against one process (run names: tests/test_config.py;
+the executors themselves: tests/test_executors_local.py, tests/test_executors_dask.py)."""
 
 import json
 
 import pytest
 
 import tbread
-from flowlab.experiment import Experiment, RunConfig, read_run, run_name
+from flowlab.experiment import Experiment, read_run
 
 
 def small(tmp_path, **kw):
@@ -106,13 +106,6 @@ def test_bad_configs_fail_before_anything_is_written(tmp_path, kwargs, message):
     with pytest.raises(ValueError, match=message):
         Experiment("bad", logdir=logdir, dataset="iris").sweep(**kwargs)
     assert not logdir.exists()
-
-
-def test_run_names_are_readable_and_filesystem_safe():
-    config = RunConfig(learning_rate=0.001, hidden=(64, 32), batch_size=None, activation="relu").validated()
-    assert run_name(config, ["learning_rate", "hidden", "batch_size", "activation"]) == \
-        "lr=0.001,hidden=64-32,batch=full,activation=relu"
-    assert run_name(config, []) == "run"
 
 
 def test_process_pool_results_equal_in_process_results(tmp_path):

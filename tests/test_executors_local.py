@@ -1,0 +1,34 @@
+"""flowlab.executors.local: where runs execute on this machine. A worker that dies costs its own task only."""
+
+import os
+import signal
+
+from flowlab.executors import InProcessExecutor, ProcessExecutor, WorkerDied
+
+
+def _task_fn(task):
+    if task == "die":
+        os._exit(3)
+    if task == "kill":
+        os.kill(os.getpid(), signal.SIGKILL)
+    if task == "raise":
+        raise ValueError("bad task")
+    return {"task": task, "pid": os.getpid()}
+
+
+def test_process_executor_survives_dying_workers():
+    outcomes = {}
+    ProcessExecutor(workers=2).run(_task_fn, ["a", "die", "b", "kill", "raise", "c"],
+                                   lambda t, o: outcomes.__setitem__(t, o))
+    assert {t: o["task"] for t, o in outcomes.items() if isinstance(o, dict)} == {"a": "a", "b": "b", "c": "c"}
+    assert isinstance(outcomes["die"], WorkerDied) and "exit code 3" in str(outcomes["die"])
+    assert isinstance(outcomes["kill"], WorkerDied) and "SIGKILL" in str(outcomes["kill"])
+    assert "ValueError: bad task" in str(outcomes["raise"])
+    # Workers are reused between tasks; each death costs its own task only and a new worker.
+    assert len({o["pid"] for o in outcomes.values() if isinstance(o, dict)}) <= 4
+
+
+def test_in_process_executor_runs_in_this_process():
+    seen = []
+    InProcessExecutor().run(_task_fn, ["x", "y"], lambda t, o: seen.append(o["pid"]))
+    assert seen == [os.getpid()] * 2
