@@ -27,3 +27,11 @@ def _private_download_dir(tmp_path_factory, monkeypatch):
 def _dataset_cache(tmp_path_factory, monkeypatch):
     # Subprocesses started by a test inherit the variable, so CLI and worker runs use it too.
     monkeypatch.setenv("FLOWLAB_CACHE_DIR", str(tmp_path_factory.mktemp("dataset-cache")))
+
+
+@pytest.fixture(scope="module")
+def digits():
+    """The digits set with seed 0, loaded once per test module (test_train.py, test_stacked.py)."""
+    from flowlab.data import load_dataset  # imported here: the variables above are set before flowlab loads
+
+    return load_dataset("digits", seed=0)

@@ -8,11 +8,6 @@ from flowlab.models import MLP
 from flowlab.train import Callback, EarlyStopping, Trainer
 
 
-@pytest.fixture(scope="module")
-def digits():
-    return load_dataset("digits", seed=0)
-
-
 def test_adam_mlp_reaches_95_percent_on_digits(digits):
     model = MLP([64, 64, 10], activation="relu", seed=0)
     trainer = Trainer(model, "adam")
