@@ -12,6 +12,8 @@ __all__ = [
     "Node",
     "Input",
     "topological_sort",
+    "postorder",
+    "backprop",
     "forward_pass",
     "backward_pass",
     "forward_and_backward",
@@ -160,9 +162,19 @@ class Node:
             if g is not None:
                 shape = np.shape(node.value)
                 if np.shape(g) != shape:
-                    g = unbroadcast(g, shape)
+                    g = self._fit(g, shape, node)
             result.append(g)
         return result
+
+    def _fit(self, grad, shape, node):
+        """Sums a broadcast gradient back to its input's shape, or says whose gradient has the wrong shape."""
+        try:
+            return unbroadcast(grad, shape)
+        except (ValueError, IndexError):
+            raise ValueError(
+                f"{describe(self)} gave a gradient of shape {np.shape(grad)} for its input {describe(node)} "
+                f"of shape {shape}; a gradient must have its input's shape (or broadcast to it)"
+            ) from None
 
     #: The optional fast path of ``vjp`` (see there): None, or a method ``fast_vjp(self, grad, out)``.
     fast_vjp = None
@@ -298,20 +310,28 @@ def topological_sort(feed_dict):
 
     # Everything downstream of the fed Inputs, then everything those nodes read.
     seen = dict.fromkeys(feed_dict)
-    stack = list(feed_dict)
-    while stack:
-        for m in stack.pop().outbound_nodes:
-            if m not in seen:
-                seen[m] = None
-                stack.append(m)
-    stack = list(seen)
-    while stack:
-        for m in stack.pop().inbound_nodes:
-            if m not in seen:
-                seen[m] = None
-                stack.append(m)
+    for edges in ("outbound_nodes", "inbound_nodes"):
+        stack = list(seen)
+        while stack:
+            for m in getattr(stack.pop(), edges):
+                if m not in seen:
+                    seen[m] = None
+                    stack.append(m)
     nodes = list(seen)
-    order = _order(nodes)
+    # From the sinks: deterministic, and a lone sink (the cost) comes last.
+    sinks = [n for n in nodes if not n.outbound_nodes]
+    try:
+        order = postorder(sinks or nodes[:1])
+    except ValueError as exc:
+        raise ValueError(f"topological_sort: {exc}") from None
+    if len(order) != len(nodes):
+        # Only a cycle leaves nodes unreachable from every sink.
+        placed = set(map(id, order))
+        rest = [describe(n) for n in nodes if id(n) not in placed]
+        raise ValueError(
+            "topological_sort: the graph has a cycle through " + ", ".join(rest)
+            + "; a node cannot read its own output"
+        )
 
     for node in order:
         if isinstance(node, Input):
@@ -326,39 +346,78 @@ def topological_sort(feed_dict):
     return order
 
 
-def _order(nodes):
-    """Depth-first post-order from the sinks: deterministic, and a lone sink comes last."""
-    sinks = [n for n in nodes if not n.outbound_nodes]
-    order, state = [], {}  # state: 1 = on the current path, 2 = placed
-    for sink in sinks or nodes[:1]:
-        stack = [(sink, iter(sink.inbound_nodes))]
-        state[sink] = 1
+def postorder(roots):
+    """Every node the ``roots`` read, directly or not, each after the nodes it reads.
+
+    A depth-first post-order from each root in turn, reading inputs in ``inbound_nodes`` order, so
+    the same graph always gives the same order and the last root not read by another comes last
+    (a single root is last). Iterative: a deep graph does not meet Python's recursion limit. This
+    is the engine's one traversal: ``topological_sort``, TensorSlow, the Model and the GraphDef
+    export all order their nodes with it.
+
+    Args:
+        roots: the nodes to start from (the sinks of a graph, or the nodes to evaluate).
+
+    Returns:
+        The list of nodes, each once.
+
+    Raises:
+        ValueError: the nodes read each other in a cycle.
+    """
+    order, state = [], {}  # id -> 1 while on the current path, 2 once placed
+    for root in roots:
+        if id(root) in state:
+            continue
+        state[id(root)] = 1
+        stack = [(root, iter(root.inbound_nodes))]
         while stack:
             node, parents = stack[-1]
             for parent in parents:
-                mark = state.get(parent)
+                mark = state.get(id(parent))
+                if mark is None:
+                    state[id(parent)] = 1
+                    stack.append((parent, iter(parent.inbound_nodes)))
+                    break
                 if mark == 1:
                     cycle = [describe(n) for n, _ in stack] + [describe(parent)]
                     raise ValueError(
-                        "topological_sort: the graph has a cycle: " + " -> ".join(reversed(cycle))
-                        + "; a node cannot read its own output"
+                        "the graph has a cycle: " + " -> ".join(reversed(cycle)) + "; a node cannot read its own output"
                     )
-                if mark is None:
-                    state[parent] = 1
-                    stack.append((parent, iter(parent.inbound_nodes)))
-                    break
             else:
                 stack.pop()
-                state[node] = 2
+                state[id(node)] = 2
                 order.append(node)
-    if len(order) != len(nodes):
-        # Only a cycle leaves nodes unreachable from every sink.
-        rest = [describe(n) for n in nodes if n not in state]
-        raise ValueError(
-            "topological_sort: the graph has a cycle through " + ", ".join(rest)
-            + "; a node cannot read its own output"
-        )
     return order
+
+
+def backprop(order, grad, needed=None):
+    """Reverse-mode differentiation of the last node of ``order``, into a table: ``{node: gradient}``.
+
+    One walk from the last node to the first (tinygrad's ``compute_gradient``): a node that has a
+    gradient hands it to its ``vjp``, and each input's share is added to that input's entry, so a
+    node read along several paths gets their sum. Nothing is written on the nodes: this is for
+    graphs whose nodes may have consumers outside the computation (TensorSlow's). ``backward_pass``
+    and ``Plan`` run MiniFlow's protocol instead, each node keeping its inputs' gradients.
+
+    Args:
+        order: nodes, each after the nodes it reads (``postorder([output])``); the output is last.
+        grad: the seed, d(output)/d(output): e.g. ones shaped as the output's value.
+        needed: the nodes gradients are carried to and through (a set); None: every node.
+
+    Returns:
+        ``{node: d(output)/d(node.value)}`` for the output and every node a gradient reached,
+        each in that node's shape.
+    """
+    table = {order[-1]: grad}
+    for node in reversed(order):
+        g = table.get(node)
+        inbound = node.inbound_nodes
+        if g is None or not inbound or (needed is not None and node not in needed):
+            continue
+        for m, share in zip(inbound, node.vjp(g)):
+            if share is not None and (needed is None or m in needed):
+                table[m] = table[m] + share if m in table else share
+    return table
 
 
 def forward_pass(output_node, sorted_nodes=None):

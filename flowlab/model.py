@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .graph import Input, Plan, describe, topological_sort
+from .graph import Input, Plan, describe, postorder, topological_sort
 
 __all__ = ["Model", "DataShape", "TASKS", "build_model", "name_from_caller", "named_params"]
 
@@ -293,14 +293,8 @@ class Model:
 
 
 def _ancestors(node):
-    """``{id: node}`` for ``node`` and every node it reads, directly or not, depth first (inputs in order)."""
-    seen, stack = {}, [node]
-    while stack:
-        n = stack.pop()
-        if id(n) not in seen:
-            seen[id(n)] = n
-            stack.extend(reversed(n.inbound_nodes))
-    return seen
+    """``{id: node}`` for ``node`` and every node it reads, directly or not (Inputs in a stable order)."""
+    return {id(n): n for n in postorder([node])}
 
 
 def named_params(params, caller, kind, arg, noun="parameters"):

@@ -57,7 +57,7 @@ import weakref
 import numpy as np
 
 from ._checks import is_whole, preview
-from .graph import Input, Node, describe, unbroadcast
+from .graph import Input, Node, backprop, describe, postorder
 from .nodes import Add, MatMul, Mul, Sigmoid, Softmax
 
 __all__ = [
@@ -514,27 +514,6 @@ def _check_node(where, node):
         raise TypeError(f"{where}: expected a placeholder, Variable or operation, got {got}")
 
 
-def _postorder(fetches):
-    """Every node the fetches read, each after its inputs, in a deterministic order."""
-    order, seen = [], set()
-    for root in fetches:
-        if root in seen:
-            continue
-        seen.add(root)
-        stack = [(root, iter(root.inbound_nodes))]
-        while stack:
-            node, inputs = stack[-1]
-            for m in inputs:
-                if m not in seen:
-                    seen.add(m)
-                    stack.append((m, iter(m.inbound_nodes)))
-                    break
-            else:
-                stack.pop()
-                order.append(node)
-    return order
-
-
 def compute_gradients(loss, nodes=None):
     """Gradients of ``loss`` from the values of the last run, walking the graph in reverse topological order.
 
@@ -552,56 +531,24 @@ def compute_gradients(loss, nodes=None):
         LookupError: a user-defined operation on the way has no registered gradient.
     """
     _check_node("compute_gradients", loss)
-    order = _postorder([loss])
+    order = postorder([loss])
     if nodes is None:
         targets = {n for n in order if isinstance(n, Variable)}
     else:
         for n in nodes:
             _check_node("compute_gradients", n)
         targets = set(nodes)
-    needed = {}
+    needed = set()  # the targets and every node between them and the loss
     for node in order:
-        needed[node] = node in targets or any(needed[m] for m in node.inbound_nodes)
-        if needed[node] and node.value is None:
-            raise ValueError(
-                f"compute_gradients: {describe(node)} has no value yet; gradients use the values of "
-                "the last run, so run the loss first: session.run(loss, feed_dict)"
-            )
+        if node in targets or any(m in needed for m in node.inbound_nodes):
+            needed.add(node)
+            if node.value is None:
+                raise ValueError(
+                    f"compute_gradients: {describe(node)} has no value yet; gradients use the values of "
+                    "the last run, so run the loss first: session.run(loss, feed_dict)"
+                )
     value = loss.value
-    table = {loss: np.ones(np.shape(value)) if np.ndim(value) else 1.0}
-    for node in reversed(order):
-        grad = table.get(node)
-        if grad is None or not needed[node] or not node.inbound_nodes:
-            continue
-        inbound = node.inbound_nodes
-        grads = node.backprop(grad, *[m.value for m in inbound])
-        if len(grads) != len(inbound):
-            raise RuntimeError(
-                f"{type(node).__name__}.backprop returned {len(grads)} gradients for {len(inbound)} inputs"
-            )
-        for m, g in zip(inbound, grads):
-            if g is None or not needed[m]:
-                continue
-            shape = np.shape(m.value)
-            if np.shape(g) != shape:
-                g = _fit(g, shape, node, m)
-            table[m] = table[m] + g if m in table else g
-    return table
-
-
-def _fit(grad, shape, node, input_node):
-    """Sums a broadcast gradient back to its input's shape, or says whose gradient has the wrong shape."""
-    try:
-        fitted = unbroadcast(grad, shape)
-    except (ValueError, IndexError):
-        fitted = None
-    if fitted is None or np.shape(fitted) != shape:
-        raise ValueError(
-            f"compute_gradients: {describe(node)} gave a gradient of shape {np.shape(grad)} for its input "
-            f"{describe(input_node)} of shape {shape}; a gradient must have its input's shape (or "
-            "broadcast to it)"
-        )
-    return fitted
+    return backprop(order, np.ones(np.shape(value)) if np.ndim(value) else 1.0, needed)
 
 
 # --- sessions and training ---------------------------------------------------------------------
@@ -640,7 +587,7 @@ class Session:
                 got = describe(key) if isinstance(key, Node) else f"{type(key).__name__} {preview(key, 40)}"
                 hint = " (a Variable holds its own value: assign .value to change it)" if isinstance(key, Variable) else ""
                 raise TypeError(f"Session.run: feed_dict keys must be placeholders, got {got}{hint}")
-        for node in _postorder(fetches):
+        for node in postorder(fetches):
             if isinstance(node, placeholder):
                 if node not in feed:
                     raise ValueError(
@@ -673,7 +620,7 @@ class MinimizationOperation(Operation):
 
     def __init__(self, loss, learning_rate, name=None):
         _check_node("minimize", loss)
-        var_list = [n for n in _postorder([loss]) if isinstance(n, Variable) and n.trainable]
+        var_list = [n for n in postorder([loss]) if isinstance(n, Variable) and n.trainable]
         if not var_list:
             raise ValueError(
                 f"minimize: {describe(loss)} depends on no trainable Variable, so there is nothing to "
