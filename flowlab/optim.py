@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 
 from .graph import describe
+from .params import Parameters
 from ._checks import choice, non_negative, number, positive
 
 __all__ = [
@@ -171,7 +172,8 @@ class Optimizer:
     keeps ``t``, the number of steps taken.
 
     Args:
-        params: list (or other ordered iterable) of parameter nodes; sets are rejected.
+        params: list (or other ordered iterable) of parameter nodes; sets are rejected. A model's
+            ``params`` also tells the optimizer their flat layout (see ``elementwise``).
         lr: learning rate, > 0. A plain attribute: schedules may change ``opt.lr`` between steps.
         weight_decay: L2 penalty added to the gradient, >= 0.
 
@@ -182,8 +184,9 @@ class Optimizer:
     """
 
     #: Whether ``update`` treats every element on its own (True for the built-in rules). Then, when
-    #: the parameters tile one flat array and so do their gradients (as ``flowlab.models.MLP`` lays
-    #: them out), one ``update`` on the flat arrays updates them all with the same numbers. The
+    #: ``params`` states a flat layout (a ``Model``'s ``params``: ``flowlab.params.Parameters``, whose
+    #: ``flat`` says which flat arrays hold the values and the gradients) and the parameters still
+    #: hold those views, one ``update`` on the flat arrays updates them all with the same numbers. The
     #: statement covers the ``update`` and ``init_state`` written beside it: a subclass that writes
     #: its own ``update`` or ``init_state`` states ``elementwise = True`` again to keep it, otherwise
     #: its instances read False (``__init__`` sets each instance's value by this rule).
@@ -191,12 +194,14 @@ class Optimizer:
 
     def __init__(self, params, lr, weight_decay=0.0):
         owner = type(self).__name__
+        # Told, not guessed: the flat arrays the parameters' owner allocated them in, if it says so.
+        self._layout = params.flat if isinstance(params, Parameters) else None
         self.params = _param_list(owner, params)
         self.lr = positive(owner, "lr", lr)
         self.weight_decay = non_negative(owner, "weight_decay", weight_decay)
         self.elementwise = _states_elementwise(type(self))
         self._state = {p: {} for p in self.params}
-        self._flat = None  # a _FlatLayout while updating all parameters at once
+        self._flat = None  # a _FlatState while updating all parameters at once
         self.t = 0
 
     @property
@@ -217,14 +222,13 @@ class Optimizer:
     def step(self):
         """Update every parameter once from ``p.gradients[p]`` (call after the backward pass)."""
         flat = self._flat
-        if flat is None and self.elementwise and self.t == 0:
-            flat = self._flat = _FlatLayout.find(self.params)
-            if flat is not None:
-                flat.state = self.init_state(flat.value)
-                if self.weight_decay:
-                    flat.state["decayed_grad"] = np.empty_like(flat.value)
+        if flat is None and self.elementwise and self.t == 0 and self._layout is not None \
+                and self._layout.holds(self.params):
+            flat = self._flat = _FlatState(self._layout, self.init_state(self._layout.value))
+            if self.weight_decay:
+                flat.state["decayed_grad"] = np.empty_like(flat.value)
         if flat is not None:
-            if flat.holds(self.params):
+            if flat.layout.holds(self.params):
                 self.t += 1
                 self._update(flat.value, flat.grad, flat.state)
                 return
@@ -297,57 +301,22 @@ def _states_elementwise(cls):
         for name in ("update", "init_state"))
 
 
-class _FlatLayout:
-    """Parameters whose values tile one flat array, in order, and whose gradients tile another."""
+class _FlatState:
+    """An optimizer's state over a flat layout it was told: one ``update`` of the flat arrays updates every parameter."""
 
-    def __init__(self, values, grads, value, grad):
-        self.values, self.grads, self.value, self.grad = values, grads, value, grad
-        self.state = {}
-
-    @classmethod
-    def find(cls, params):
-        """The layout of ``params`` now, or None when their arrays do not tile flat arrays."""
-        values = [p.value for p in params]
-        grads = [p.gradients.get(p) if isinstance(p.gradients, dict) else None for p in params]
-        value, grad = _tiled(values), _tiled(grads)
-        if value is None or grad is None or value.dtype != grad.dtype or np.shares_memory(value, grad):
-            return None
-        return cls(values, grads, value, grad)
-
-    def holds(self, params):
-        """Whether every parameter still has the same value array and gradient array."""
-        for p, value, grad in zip(params, self.values, self.grads):
-            if p.value is not value or p.gradients.get(p) is not grad:
-                return False
-        return True
+    def __init__(self, layout, state):
+        self.layout, self.value, self.grad, self.state = layout, layout.value, layout.grad, state
 
     def share_state(self, states):
         """Fills each parameter's state dict with views of the flat state (scalars copied)."""
         offset, size = 0, self.value.size
-        for (p, state), value in zip(states.items(), self.values):
+        for (p, state), value in zip(states.items(), self.layout.values):
             end = offset + value.size
             state.clear()
             for key, v in self.state.items():
                 is_flat = isinstance(v, np.ndarray) and v.shape == (size,)
                 state[key] = v[offset:end].reshape(value.shape) if is_flat else v
             offset = end
-
-
-def _tiled(arrays):
-    """The 1-D array that ``arrays`` are consecutive views of, from its start to its end, or None."""
-    first = arrays[0] if arrays else None
-    base = getattr(first, "base", None)
-    if not (isinstance(base, np.ndarray) and base.ndim == 1 and base.flags.c_contiguous and base.dtype.kind == "f"
-            and base.flags.writeable):
-        return None
-    address, itemsize = base.__array_interface__["data"][0], base.itemsize
-    start = address
-    for a in arrays:
-        if not (isinstance(a, np.ndarray) and a.base is base and a.dtype == base.dtype and a.flags.c_contiguous
-                and a.__array_interface__["data"][0] == address):
-            return None
-        address += a.size * itemsize
-    return base if address == start + base.size * itemsize else None
 
 
 # --- the optimizers, in order of increasing complexity ------------------------------------------------
