@@ -36,7 +36,8 @@ class sigmoid(Sigmoid, Operation):
         super().__init__(a, name=name)
 
     def compute(self, a):
-        # nodes.Sigmoid fails on a 0-d value (the series' single perceptron output); give it shape (1,).
+        # A bare number (a user operation's output) as a float64 array, as the series computes it: given the
+        # number itself, nodes.Sigmoid would compute in float32 (numpy's rule for a Python float).
         if np.ndim(a) == 0:
             return super().compute(np.reshape(a, 1)).reshape(())
         return super().compute(a)
