@@ -152,7 +152,7 @@ class Optimizer:
             if self.weight_decay:
                 flat.state["decayed_grad"] = np.empty_like(flat.value)
         if flat is not None:
-            if flat.layout.holds(self.params):
+            if flat.still_holds(self.params):
                 self.t += 1
                 self._update(flat.value, flat.grad, flat.state)
                 return
