@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from ._checks import preview
@@ -174,7 +176,7 @@ class Node:
     fast_vjp = None
 
     def backward(self):
-        self.gradients = _by_input(self.inbound_nodes, self.vjp(self.upstream_gradient()))
+        self.gradients = _gradients_by_input(self.inbound_nodes, self.vjp(self.upstream_gradient()))
 
 
 _UNRESOLVED = object()
@@ -190,7 +192,7 @@ def _fast_vjp_of(cls):
     return fast
 
 
-def _by_input(inbound, grads):
+def _gradients_by_input(inbound, grads):
     """The gradients dict: one entry per input, summed where an input appears twice (``Mul(x, x)``)."""
     gradients = {}
     for node, g in zip(inbound, grads):
@@ -372,6 +374,16 @@ def forward_and_backward(graph):
     return graph[-1].value
 
 
+class _Step(NamedTuple):
+    """What a Plan works out once for one computed node's backward step."""
+
+    node: Node
+    inbound: list  # node.inbound_nodes
+    out: tuple | None  # the grad buffer offered for each input (vjp's ``out``), or None for none at all
+    unique: bool  # the inputs are all distinct (no Mul(x, x) to sum)
+    consumer: Node | None  # the node's one consumer, None when it has several or none
+
+
 class Plan:
     """A graph's training pass worked out once: the fast path for running it step after step.
 
@@ -397,7 +409,7 @@ class Plan:
         self.fast = all(_plannable(n) and all(id(c) in members for c in n.outbound_nodes) for n in graph)
         self.grad_buffers = dict(grad_buffers or {})
         self._forwards = [n.forward for n in graph if type(n).forward is not Input.forward]
-        self._backward = []  # (node, its inputs, out, inputs all distinct, sole consumer) for computed nodes, last first
+        self._backward = []  # a _Step per computed node that needs a gradient, last first
         self._inputs = []  # (Input, sole consumer) for the Inputs that get a gradient
         for node in reversed(graph):
             if not node.requires_grad:
@@ -413,7 +425,7 @@ class Plan:
                     out = out or [None] * len(node.inbound_nodes)
                     out[k] = buffer
             unique = len(set(map(id, node.inbound_nodes))) == len(node.inbound_nodes)
-            self._backward.append((node, node.inbound_nodes, out and tuple(out), unique, consumer))
+            self._backward.append(_Step(node, node.inbound_nodes, out and tuple(out), unique, consumer))
 
     def run(self):
         """One forward and one backward pass; returns the value of the graph's last node."""
@@ -429,7 +441,7 @@ class Plan:
             if unique:
                 node.gradients = {parent: g for parent, g in zip(inbound, grads) if g is not None}
             else:
-                node.gradients = _by_input(inbound, grads)
+                node.gradients = _gradients_by_input(inbound, grads)
         for node, consumer in self._inputs:
             # The consumer's array itself (no copy: it may be a grad buffer); the rare rest as Input.backward.
             grad = None if consumer is None else consumer.gradients.get(node)

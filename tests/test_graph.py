@@ -201,3 +201,33 @@ def test_backprop_table_matches_the_miniflow_passes_and_numbers():
     order = postorder([cost])
     only_b = backprop(order, 1.0, needed={n for n in order if n is not W and n is not X})
     assert W not in only_b and X not in only_b and b in only_b
+
+
+def test_postorder_is_the_textbook_recursive_depth_first_post_order():
+    import random
+
+    from flowlab.graph import postorder
+
+    def recursive(roots):  # the definition, written plainly (recursion is fine at this size)
+        order, seen = [], set()
+
+        def visit(node):
+            seen.add(id(node))
+            for parent in node.inbound_nodes:
+                if id(parent) not in seen:
+                    visit(parent)
+            order.append(node)
+
+        for root in roots:
+            if id(root) not in seen:
+                visit(root)
+        return order
+
+    for trial in range(300):
+        rnd = random.Random(trial)
+        nodes = []
+        for _ in range(rnd.randint(1, 20)):
+            inputs = [rnd.choice(nodes) for _ in range(rnd.randint(0, min(3, len(nodes))))] if nodes else []
+            nodes.append(Add(*inputs) if inputs else Input())
+        roots = [rnd.choice(nodes) for _ in range(rnd.randint(1, 3))] + [nodes[-1]]
+        assert postorder(roots) == recursive(roots), trial
