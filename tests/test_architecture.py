@@ -39,7 +39,8 @@ def test_the_checker_sees_an_upward_import_and_a_cycle():
 
 
 # Tests mirror the package: flowlab/<m>.py has tests/test_<m>.py; a package's __init__ has
-# tests/test_<package>.py and its module flowlab/<package>/<m>.py has tests/test_<package>_<m>.py.
+# tests/test_<package>.py and its module flowlab/<package>/<m>.py has tests/test_<package>_<m>.py (or, for
+# a package in TESTED_TOGETHER, the package's file holds its modules' tests).
 # Tests of more than one module (the CLI end to end, faults, golden records, equivalence) have files of
 # their own beside these.
 TESTS = Path(__file__).resolve().parent
@@ -51,12 +52,25 @@ NO_TEST_FILE = {
     "flowlab.__main__": "`python -m flowlab` calls cli.main; test_cli.py and test_faults.py run it",
 }
 
+#: Packages whose modules are tested together in tests/test_<package>.py, each with the reason.
+TESTED_TOGETHER = {
+    "flowlab.optim": "one harness holds every update rule (sgd, adaptive, adam) to torch.optim's documented "
+                     "algorithm and every registered optimizer to the base's contract, parametrized over the "
+                     "registry (the flat path against the per-parameter one: test_fastpath.py)",
+    "flowlab.tensorslow": "the series' worked values, every operation's numeric gradient, sessions and training "
+                          "share one graph fixture and helpers over the package's public API",
+}
+
 #: Modules whose tests still live in other files (moved when those files are free); empty when done.
 PENDING = {"flowlab.stacked_runs"}
 
 
 def expected_test_file(module):
-    """tests/test_<path>.py for flowlab.<path> (dots become underscores): flowlab.data.load -> test_data_load.py."""
+    """tests/test_<path>.py for flowlab.<path> (dots become underscores): flowlab.data.load -> test_data_load.py;
+    a module of a package in TESTED_TOGETHER: the package's file."""
+    package = module.rpartition(".")[0]
+    if package in TESTED_TOGETHER:
+        module = package
     return TESTS / ("test_" + "_".join(module.split(".")[1:]) + ".py")
 
 
@@ -76,7 +90,10 @@ def test_every_module_has_its_test_file():
 
 def test_the_allow_lists_name_real_modules_and_pending_ones_are_pending():
     assert set(NO_TEST_FILE) <= set(modules.MODULES) and PENDING <= set(modules.MODULES)
+    assert set(TESTED_TOGETHER) <= set(modules.MODULES)
     done = sorted(name for name in PENDING if expected_test_file(name).exists())
     assert not done, f"these have their test file now: remove them from PENDING: {done}"
     assert expected_test_file("flowlab.data.load").name == "test_data_load.py"
-    assert expected_test_file("flowlab.data").name == "test_data.py" and expected_test_file("flowlab._checks").name == "test__checks.py"
+    assert expected_test_file("flowlab.optim.adam").name == "test_optim.py"
+    assert expected_test_file("flowlab.data").name == "test_data.py"
+    assert expected_test_file("flowlab._checks").name == "test__checks.py"
