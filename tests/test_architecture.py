@@ -58,7 +58,8 @@ TESTED_TOGETHER = {
                      "algorithm and every registered optimizer to the base's contract, parametrized over the "
                      "registry (the flat path against the per-parameter one: test_fastpath.py)",
     "flowlab.tensorslow": "the series' worked values, every operation's numeric gradient, sessions and training "
-                          "share one graph fixture and helpers over the package's public API",
+                          "share one graph fixture and draw their inputs from one module-level generator in "
+                          "file order: split across files, the tests would get other inputs",
 }
 
 #: Modules whose tests still live in other files (moved when those files are free); empty when done.
