@@ -7,7 +7,9 @@ import os
 import sys
 import traceback
 
-from ..runner import run_detached, write_run_files
+from dataclasses import replace
+
+from ..runner import RunTask, run_detached, write_run_files
 from .local import STOP_GRACE, WorkerDied, _cpu_count
 
 __all__ = ["ClusterError", "DASK_CONFIG", "DaskExecutor", "local_cluster"]
@@ -166,7 +168,7 @@ class DaskExecutor:
         try:
             for i, task in enumerate(tasks):
                 sent = self._prepare(task)
-                name = task.get("name", i) if isinstance(task, dict) else i
+                name = task.name if isinstance(task, RunTask) else i
                 future = client.submit(_run_on_worker, fn, sent, token, ship, key=f"flowlab-{token}-{i}-{name}",
                                        pure=False)
                 futures[future] = task
@@ -194,11 +196,11 @@ class DaskExecutor:
                 client_log.setLevel(level)
 
     def _prepare(self, task):
-        if not isinstance(task, dict):
+        if not isinstance(task, RunTask):
             return task
-        task = {k: v for k, v in task.items() if k != "data_path"}  # a driver-local folder
-        if self.shared_logdir and "run_dir" in task:
-            task["run_dir"] = os.path.abspath(task["run_dir"])  # workers have other working directories
+        task = replace(task, data_path=None)  # a driver-local folder
+        if self.shared_logdir:
+            task = replace(task, run_dir=os.path.abspath(task.run_dir))  # workers have other working directories
         return task
 
     def _collect(self, future, task, ship):
@@ -209,8 +211,8 @@ class DaskExecutor:
             if "scheduler-connection-lost" in f"{getattr(exc, 'reason', '')} {exc}":
                 return _SchedulerLost()
             outcome = _dask_error(exc)
-            if ship and isinstance(task, dict) and "run_dir" in task:
-                write_run_files(task["run_dir"], {})  # the local executors leave a directory too
+            if ship and isinstance(task, RunTask):
+                write_run_files(task.run_dir, {})  # the local executors leave a directory too
             return outcome
         if result is _NOT_STARTED:
             return result
@@ -218,7 +220,7 @@ class DaskExecutor:
         if kind == "error":
             return RuntimeError(outcome)
         if files is not None:
-            write_run_files(task["run_dir"], files)
+            write_run_files(task.run_dir, files)
         return outcome
 
     def _stop(self, client, token, futures, reported, ship, on_done):
@@ -279,7 +281,7 @@ def _run_on_worker(fn, task, token, ship):
         return _NOT_STARTED
     kwargs = {"callbacks": [_stop_callback(token)]} if _accepts_callbacks(fn) else {}
     try:
-        if ship and isinstance(task, dict) and "run_dir" in task:
+        if ship and isinstance(task, RunTask):
             outcome, files = run_detached(fn, task, **kwargs)
             return "ok", outcome, files
         return "ok", fn(task, **kwargs), None

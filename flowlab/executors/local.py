@@ -33,7 +33,7 @@ class InProcessExecutor:
         for task in tasks:
             outcome = fn(task)
             on_done(task, outcome)
-            if isinstance(outcome, dict) and outcome.get("status") == RunStatus.INTERRUPTED:
+            if getattr(outcome, "status", None) == RunStatus.INTERRUPTED:  # a run's record, or a stacked group's
                 raise KeyboardInterrupt
 
 
@@ -61,7 +61,7 @@ class ProcessExecutor:
     def start(self):
         """Starts the forkserver now, so its imports overlap with the driver loading the data."""
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["flowlab.experiment", "flowlab.tensorboard", "flowlab.summaries", "PIL.Image"])
+        ctx.set_forkserver_preload(["flowlab.runner", "flowlab.tensorboard", "flowlab.summaries", "PIL.Image"])
         from multiprocessing import forkserver
 
         # The forkserver starts as `python -c ...`, which puts the working directory first on its
