@@ -1,7 +1,8 @@
-# Size: over 400 lines: the records and the leaderboard, the Experiment and the single-run payload (execute_run)
-# still share this file; the run config is in config.py and the payload's file writing in runner.py. Next:
-# execute_run and the data sharing to runner.py, the records and the table to their own module.
-"""Experiment: a grid of run configs, run names, resume, and the results table of a sweep."""
+# Size: over 400 lines: one subject, the sweep's driver (plan, run, resume, publishing results and the
+# full-disk and Ctrl-C policies); the run config is in config.py, the records in results.py, the
+# single-run payload in runner.py.
+"""Experiment: plans a grid of run configs (checked once, nothing written), runs it, resumes it, and
+publishes the results of the sweep as its runs finish."""
 
 from __future__ import annotations
 
@@ -14,26 +15,25 @@ import re
 import shutil
 import tempfile
 import warnings
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-from .atomic import write_atomic as _write_atomic
+from ._checks import choice, is_whole
 from .config import (CONFIG_FIELDS, SHORT, RunConfig, config_dict, config_value, format_value,  # noqa: F401
                      parse_hidden, run_name)
 from .data import DATASETS
 from .executors import ClusterError, InProcessExecutor, ProcessExecutor, make_executor
-from .nodes import unknown_choice
-from .results import (CLASSIFICATION_METRICS, METRICS, MLP_ONLY, Results, RunResult,  # noqa: F401 - public here too
-                      _read_record, _to_result, read_run)
+from .results import (CLASSIFICATION_METRICS, METRICS, MLP_ONLY, DiskFullError, Results, RunResult,  # noqa: F401
+                      _DiskFull, _DiskReserve, _is_disk_full, _read_record, _to_result, read_run)
 from .runner import (_DATA_CACHE, RunOutcome, RunTask, _check_builder, _data_key, _DataCache,  # noqa: F401
                      _json_default, _load_data, _nbytes, _share_datasets, execute_run, interrupted_record,
                      run_detached, run_hparams, settle, write_run_files, write_run_json)
 from .sendable import check_sendable
 from .status import FINISHED, RunStatus
 
-__all__ = ["Experiment", "RunConfig", "RunResult", "Results", "SweepInterrupted", "DiskFullError", "run_name",
+__all__ = ["Experiment", "SweepPlan", "RunConfig", "RunResult", "Results", "SweepInterrupted", "DiskFullError", "run_name",
            "execute_run",
            "run_detached", "write_run_files"]
 
@@ -91,8 +91,7 @@ class Experiment:
             raise ValueError(f"Experiment: name must be letters, digits and . _ + = -, got name={name!r}")
         if len(str(name)) > 100:
             raise ValueError(f"Experiment: name is {len(str(name))} characters long; keep it to 100 (it names a folder)")
-        if workers is not None and (not isinstance(workers, (int, np.integer)) or isinstance(workers, bool)
-                                    or workers < 1):
+        if workers is not None and (not is_whole(workers) or workers < 1):
             raise ValueError(f"Experiment: workers must be a whole number >= 1, got workers={workers!r}")
         if "hidden" in config:
             config["hidden"] = parse_hidden(config["hidden"])
@@ -141,7 +140,7 @@ class Experiment:
         return configs, varied
 
     def sweep(self, resume=None, redo_changed=False, **axes):
-        """Runs every config of the grid and returns the ``Results``.
+        """Runs every config of the grid and returns the ``Results``: ``run(plan(...))``.
 
         Args:
             resume: a sweep directory flowlab made: runs that finished there are kept, the others are
@@ -158,62 +157,100 @@ class Experiment:
             ValueError: a config value is invalid (nothing is written then); ``resume`` is not a
                 flowlab sweep (``NotASweep``) or changes its settings.
             SweepLocked: another process runs this sweep directory now.
+            ClusterError: the Dask cluster cannot be reached or cannot run flowlab (nothing is written then).
             DiskFullError: the disk filled up; finished runs are kept in results.csv.
             SweepInterrupted: Ctrl-C or SIGTERM; finished runs are kept, running ones are marked
                 ``interrupted``, and ``.results`` holds the records.
         """
+        return self.run(self.plan(resume=resume, redo_changed=redo_changed, **axes))
+
+    def plan(self, resume=None, redo_changed=False, **axes):
+        """Checks a sweep and returns its ``SweepPlan`` (a ``RunTask`` per run); writes nothing and
+        connects to nothing. Takes ``sweep``'s arguments and raises its ValueErrors."""
         if getattr(multiprocessing.current_process(), "_inheriting", False):
             raise RuntimeError(
                 "Experiment.sweep was called while a worker process was importing your script: put the "
                 "sweep under `if __name__ == \"__main__\":` (workers import the script that started them)")
         from . import sweepdir
+        from .limits import check_resources
 
-        lock = sweep_dir = None
         if resume:
-            sweep_dir, manifest, lock = sweepdir.open_sweep(resume)
+            sweep_dir = Path(resume).resolve() if Path(resume).is_symlink() else Path(resume)
+            configs, varied, order = _resume_plan(self, sweep_dir, sweepdir.read_manifest(sweep_dir), axes,
+                                                  redo_changed)
+            for name in order:
+                sweepdir.check_run_dir(sweep_dir, name)
+        else:
+            configs, varied = self.grid(**axes)
+            order = [run_name(c, varied) for c in configs]
+            check_writable(self.logdir)
+            sweep_dir = sweepdir.sweep_path(self.logdir, self.name)
+        if self.model is None:  # a user's builder makes its own network: its size is not known here
+            check_resources([asdict(c) for c in configs], sweep_dir if resume else self.logdir, self.histograms,
+                            workers=min(len(configs), self.workers or os.cpu_count() or 1))
+        executor = make_executor(self.executor, self.workers, connect=False)
+        if self.model is not None:
+            check_sendable(self.model, executor)
+        return SweepPlan(tuple(configs), tuple(varied), tuple(order), sweep_dir, bool(resume), executor,
+                         self._tasks(configs, varied, order, sweep_dir))
+
+    def _tasks(self, configs, varied, order, sweep_dir):
+        columns = _hparams_columns(configs, self.model)
+        seedless = [k for k in varied if k != "seed"]
+        # The HParams row's name: the run first (the table cuts long names short), the sweep after
+        # it keeps rows of two sweeps in one logdir apart; seeds share a row.
+        return tuple(RunTask(name=name, run_dir=str(Path(sweep_dir) / name), config=config_dict(config),
+                             group_name=f"{run_name(config, seedless)} [{Path(sweep_dir).name}]",
+                             histograms=self.histograms, hparams_columns=columns, builder=self.model)
+                     for name, config in zip(order, configs))
+
+    def run(self, plan):
+        """Runs a ``plan`` (from ``plan()``) and returns the ``Results``, as ``sweep`` does.
+
+        The datasets are downloaded if needed, a model builder is tried on the first run's data, the
+        executor connects (a Dask cluster), and only then is the sweep directory made (or, on
+        resume, locked): a problem found before that leaves nothing behind.
+        """
+        from . import sweepdir
+
+        lock = None
+        sweep_dir = plan.sweep_dir
         try:
-            if resume:
-                configs, varied, order = _resume_plan(self, sweep_dir, manifest, axes, redo_changed)
-            else:
-                configs, varied = self.grid(**axes)
-                order = [run_name(c, varied) for c in configs]
-                check_writable(self.logdir)
-            _fetch_files(configs, self.progress)
-            from .limits import check_resources
-
-            if self.model is None:  # a user's builder makes its own network: its size is not known here
-                check_resources([asdict(c) for c in configs], sweep_dir or self.logdir, self.histograms,
-                                workers=min(len(configs), self.workers or os.cpu_count() or 1))
-            executor = _make_executor(self.executor, self.workers)
+            if plan.resume:
+                sweep_dir, _, lock = sweepdir.open_sweep(plan.sweep_dir)
+            _fetch_files(plan.configs, self.progress)
             if self.model is not None:
-
-                check_sendable(self.model, executor)
-                _check_builder(self.model, configs[0], varied)
-            manifest = {"name": self.name, "varied": list(varied), "histograms": self.histograms,
-                        "runs": [{"name": n, "config": _plain(config_dict(c))} for n, c in zip(order, configs)]}
-            if resume:
+                _check_builder(self.model, plan.configs[0], plan.varied)
+            executor = plan.executor
+            if hasattr(executor, "start"):
+                executor.start()  # a cluster that cannot run flowlab stops the sweep here
+            manifest = {"name": self.name, "varied": list(plan.varied), "histograms": self.histograms,
+                        "runs": [{"name": t.name, "config": _plain(t.config)} for t in plan.tasks]}
+            tasks = plan.tasks
+            if plan.resume:
                 sweepdir.write_manifest(sweep_dir, dict(manifest, name=sweep_dir.name))
             else:
-                sweep_dir, lock = sweepdir.create_sweep_dir(self.logdir, self.name, manifest)
-            return self._run_sweep(executor, sweep_dir, configs, varied, order, resume=bool(resume))
+                sweep_dir, lock = sweepdir.create_sweep_dir(self.logdir, self.name, manifest, path=plan.sweep_dir)
+                if sweep_dir != plan.sweep_dir:  # another sweep took the planned name meanwhile
+                    tasks = self._tasks(plan.configs, plan.varied, plan.names, sweep_dir)
+            return self._run_sweep(executor, sweep_dir, plan.configs, tasks, resume=plan.resume)
         except BaseException:
-            if not resume and lock is not None:
+            if not plan.resume and lock is not None:
                 _remove_if_unused(sweep_dir)
             raise
         finally:
             if lock is not None:
                 lock.release()
 
-    def _run_sweep(self, executor, sweep_dir, configs, varied, order, resume):
+    def _run_sweep(self, executor, sweep_dir, configs, planned, resume):
         from . import sweepdir
 
         records, tasks, damaged = {}, [], []
-        columns = _hparams_columns(configs, self.model)
-        for name, config in zip(order, configs):
-            sweepdir.check_run_dir(sweep_dir, name)
+        order = [t.name for t in planned]
+        for task in planned:
+            name = task.name
             previous = _read_record(sweep_dir / name)
-            if previous is not None and previous.get("status") in FINISHED \
-                    and previous.get("config") == _plain(config_dict(config)):
+            if previous is not None and previous.get("status") in FINISHED and previous.get("config") == _plain(task.config):
                 why = sweepdir.damage(sweep_dir / name, previous)
                 if why is None:
                     records[name] = _to_result(previous)
@@ -221,18 +258,7 @@ class Experiment:
                 damaged.append(f"{name} ({why})")
             elif previous is None and (sweep_dir / name / "run.json").exists():
                 damaged.append(f"{name} (run.json is unreadable or has the wrong shape)")
-            seedless = [k for k in varied if k != "seed"]
-            tasks.append(RunTask(
-                name=name,
-                run_dir=str(sweep_dir / name),
-                config=config_dict(config),
-                # The HParams row's name: the run first (the table cuts long names short), the sweep
-                # after it keeps rows of two sweeps in one logdir apart; seeds share a row.
-                group_name=f"{run_name(config, seedless)} [{sweep_dir.name}]",
-                histograms=self.histograms,
-                hparams_columns=columns,  # the sweep's HParams config, which every run writes
-                builder=self.model,
-            ))
+            tasks.append(task)
         if damaged:
             warnings.warn(f"resume: redoing {len(damaged)} damaged run(s): {'; '.join(damaged[:5])}"
                           f"{'; ...' if len(damaged) > 5 else ''}", stacklevel=3)
@@ -259,8 +285,6 @@ class Experiment:
         if not tasks:
             publish()
             return results
-        if hasattr(executor, "start"):
-            executor.start()
         data_dir = None
         full = []  # the disk-full error that stopped the sweep
         try:
@@ -327,54 +351,27 @@ class Experiment:
         return results
 
 
-class DiskFullError(OSError):
-    """The disk filled up during a sweep: runs that could not be written are ``failed`` with the reason,
-    and ``results.csv`` holds every finished run. ``.results`` holds the records."""
+@dataclass(frozen=True)
+class SweepPlan:
+    """A checked sweep, ready for ``Experiment.run``: what ``Experiment.plan`` returns.
 
-    def __init__(self, results, reason):
-        super().__init__(f"the disk is full ({reason})")
-        self.results, self.reason = results, reason
+    Attributes:
+        configs: the validated ``RunConfig`` of each run, in grid order.
+        varied: the fields (and user-defined axes) that differ between runs.
+        names: each run's name (its folder).
+        sweep_dir: the directory the sweep writes: the one resumed, or the new one ``run`` makes.
+        resume: whether it resumes ``sweep_dir`` (its finished runs are kept).
+        executor: where the runs execute (not connected yet).
+        tasks: a ``RunTask`` per run of the grid (on resume, ``run`` skips those that finished).
+    """
 
-
-class _DiskFull(KeyboardInterrupt):
-    """Stops the executor (as Ctrl-C would: running runs stop, none start) when the disk is full."""
-
-    def __init__(self, reason):
-        super().__init__(reason)
-        self.reason = reason
-
-
-def _is_disk_full(error):
-    return bool(error) and ("No space left on device" in error or "Disk quota exceeded" in error)
-
-
-class _DiskReserve:
-    """A few KB kept free beside the sweep so that results.csv can still be written when the disk fills:
-    a write that hits ENOSPC gives the reserve back and tries again."""
-
-    def __init__(self, sweep_dir, runs):
-        self.path = Path(sweep_dir) / ".flowlab" / "reserve"
-        try:
-            with open(self.path, "wb") as f:
-                os.posix_fallocate(f.fileno(), 0, 64 * 1024 + 1024 * runs)
-        except (OSError, AttributeError):
-            self.release()
-
-    def write(self, path, text):
-        try:
-            _write_atomic(path, text.encode())
-        except OSError as exc:
-            if exc.errno not in (28, 122) or not self.path.exists():  # ENOSPC, EDQUOT
-                raise
-            self.release()
-            _write_atomic(path, text.encode())
-            raise  # written; the caller still learns the disk is full
-
-    def release(self):
-        try:
-            self.path.unlink()
-        except OSError:
-            pass
+    configs: tuple
+    varied: tuple
+    names: tuple
+    sweep_dir: Path
+    resume: bool
+    executor: object
+    tasks: tuple
 
 
 def _resume_plan(exp, sweep_dir, manifest, axes, redo_changed):
@@ -476,7 +473,7 @@ def _unknown_field(what, name):
     long = {short: key for key, short in SHORT.items()}.get(name)
     if long and long != name:
         return f"unknown {what} {name!r}; the field is called {long!r}"
-    return unknown_choice(what, name, CONFIG_FIELDS)
+    return choice(what, name, CONFIG_FIELDS)
 
 
 def _plain(value):
@@ -498,11 +495,6 @@ def check_writable(logdir):
     except OSError as exc:
         raise ValueError(f"logdir {logdir} is not writable ({exc.strerror}: {probe}); "
                          "pass --logdir with a directory you can write to") from None
-
-
-def _make_executor(executor, workers):
-
-    return make_executor(executor, workers)
 
 
 class _RunProgress:

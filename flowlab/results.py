@@ -1,5 +1,5 @@
 """A sweep's records: one ``RunResult`` per run, ``Results`` with the leaderboard (ranking, table, CSV),
-and reading a run's record back from its ``run.json``."""
+reading a run's record back from its ``run.json``, and writing results.csv when the disk fills up."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from .atomic import write_atomic as _write_atomic
 from .config import CONFIG_FIELDS
 from .status import FINISHED, SUCCEEDED, RunStatus
 
-__all__ = ["RunResult", "Results", "METRICS", "read_run"]
+__all__ = ["RunResult", "Results", "METRICS", "DiskFullError", "read_run"]
 
 
 @dataclass(frozen=True)
@@ -181,3 +182,53 @@ def _to_result(data):
                      status=data.get("status", RunStatus.FAILED.value), metrics=data.get("metrics", {}),
                      logdir=data.get("logdir", ""), error=data.get("error"),
                      seconds=float(data.get("seconds", 0.0)), initial_weights=data.get("initial_weights"))
+
+
+class DiskFullError(OSError):
+    """The disk filled up during a sweep: runs that could not be written are ``failed`` with the reason,
+    and ``results.csv`` holds every finished run. ``.results`` holds the records."""
+
+    def __init__(self, results, reason):
+        super().__init__(f"the disk is full ({reason})")
+        self.results, self.reason = results, reason
+
+
+class _DiskFull(KeyboardInterrupt):
+    """Stops the executor (as Ctrl-C would: running runs stop, none start) when the disk is full."""
+
+    def __init__(self, reason):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _is_disk_full(error):
+    return bool(error) and ("No space left on device" in error or "Disk quota exceeded" in error)
+
+
+class _DiskReserve:
+    """A few KB kept free beside the sweep so that results.csv can still be written when the disk fills:
+    a write that hits ENOSPC gives the reserve back and tries again."""
+
+    def __init__(self, sweep_dir, runs):
+        self.path = Path(sweep_dir) / ".flowlab" / "reserve"
+        try:
+            with open(self.path, "wb") as f:
+                os.posix_fallocate(f.fileno(), 0, 64 * 1024 + 1024 * runs)
+        except (OSError, AttributeError):
+            self.release()
+
+    def write(self, path, text):
+        try:
+            _write_atomic(path, text.encode())
+        except OSError as exc:
+            if exc.errno not in (28, 122) or not self.path.exists():  # ENOSPC, EDQUOT
+                raise
+            self.release()
+            _write_atomic(path, text.encode())
+            raise  # written; the caller still learns the disk is full
+
+    def release(self):
+        try:
+            self.path.unlink()
+        except OSError:
+            pass

@@ -1,3 +1,5 @@
+# Size: just over 400 lines: the executor, its settings and the cluster checks it makes on connecting
+# are one subject (what it takes to run flowlab's runs on Dask).
 """Running a sweep on a Dask cluster: the executor, flowlab's cluster settings and the checks that a
 cluster can run flowlab (same versions of flowlab and its numerical stack on every machine)."""
 
@@ -41,6 +43,15 @@ def _import_distributed():
         raise ImportError(f"the Dask executor needs dask and distributed: pip install 'flowlab[dask]' ({exc})") \
             from None
     return distributed
+
+
+def _check_installed():
+    """Raises the install hint unless distributed can be imported, without importing it (a second or more)."""
+    import importlib.util
+
+    if sys.modules.get("distributed") is None and ("distributed" in sys.modules
+                                                   or importlib.util.find_spec("distributed") is None):
+        _import_distributed()  # raises ImportError with the hint
 
 
 def _is_dask_object(obj):
@@ -96,6 +107,8 @@ class DaskExecutor:
 
     On connecting it checks that the scheduler and every worker import the same flowlab version
     as this process (and warns of other version mismatches and of the nanny's malloc setting).
+    It connects when it is made, or with ``connect=False`` on first use (``start``, ``run``,
+    ``client``): a sweep then checks its grid before it waits on a cluster.
 
     Args:
         address: "tcp://host:port", a scheduler file (``*.json``, as HPC launchers write), a
@@ -103,22 +116,30 @@ class DaskExecutor:
             ``DASK_SCHEDULER_ADDRESS`` variable.
         shared_logdir: workers write straight into the logdir (a filesystem they share).
         timeout: seconds to wait for the scheduler.
+        connect: connect and check the cluster now (True) or on first use (False).
     """
 
     local = False
     remote = True  # the driver's files are not the workers': they load datasets themselves
 
-    def __init__(self, address=None, *, shared_logdir=False, timeout=10):
-        distributed = _import_distributed()
+    def __init__(self, address=None, *, shared_logdir=False, timeout=10, connect=True):
+        _check_installed()
         if address is None:
             address = os.environ.get("DASK_SCHEDULER_ADDRESS")
             if not address:
                 raise ValueError("DaskExecutor: give a scheduler address 'tcp://host:port', a scheduler file, "
                                  "a distributed.Client, or set DASK_SCHEDULER_ADDRESS")
         self.address, self.shared_logdir, self.timeout = address, bool(shared_logdir), timeout
-        self._client = address if isinstance(address, distributed.Client) else None
+        # A Client can only exist once distributed is imported (a string address needs no import yet).
+        distributed = sys.modules.get("distributed")
+        self._client = address if distributed is not None and isinstance(address, distributed.Client) else None
         self._owned = self._client is None
-        self.client  # connect and check now, before a sweep writes anything
+        if connect:
+            self.client  # connect and check now, before a sweep writes anything
+
+    def start(self):
+        """Connects and checks the cluster now (a sweep calls it before it makes its directory)."""
+        self.client
 
     @property
     def client(self):
@@ -135,7 +156,7 @@ class DaskExecutor:
         return self._client
 
     def _connect(self):
-        from distributed import Client
+        Client = _import_distributed().Client
 
         target, where = self.address, self.address
         if isinstance(target, (str, os.PathLike)) and str(target).endswith(".json"):
