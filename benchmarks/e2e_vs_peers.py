@@ -31,6 +31,7 @@ with a message. The MNIST-shaped data are synthetic IDX files (gzipped, 60000 + 
 from __future__ import annotations
 
 import argparse
+import compileall
 import csv
 import gzip
 import json
@@ -208,6 +209,10 @@ def main(argv=None):
         print(f"# Keras: not importable by {args.keras_python}; skipped (pass --keras-python)", flush=True)
     print("# " + json.dumps({**environment(), **blas_info(),
                              "openblas_l2_size": os.environ.get("OPENBLAS_L2_SIZE")}), flush=True)
+    # As an install does (pip compiles a wheel's modules; an editable install writes them on first
+    # import): with PYTHONDONTWRITEBYTECODE set, every start would compile flowlab's changed modules
+    # from source, 20-40 ms a process that an installed flowlab does not pay (PyTorch's are compiled).
+    compileall.compile_dir(str(ROOT / "flowlab"), quiet=1)
     work = Path(tempfile.mkdtemp(prefix="flowlab-e2e-"))
     raw = {}
     try:

@@ -7,8 +7,9 @@ class Callback:
     """Base class for training callbacks; every hook is a no-op.
 
     ``self.trainer`` is set before ``on_train_begin``. A callback stops training by setting
-    ``self.trainer.stop = True``. ``on_train_end`` is always called, however the run ended;
-    ``trainer.status`` then says how (one of ``STATUSES``).
+    ``self.trainer.stop = True``. ``on_train_end`` is always called, however the run ended, and
+    its ``logs["status"]`` (the same as ``trainer.status``) says how: a ``flowlab.status.RunStatus``,
+    decided by the trainer, which a callback reads rather than works out.
     """
 
     trainer = None

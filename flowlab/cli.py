@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 
@@ -257,6 +258,14 @@ def _keep_cwd_off_sys_path():
     sys.path[:] = [p for p in sys.path if p not in ("", ".") and os.path.abspath(p) != cwd]
 
 
+def _local_pool(args):
+    """Whether this command's runs will go to local worker processes (and so want the forkserver)."""
+    if args.command != "sweep" or getattr(args, "scheduler_file", None) or getattr(args, "shared_logdir", False) \
+            or getattr(args, "workers", None) == 1:
+        return False
+    return (args.executor or os.environ.get("DASK_SCHEDULER_ADDRESS") or "local") == "local"
+
+
 def _raise_interrupt(signum, frame):
     raise KeyboardInterrupt(f"signal {signum}")
 
@@ -295,6 +304,10 @@ def _main(parser, args):
     if args.redo_changed and not args.resume:
         print(f"flowlab {args.command}: error: --redo-changed goes with --resume DIR", file=sys.stderr)
         return 2
+    if _local_pool(args):  # its interpreter and imports take the other core while this one imports and checks
+        from . import forkserver
+
+        forkserver.start()
     if many and not args.resume and not any(k in axes for k in DEFAULT_SWEEP):
         axes.update({k: [_convert(k, v) for v in vs] for k, vs in DEFAULT_SWEEP.items()})
     name = args.name or ("sweep" if many else "train")

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-import http.client
 import os
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 from .idx import MNIST_FILES, find_idx_files
@@ -178,6 +175,8 @@ class _MirrorFailed(Exception):
 
 
 def _fetch(url, target, size, sha256, timeout, progress):
+    import http.client  # here, not at the top: 20-30 ms of every sweep's start-up, needed only to download
+
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
     try:
         with os.fdopen(fd, "wb") as out, _bar(progress, size, target.name) as bar:
@@ -215,6 +214,10 @@ def _fetch(url, target, size, sha256, timeout, progress):
 
 
 def _open(url, timeout):
+    import http.client
+    import urllib.error
+    import urllib.request
+
     request = urllib.request.Request(url, headers={"User-Agent": "flowlab"})
     try:
         return urllib.request.urlopen(request, timeout=timeout)

@@ -14,7 +14,7 @@ __all__ = ["numeric_gradient", "numeric_array_gradient", "check_gradients", "Gra
 def numeric_gradient(f, params, h=1e-4):
     """Central-difference gradient of ``f(*params)`` with respect to each entry of ``params``.
 
-    Seed 003's function: ``numeric_gradient(forward, [2.0, 1.0])`` gives ``[2., 5.]`` for
+    For example, ``numeric_gradient(forward, [2.0, 1.0])`` gives ``[2., 5.]`` for
     ``forward(a, b) = (a + b) * (b + 1)``. ``params`` is a list or a 1-D array of numbers; an
     array is perturbed in place and restored.
 

@@ -1,17 +1,22 @@
 # Size: just over 400 lines: Node, Input, sorting, the passes and the precomputed Plan, which share the gradient
-# protocol.
+# protocol (the walks themselves are flowlab.traversal's).
 """The graph engine: Node, Input, topological_sort and the forward and backward passes (MiniFlow's protocol)."""
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from ._checks import preview
+from .traversal import backprop, describe, postorder
 
 __all__ = [
     "Node",
     "Input",
     "topological_sort",
+    "postorder",
+    "backprop",
     "forward_pass",
     "backward_pass",
     "forward_and_backward",
@@ -19,13 +24,6 @@ __all__ = [
     "describe",
     "unbroadcast",
 ]
-
-
-def describe(node) -> str:
-    """How error messages name a node: its class and its name, e.g. ``Linear 'dense_1'``."""
-    name = getattr(node, "name", None)
-    kind = type(node).__name__
-    return f"{kind} {name!r}" if name else f"{kind} (unnamed; pass name= to label it)"
 
 
 def unbroadcast(grad, shape):
@@ -160,15 +158,25 @@ class Node:
             if g is not None:
                 shape = np.shape(node.value)
                 if np.shape(g) != shape:
-                    g = unbroadcast(g, shape)
+                    g = self._fit(g, shape, node)
             result.append(g)
         return result
+
+    def _fit(self, grad, shape, node):
+        """Sums a broadcast gradient back to its input's shape, or says whose gradient has the wrong shape."""
+        try:
+            return unbroadcast(grad, shape)
+        except (ValueError, IndexError):
+            raise ValueError(
+                f"{describe(self)} gave a gradient of shape {np.shape(grad)} for its input {describe(node)} "
+                f"of shape {shape}; a gradient must have its input's shape (or broadcast to it)"
+            ) from None
 
     #: The optional fast path of ``vjp`` (see there): None, or a method ``fast_vjp(self, grad, out)``.
     fast_vjp = None
 
     def backward(self):
-        self.gradients = _by_input(self.inbound_nodes, self.vjp(self.upstream_gradient()))
+        self.gradients = _gradients_by_input(self.inbound_nodes, self.vjp(self.upstream_gradient()))
 
 
 _UNRESOLVED = object()
@@ -184,7 +192,7 @@ def _fast_vjp_of(cls):
     return fast
 
 
-def _by_input(inbound, grads):
+def _gradients_by_input(inbound, grads):
     """The gradients dict: one entry per input, summed where an input appears twice (``Mul(x, x)``)."""
     gradients = {}
     for node, g in zip(inbound, grads):
@@ -298,20 +306,28 @@ def topological_sort(feed_dict):
 
     # Everything downstream of the fed Inputs, then everything those nodes read.
     seen = dict.fromkeys(feed_dict)
-    stack = list(feed_dict)
-    while stack:
-        for m in stack.pop().outbound_nodes:
-            if m not in seen:
-                seen[m] = None
-                stack.append(m)
-    stack = list(seen)
-    while stack:
-        for m in stack.pop().inbound_nodes:
-            if m not in seen:
-                seen[m] = None
-                stack.append(m)
+    for edges in ("outbound_nodes", "inbound_nodes"):
+        stack = list(seen)
+        while stack:
+            for m in getattr(stack.pop(), edges):
+                if m not in seen:
+                    seen[m] = None
+                    stack.append(m)
     nodes = list(seen)
-    order = _order(nodes)
+    # From the sinks: deterministic, and a lone sink (the cost) comes last.
+    sinks = [n for n in nodes if not n.outbound_nodes]
+    try:
+        order = postorder(sinks or nodes[:1])
+    except ValueError as exc:
+        raise ValueError(f"topological_sort: {exc}") from None
+    if len(order) != len(nodes):
+        # Only a cycle leaves nodes unreachable from every sink.
+        placed = set(map(id, order))
+        rest = [describe(n) for n in nodes if id(n) not in placed]
+        raise ValueError(
+            "topological_sort: the graph has a cycle through " + ", ".join(rest)
+            + "; a node cannot read its own output"
+        )
 
     for node in order:
         if isinstance(node, Input):
@@ -323,41 +339,6 @@ def topological_sort(feed_dict):
                 )
         else:
             node.requires_grad = any(getattr(n, "requires_grad", True) for n in node.inbound_nodes)
-    return order
-
-
-def _order(nodes):
-    """Depth-first post-order from the sinks: deterministic, and a lone sink comes last."""
-    sinks = [n for n in nodes if not n.outbound_nodes]
-    order, state = [], {}  # state: 1 = on the current path, 2 = placed
-    for sink in sinks or nodes[:1]:
-        stack = [(sink, iter(sink.inbound_nodes))]
-        state[sink] = 1
-        while stack:
-            node, parents = stack[-1]
-            for parent in parents:
-                mark = state.get(parent)
-                if mark == 1:
-                    cycle = [describe(n) for n, _ in stack] + [describe(parent)]
-                    raise ValueError(
-                        "topological_sort: the graph has a cycle: " + " -> ".join(reversed(cycle))
-                        + "; a node cannot read its own output"
-                    )
-                if mark is None:
-                    state[parent] = 1
-                    stack.append((parent, iter(parent.inbound_nodes)))
-                    break
-            else:
-                stack.pop()
-                state[node] = 2
-                order.append(node)
-    if len(order) != len(nodes):
-        # Only a cycle leaves nodes unreachable from every sink.
-        rest = [describe(n) for n in nodes if n not in state]
-        raise ValueError(
-            "topological_sort: the graph has a cycle through " + ", ".join(rest)
-            + "; a node cannot read its own output"
-        )
     return order
 
 
@@ -393,6 +374,16 @@ def forward_and_backward(graph):
     return graph[-1].value
 
 
+class _Step(NamedTuple):
+    """What a Plan works out once for one computed node's backward step."""
+
+    node: Node
+    inbound: list  # node.inbound_nodes
+    out: tuple | None  # the grad buffer offered for each input (vjp's ``out``), or None for none at all
+    unique: bool  # the inputs are all distinct (no Mul(x, x) to sum)
+    consumer: Node | None  # the node's one consumer, None when it has several or none
+
+
 class Plan:
     """A graph's training pass worked out once: the fast path for running it step after step.
 
@@ -418,7 +409,7 @@ class Plan:
         self.fast = all(_plannable(n) and all(id(c) in members for c in n.outbound_nodes) for n in graph)
         self.grad_buffers = dict(grad_buffers or {})
         self._forwards = [n.forward for n in graph if type(n).forward is not Input.forward]
-        self._backward = []  # (node, its inputs, out, inputs all distinct, sole consumer) for computed nodes, last first
+        self._backward = []  # a _Step per computed node that needs a gradient, last first
         self._inputs = []  # (Input, sole consumer) for the Inputs that get a gradient
         for node in reversed(graph):
             if not node.requires_grad:
@@ -434,7 +425,7 @@ class Plan:
                     out = out or [None] * len(node.inbound_nodes)
                     out[k] = buffer
             unique = len(set(map(id, node.inbound_nodes))) == len(node.inbound_nodes)
-            self._backward.append((node, node.inbound_nodes, out and tuple(out), unique, consumer))
+            self._backward.append(_Step(node, node.inbound_nodes, out and tuple(out), unique, consumer))
 
     def run(self):
         """One forward and one backward pass; returns the value of the graph's last node."""
@@ -450,7 +441,7 @@ class Plan:
             if unique:
                 node.gradients = {parent: g for parent, g in zip(inbound, grads) if g is not None}
             else:
-                node.gradients = _by_input(inbound, grads)
+                node.gradients = _gradients_by_input(inbound, grads)
         for node, consumer in self._inputs:
             # The consumer's array itself (no copy: it may be a grad buffer); the rare rest as Input.backward.
             grad = None if consumer is None else consumer.gradients.get(node)

@@ -8,7 +8,8 @@ from types import SimpleNamespace
 
 from .graph import Input
 from .model import name_from_caller, named_params
-from .status import RunStatus
+from ._checks import choice
+from .status import STATUSES, RunStatus
 
 __all__ = ["LoopLogger", "trainables_of"]
 
@@ -94,7 +95,10 @@ class LoopLogger:
         self.logger.on_epoch_begin(int(epoch) + 1, logs)
 
     def close(self, status=RunStatus.COMPLETED):
-        """Writes what is pending and the HParams row with ``status``, and closes the files."""
+        """Writes what is pending and the HParams row with ``status`` (one of ``flowlab.status.STATUSES``),
+        and closes the files."""
+        if status not in STATUSES:
+            raise ValueError(f"LoopLogger.close: {choice('status', status, STATUSES)}")
         if self.closed:
             return
         self.closed = True

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .graph import Input, Plan, describe, topological_sort
+from .graph import Input, Plan, describe, postorder, topological_sort
+from .params import FlatLayout, Parameters
 
 __all__ = ["Model", "DataShape", "TASKS", "build_model", "name_from_caller", "named_params"]
 
@@ -78,13 +79,12 @@ class Model:
         self.metric = "accuracy" if task == "classification" else "mae"
         dtypes = {p.value.dtype for p in self.params}
         self.dtype = dtypes.pop() if len(dtypes) == 1 and next(iter(dtypes)).kind == "f" else np.dtype(np.float64)
-        # All parameters live in one flat array, and their gradients in another, so an optimizer
-        # can update every parameter with one numpy call per operation (see flowlab.optim).
-        self._flat_params, views = _flat_views([p.value for p in self.params], self.dtype)
-        for p, view in zip(self.params, views):
-            view[...] = p.value
-            p.value = view
-        self._flat_grads, self._grad_views = _flat_views([p.value for p in self.params], self.dtype)
+        # All parameters live in one flat array, and their gradients in another, and the parameter list
+        # says so (params.flat): an optimizer told it updates every parameter with one numpy call per
+        # operation (see flowlab.optim).
+        layout = FlatLayout(self.params, self.dtype)
+        self.params = Parameters(self.params, flat=layout)
+        self._flat_params = layout.value
         self.graph = None
         self._plan = None
 
@@ -159,7 +159,8 @@ class Model:
         self._output_only = [n for n in self._inference if id(n) not in reads_loss]
         self._loss_nodes = [n for n in graph if (id(n) in reads_loss or id(n) in reads_output)
                             and not isinstance(n, Input)]
-        self._plan = Plan(train, grad_buffers=dict(zip(self.params, self._grad_views)))
+        layout = self.params.flat
+        self._plan = Plan(train, grad_buffers=dict(zip(layout.params, layout.grads)))
         # Nodes that train and evaluate differently (Dropout, BatchNorm): switched by _mode.
         self._switches, self._training = [n for n in graph if hasattr(n, "training")], None
 
@@ -293,14 +294,8 @@ class Model:
 
 
 def _ancestors(node):
-    """``{id: node}`` for ``node`` and every node it reads, directly or not, depth first (inputs in order)."""
-    seen, stack = {}, [node]
-    while stack:
-        n = stack.pop()
-        if id(n) not in seen:
-            seen[id(n)] = n
-            stack.extend(reversed(n.inbound_nodes))
-    return seen
+    """``{id: node}`` for ``node`` and every node it reads, directly or not (Inputs in a stable order)."""
+    return {id(n): n for n in postorder([node])}
 
 
 def named_params(params, caller, kind, arg, noun="parameters"):
@@ -353,16 +348,6 @@ def save_npz(path, arrays, config, kind):
         if partial.exists():
             partial.unlink()
     return path
-
-
-def _flat_views(arrays, dtype):
-    """One flat array of ``dtype`` holding as many numbers as ``arrays``, and a view of it shaped as each."""
-    flat = np.zeros(sum(np.size(a) for a in arrays), dtype=dtype)
-    views, offset = [], 0
-    for a in arrays:
-        views.append(flat[offset:offset + np.size(a)].reshape(np.shape(a)))
-        offset += np.size(a)
-    return flat, views
 
 
 class DataShape(tuple):

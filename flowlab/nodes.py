@@ -1,10 +1,11 @@
-"""Operation nodes: Add, Mul, MatMul, Linear and the activations, with the activation registry."""
+# Size: just over 400 lines: every core operation node (each a screen or less) in the one module a new node goes to.
+"""Operation nodes: Add, Mul, MatMul, Linear, the activations (with their registry), Negative, Log, ReduceSum."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from ._checks import choice
+from ._checks import choice, is_whole
 from .graph import Node, describe
 
 __all__ = [
@@ -17,6 +18,9 @@ __all__ = [
     "ReLU",
     "LeakyReLU",
     "Softmax",
+    "Negative",
+    "Log",
+    "ReduceSum",
     "ACTIVATIONS",
     "register_activation",
     "get_activation",
@@ -338,3 +342,70 @@ class Softmax(_Unary):
     def backprop(self, grad, x):
         s = self.value
         return (s * (grad - np.sum(grad * s, axis=self.axis, keepdims=True)),)
+
+
+class Negative(Node):
+    """Elementwise negation ``-x``."""
+
+    def __init__(self, node, name=None):
+        super().__init__([node], name=name)
+
+    def compute(self, x):
+        return np.negative(x)
+
+    def backprop(self, grad, x):
+        return (np.negative(grad),)
+
+
+class Log(Node):
+    """Elementwise natural logarithm; as in numpy, log(0) is -inf (with numpy's RuntimeWarning)."""
+
+    def __init__(self, node, name=None):
+        super().__init__([node], name=name)
+
+    def compute(self, x):
+        return np.log(x)
+
+    def backprop(self, grad, x):
+        return (grad / x,)
+
+
+class ReduceSum(Node):
+    """Sum over ``axis`` as ``np.sum`` does: ``None`` sums everything, an int or a tuple of ints some axes.
+
+    Args:
+        node: the node to sum.
+        axis: ``None``, an axis or a tuple of axes (negative axes count from the end).
+        keepdims: keep the summed axes with length 1.
+        name: label for messages.
+    """
+
+    def __init__(self, node, axis=None, keepdims=False, name=None):
+        if not (axis is None or is_whole(axis) or (isinstance(axis, (tuple, list)) and all(map(is_whole, axis)))):
+            raise TypeError(
+                f"{type(self).__name__}: axis must be None, an int or a tuple of ints, got axis={axis!r}"
+            )
+        super().__init__([node], name=name)
+        self.axis = tuple(axis) if isinstance(axis, list) else axis
+        self.keepdims = bool(keepdims)
+
+    def _axes(self, ndim):
+        axes = (self.axis,) if is_whole(self.axis) else self.axis
+        for a in axes:
+            if not -ndim <= a < ndim:
+                raise ValueError(
+                    f"{describe(self)}: axis {a} is out of range for an input with {ndim} dimensions; "
+                    f"use an axis in [{-ndim}, {ndim - 1}] or None to sum everything"
+                )
+        return tuple(sorted({a % ndim for a in axes}))
+
+    def compute(self, x):
+        axis = None if self.axis is None else self._axes(np.ndim(x))
+        return np.sum(x, axis=axis, keepdims=self.keepdims)
+
+    def backprop(self, grad, x):
+        shape = np.shape(x)
+        if self.axis is not None and not self.keepdims:
+            grad = np.expand_dims(grad, self._axes(len(shape)))
+        # A writable copy: gradients handed to users must not be read-only broadcast views.
+        return (np.array(np.broadcast_to(grad, shape)),)

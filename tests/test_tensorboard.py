@@ -418,3 +418,15 @@ def test_bad_arguments_name_the_argument_and_value(kwargs, message):
         TensorBoardLogger(**kwargs)
     with pytest.raises(TypeError, match="hparams must be a dict, got list"):
         TensorBoardLogger("logs/run", hparams=[("lr", 0.1)])
+
+
+def test_a_misspelt_update_freq_gets_a_did_you_mean_and_counts_are_checked_by_the_shared_checks():
+    with pytest.raises(ValueError, match=r"got update_freq='batches' \(did you mean 'batch'\?\)$"):
+        TensorBoardLogger("logs/run", update_freq="batches")
+    with pytest.raises(ValueError, match=r"got update_freq='zzz'$"):
+        TensorBoardLogger("logs/run", update_freq="zzz")
+    with pytest.raises(ValueError, match=r"^TensorBoardLogger: histogram_freq must be an int >= 0, got histogram_freq=True$"):
+        TensorBoardLogger("logs/run", histogram_freq=True)
+    with pytest.raises(TypeError, match=r"^TensorBoardLogger: flush_secs must be a number, got flush_secs='5'$"):
+        TensorBoardLogger("logs/run", flush_secs="5")
+    assert TensorBoardLogger("logs/run", update_freq=np.int64(3), boundary_size=np.int32(64)).update_freq == 3

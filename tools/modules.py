@@ -78,7 +78,7 @@ LAYERS = {
     # the autodiff engine and what it needs: no files written, no processes
     # The package itself ("flowlab", its __init__) imports nothing when imported (each public name loads
     # on first use), so modules anywhere may read flowlab.__version__ from it: it sits at the bottom.
-    "engine": ["flowlab", "graph", "nodes", "losses", "gradcheck", "idx", "miniflow", "tensorslow", "model", "status",
+    "engine": ["flowlab", "graph", "nodes", "losses", "gradcheck", "idx", "miniflow", "tensorslow", "traversal", "params", "model", "status",
                "_checks", "atomic", "callbacks", "regularization", "init", "summaries"],
     # training one network: optimizers, schedules, data, the models and the trainer
     "training": ["optim", "schedules", "data", "download", "cache", "models", "train", "stacked", "settings",
@@ -86,7 +86,8 @@ LAYERS = {
     # what a run writes for TensorBoard
     "logging": ["tensorboard", "dashboards", "loop_logger"],
     # many runs: the single-run payload, the executors, the Experiment
-    "sweeping": ["config", "results", "runner", "sendable", "executors", "stacked_runs", "sweepdir", "experiment"],
+    "sweeping": ["config", "results", "runner", "sendable", "forkserver", "executors", "stacked_runs", "sweepdir",
+                 "experiment"],
     # entry points: the command line, the experiment scripts' flags and printing (script), the benchmarks
     "cli": ["__main__", "cli", "script", "bench", "bench_models"],
 }

@@ -3,7 +3,6 @@ the runs that kill them (a dead worker costs its own task and is replaced) and d
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import signal
 import sys
@@ -11,6 +10,7 @@ import traceback
 from collections import deque
 from multiprocessing.connection import wait
 
+from .. import forkserver
 from ..status import RunStatus
 
 __all__ = ["InProcessExecutor", "ProcessExecutor", "WorkerDied", "WorkerStartError"]
@@ -59,24 +59,8 @@ class ProcessExecutor:
         self.threads = threads
 
     def start(self):
-        """Starts the forkserver now, so its imports overlap with the driver loading the data."""
-        ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["flowlab.runner", "flowlab.tensorboard", "flowlab.summaries", "PIL.Image"])
-        from multiprocessing import forkserver
-
-        # The forkserver starts as `python -c ...`, which puts the working directory first on its
-        # sys.path (Python 3.11 ignores the sys.path it is handed): a folder there named `torch`
-        # would stand in for PyTorch when tensorboardX is preloaded. PYTHONSAFEPATH keeps it off.
-        saved = os.environ.get("PYTHONSAFEPATH")
-        os.environ["PYTHONSAFEPATH"] = "1"
-        try:
-            forkserver.ensure_running()
-        finally:
-            if saved is None:
-                del os.environ["PYTHONSAFEPATH"]
-            else:
-                os.environ["PYTHONSAFEPATH"] = saved
-        return ctx
+        """Starts the forkserver now (if it is not running), so its imports overlap with the driver's work."""
+        return forkserver.start()
 
     def run(self, fn, tasks, on_done):
         ctx = self.start()

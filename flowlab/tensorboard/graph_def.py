@@ -4,6 +4,8 @@ import re
 
 import numpy as np
 
+from ..graph import postorder
+
 
 def _graph_nodes(model):
     """The model's nodes in evaluation order: ``model.graph``, else everything ``model.loss`` reads."""
@@ -13,16 +15,7 @@ def _graph_nodes(model):
     sink = getattr(model, "loss", None)
     if sink is None:
         raise ValueError(f"TensorBoardLogger: cannot find the graph of {model!r}; it needs .graph or .loss")
-    order, seen, stack = [], set(), [(sink, False)]
-    while stack:
-        node, done = stack.pop()
-        if done:
-            order.append(node)
-        elif id(node) not in seen:
-            seen.add(id(node))
-            stack.append((node, True))
-            stack.extend((n, False) for n in reversed(node.inbound_nodes) if id(n) not in seen)
-    return order
+    return postorder([sink])
 
 
 _BAD_NAME_CHARS = re.compile(r"[^A-Za-z0-9_.\-/]")

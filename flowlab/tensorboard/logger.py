@@ -1,23 +1,25 @@
-# Size: over 400 lines: the callback still keeps its pending epochs, batching of writes and layer statistics
-# here; the pure writers (events, stats, graph_def, images, session) live in modules of their own.
-"""The TensorBoard logger: a training callback writing scalars, histograms, the graph, HParams and images."""
+"""The TensorBoard logger: a training callback deciding when to write scalars, histograms, the graph,
+HParams and images; what is written is built by the pure writers beside it (epochs, stats, session,
+graph_def, images) and framed by events."""
 
 from __future__ import annotations
 
 import math
 import os
-import sys
 import time
+from dataclasses import replace
 
 import numpy as np
 
+from .._checks import choice, is_whole, non_negative, whole
 from ..callbacks import Callback
 from ..status import SESSION_STATUS, RunStatus  # noqa: F401 - SESSION_STATUS is public here too
+from .epochs import PendingEpoch, diverged_epoch, epoch_events, epoch_records, epoch_scalars
 from .events import EventFile, _event
 from .graph_def import _graph_nodes, graph_def
 from .images import _image_value, render_decision_boundary
-from .session import _add_session, _hparam_value, _markdown_table, _model_table
-from .stats import _add_histograms, _gradient, _Layout, _segment_sums
+from .session import end_event, run_hparams, start_event
+from .stats import _Layout, add_statistics, snapshot, starting_weights
 
 __all__ = ["TensorBoardLogger", "EventFile", "graph_def", "render_decision_boundary", "SESSION_STATUS"]
 
@@ -25,14 +27,11 @@ __all__ = ["TensorBoardLogger", "EventFile", "graph_def", "render_decision_bound
 # Pending epochs are written once their snapshots of weights and gradients hold this many numbers.
 _MAX_PENDING = 4 << 20
 
-# Epoch logs keys that are bookkeeping, not metrics.
-_NOT_SCALARS = frozenset({"seconds", "size", "status", "epoch", "batch", "learning_rate"})
-
-# A loss TensorBoard cannot store (float32 overflows to inf beyond this) is written as this value.
-_FLOAT32_MAX = float(np.finfo(np.float32).max)
-
 # What update_freq may be besides a whole number of batches.
 _UPDATE_FREQS = ("epoch", "first_epoch", "batch")
+
+_OWNER = "TensorBoardLogger"  # who the argument errors name
+
 
 class TensorBoardLogger(Callback):
     """Writes a run for TensorBoard, in Keras' layout, while a ``Trainer`` trains.
@@ -75,9 +74,9 @@ class TensorBoardLogger(Callback):
     right away: a running TensorBoard shows an epoch at most ``flush_secs`` plus one epoch after it
     ended, and a whole short run costs the same few numpy calls as one epoch.
 
-    Durability: ``on_train_end``, which the trainer calls however the run ends, writes what is
-    pending and closes every file. A run stopped by Ctrl-C keeps every epoch it logged and shows as
-    interrupted. SIGTERM kills Python without running ``finally`` blocks unless the process turns
+    Durability: ``on_train_end``, which the trainer calls however the run ends (its
+    ``logs["status"]`` says how: the logger writes the trainer's word), writes what is pending and
+    closes every file. A run stopped by Ctrl-C keeps every epoch it logged and shows as interrupted. SIGTERM kills Python without running ``finally`` blocks unless the process turns
     it into an exception, e.g. ``signal.signal(signal.SIGTERM, signal.default_int_handler)`` (the
     runner's job). SIGKILL loses the epochs not written yet (at most ``flush_secs`` of them).
 
@@ -125,35 +124,29 @@ class TensorBoardLogger(Callback):
         for name, value in (("hparams", hparams), ("config", config)):
             if value is not None and not isinstance(value, dict):
                 raise TypeError(f"TensorBoardLogger: {name} must be a dict, got {type(value).__name__} {value!r}")
-        if isinstance(flush_secs, bool) or not isinstance(flush_secs, (int, float)) or not flush_secs >= 0:
-            raise ValueError(f"TensorBoardLogger: flush_secs must be a number >= 0, got flush_secs={flush_secs!r}")
         self.run_dir = os.fspath(run_dir)
         self.hparams = None if hparams is None else dict(hparams)
         self.config = None if config is None else dict(config)
         self.group_name = "" if group_name is None else str(group_name)
-        self.histogram_freq = _whole("histogram_freq", histogram_freq)
+        self.histogram_freq = whole(_OWNER, "histogram_freq", histogram_freq)
         self.histograms = bool(histograms)
         self.graph = bool(graph)
         self.layer_stats = bool(layer_stats)
-        self.boundary_freq = _whole("boundary_freq", boundary_freq)
-        self.boundary_size = _whole("boundary_size", boundary_size, minimum=16)
-        self.flush_secs = flush_secs
-        self.histogram_bins = _whole("histogram_bins", histogram_bins, minimum=1)
-        if update_freq not in _UPDATE_FREQS:
-            try:
-                update_freq = _whole("update_freq", update_freq, minimum=1)
-            except ValueError:
-                raise ValueError(f"TensorBoardLogger: update_freq must be 'first_epoch', 'batch', 'epoch' or a "
-                                 f"whole number of batches >= 1, got update_freq={update_freq!r}") from None
-        self.update_freq = update_freq
+        self.boundary_freq = whole(_OWNER, "boundary_freq", boundary_freq)
+        self.boundary_size = whole(_OWNER, "boundary_size", boundary_size, minimum=16)
+        self.flush_secs = non_negative(_OWNER, "flush_secs", flush_secs)
+        self.histogram_bins = whole(_OWNER, "histogram_bins", histogram_bins, minimum=1)
+        self.update_freq = _update_freq(update_freq)
         self.hparams_config = None if hparams_config is None else list(hparams_config)
+        # Opened on first use (the root and train/ at on_train_begin, validation/ with its first
+        # scalar), so a run without validation data has no validation/ run.
         self._writers = {}
         self._reset()
 
     def _reset(self):
         self._params, self._tags, self._layers, self._layout = [], [], [], None
         self._before = None  # (weights, their squared norms) at the start of the next pending epoch
-        self._pending, self._snapshots = [], []  # epochs waiting to be written; their weights and gradients
+        self._pending, self._snapshots = [], []  # PendingEpochs waiting to be written; their weights and gradients
         self._last_write = time.monotonic()
         self._graph_pending = False
         self._last_epoch = self._boundary_epoch = None
@@ -161,7 +154,7 @@ class TensorBoardLogger(Callback):
         self._start_time = None
         self._iterations = 0  # batches trained so far (Keras' optimizer.iterations)
         self._epoch = None
-        self._partial = [0.0, 0.0, 0, 0]  # this epoch so far: loss sum, correct, examples, batches
+        self._partial = [0.0, 0.0, 0, 0]  # this epoch so far: loss sum, metric sum, examples, batches
         self._batches = []  # (step, loss, time) of batch_loss points not written yet
         self._metric = "accuracy"  # the model's metric besides the loss (a regression's: "mae")
 
@@ -203,19 +196,9 @@ class TensorBoardLogger(Callback):
         self._layers = list(layers.items())
         self._layout = _Layout([np.size(p.value) for p in self._params] * 2, self.histogram_bins)
         self._graph_pending = self.graph
-        event = _event()
         config = self.config if self.config is not None else self._hparams()
-        _add_text(event.summary, "config", _markdown_table(config))
-        if self._params:
-            _add_text(event.summary, "model", _model_table(model, self._params, self._tags))
-        if self.layer_stats and self._layers:
-            from ..dashboards import layout_value
-
-            event.summary.value.append(layout_value())  # the Custom Scalars tab
-        if self.hparams_config is not None:
-            from ..dashboards import experiment_value
-
-            event.summary.value.append(experiment_value(self.hparams_config, self._metric))
+        event = start_event(config, model, self._params, self._tags, bool(self.layer_stats and self._layers),
+                            self.hparams_config, self._metric)
         self._writer("root").add_event(event, step=0)
         self._writer("train")  # the run's directories exist from the start
 
@@ -224,8 +207,7 @@ class TensorBoardLogger(Callback):
         # The weights an epoch starts from are the ones the previous epoch ended with, which
         # on_epoch_end keeps anyway: copy them only before the first epoch.
         if self.layer_stats and self._params and self._before is None and not self._snapshots:
-            weights = np.concatenate([p.value.reshape(-1) for p in self._params], dtype=np.float64)
-            self._before = weights, _segment_sums(weights * weights, self._layout.starts[:len(self._params)])
+            self._before = starting_weights(self._params, self._layout)
 
     def on_batch_end(self, batch, logs=None):
         logs = logs or {}
@@ -247,38 +229,17 @@ class TensorBoardLogger(Callback):
     def on_epoch_end(self, epoch, logs=None):
         if self._graph_pending:
             self._write_graph()  # first: drawing the decision boundary changes the nodes' values
-        logs = logs or {}
-        train, validation = [], []
-        for key, value in logs.items():
-            if key in _NOT_SCALARS or value.__class__ is bool or not isinstance(value, (int, float, np.number)):
-                continue
-            if key.startswith("val_"):
-                validation.append(("epoch_" + key[4:], value))
-            else:
-                train.append(("epoch_" + key, value))
-        if "learning_rate" in logs:
-            train.append(("learning_rate", float(logs["learning_rate"])))
-        elif hasattr(getattr(self.trainer, "optimizer", None), "lr"):
-            train.append(("learning_rate", float(self.trainer.optimizer.lr)))
-        seconds, batches = logs.get("seconds"), self._partial[3]
-        if seconds and batches:
-            train.append(("epoch_steps_per_second", batches / seconds))
-        evaluation = [(f"evaluation_{name[6:]}_vs_iterations", value) for name, value in validation
-                      if name in ("epoch_loss", f"epoch_{self._metric}")]
+        when = time.time()  # the epoch's end time travels with it: its events are written later
+        lr = getattr(getattr(self.trainer, "optimizer", None), "lr", None)
+        train, validation, evaluation = epoch_scalars(logs or {}, self._metric, lr, self._partial[3])
         histograms = bool(self.histograms and self.histogram_freq and epoch % self.histogram_freq == 0)
-        # The epoch's end time travels with it: the events are written later, in a batch.
-        entry = {"epoch": epoch, "time": time.time(), "train": train, "validation": validation,
-                 "histograms": histograms, "row": None, "image": None, "batches": self._batches,
-                 "evaluation": evaluation, "iterations": self._iterations}
+        row = self._snapshot() if self._params and (histograms or self.layer_stats) else None
+        image = self._boundary() if self.boundary_freq and epoch % self.boundary_freq == 0 else None
+        if image is not None:
+            self._boundary_epoch = epoch
+        self._pending.append(PendingEpoch(epoch, when, train, validation, evaluation, self._iterations, histograms,
+                                          row, image, tuple(self._batches)))
         self._batches = []
-        if self._params and (histograms or self.layer_stats):
-            entry["row"] = self._snapshot()
-        if self.boundary_freq and epoch % self.boundary_freq == 0:
-            with np.errstate(all="ignore"):
-                entry["image"] = self._boundary()
-            if entry["image"] is not None:
-                self._boundary_epoch = epoch
-        self._pending.append(entry)
         self._last_epoch = epoch
         self._epochs_logged += 1
         if (time.monotonic() - self._last_write >= self.flush_secs
@@ -286,63 +247,56 @@ class TensorBoardLogger(Callback):
             self._write_pending()
 
     def on_train_end(self, logs=None):
+        """Writes what is pending, then the status and the HParams session, and closes the files.
+
+        How the run ended is the trainer's to say: ``logs["status"]`` (which ``Trainer.fit``,
+        ``fit_stacked`` and ``LoopLogger`` set, however the run ended), else ``trainer.status``.
+        """
         try:
-            status = self._status()
+            status = (logs or {}).get("status") or getattr(self.trainer, "status", None)
+            status = str(status or "unknown")
             if self._graph_pending:  # no epoch completed: the graph as it stands
                 self._write_graph()
-            last = self._pending[-1] if self._pending else None
-            if (self.boundary_freq and self._last_epoch is not None and self._boundary_epoch != self._last_epoch):
-                with np.errstate(all="ignore"):
-                    image = self._boundary()
-                if image is not None:
-                    self._boundary_epoch = self._last_epoch
-                    if last is not None and last["epoch"] == self._last_epoch:
-                        last["image"] = image
-                    else:
-                        self._pending.append(_entry(self._last_epoch, image=image))
+            if self.boundary_freq and self._last_epoch is not None and self._boundary_epoch != self._last_epoch:
+                self._last_boundary()
             if status == RunStatus.DIVERGED and self._epoch is not None and self._epoch != self._last_epoch:
                 self._pending.append(self._diverged_epoch())
             if self._batches:  # a run stopped inside an epoch: its batches so far
-                self._pending.append(_entry(self._epoch if self._epoch is not None else 0))
-                self._pending[-1]["batches"], self._batches = self._batches, []
+                epoch = self._epoch if self._epoch is not None else 0
+                self._pending.append(PendingEpoch(epoch, time.time(), batches=tuple(self._batches)))
+                self._batches = []
             self._write_pending()
-            error = getattr(self.trainer, "error", None)
             seconds = time.time() - (self._start_time or time.time())
-            event = _event()
-            _add_text(event.summary, "status", f"**{status}** after {self._epochs_logged} epoch(s), {seconds:.1f} s"
-                      + (f"\n\n{error}" if error else ""))
-            _add_session(event.summary, self._hparams(status), self.group_name, self._start_time,
-                         SESSION_STATUS.get(status, "STATUS_UNKNOWN"))
+            event = end_event(status, self._hparams(status), self.group_name, self._start_time, self._epochs_logged,
+                              seconds, getattr(self.trainer, "error", None))
             self._writer("root").add_event(event, step=0)
         finally:
             self.close()
 
-    # --- what is written -----------------------------------------------------------------------
+    # --- what the trainer holds, taken when due ------------------------------------------------
+
+    def _last_boundary(self):
+        """The decision boundary after the last epoch, when its epoch did not draw one."""
+        image = self._boundary()
+        if image is None:
+            return
+        self._boundary_epoch = self._last_epoch
+        last = self._pending[-1] if self._pending else None
+        if last is not None and last.epoch == self._last_epoch:
+            self._pending[-1] = replace(last, image=image)
+        else:
+            self._pending.append(PendingEpoch(self._last_epoch, time.time(), image=image))
 
     def _diverged_epoch(self):
-        """The epoch a run diverged in, so that TensorBoard shows the explosion: the training loss
-        and accuracy of its batches up to the last finite loss, and the validation loss and accuracy
-        of the weights as they stand (a loss beyond float32, inf or NaN, reads as float32's largest
-        value). Written at the epoch's step like any other epoch."""
-        total, correct, seen, _ = self._partial
-        entry = _entry(self._epoch, batches=self._batches)
+        """The epoch the run diverged in (``epochs.diverged_epoch``), validated on the weights as they stand."""
+        when, batches = time.time(), self._batches
         self._batches = []
-        if seen:
-            entry["train"] = [("epoch_loss", min(total / seen, _FLOAT32_MAX))]
-            if not math.isnan(correct):
-                entry["train"].append((f"epoch_{self._metric}", correct / seen))
         x, y = getattr(self.trainer, "x_val", None), getattr(self.trainer, "y_val", None)
-        model = self.trainer.model
+        model, validation = self.trainer.model, None
         if x is not None and len(x) and hasattr(model, "evaluate"):
             with np.errstate(all="ignore"):
-                loss, accuracy = model.evaluate(x, y)
-            loss = loss if loss < _FLOAT32_MAX else _FLOAT32_MAX  # NaN too
-            metric = self._metric
-            entry["validation"] = [("epoch_loss", loss), (f"epoch_{metric}", accuracy)]
-            entry["evaluation"] = [("evaluation_loss_vs_iterations", loss),
-                                   (f"evaluation_{metric}_vs_iterations", accuracy)]
-            entry["iterations"] = self._iterations
-        return entry
+                validation = model.evaluate(x, y)
+        return diverged_epoch(self._epoch, when, self._partial, self._metric, batches, validation, self._iterations)
 
     def _write_graph(self):
         # After an epoch every node holds a value, so a shape; the batch dimension shows as "?".
@@ -351,50 +305,32 @@ class TensorBoardLogger(Callback):
         event.graph_def = graph_def(_graph_nodes(self.trainer.model), batch_dim=True).SerializeToString()
         self._writer("train").add_event(event, step=0)
 
-    def _status(self):
-        status = getattr(self.trainer, "status", None)
-        if status in (None, "running"):
-            # Called from a finally block while an exception propagates: say how the run ended.
-            exc = sys.exc_info()[1]
-            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
-                status = RunStatus.INTERRUPTED
-            elif exc is not None:
-                status = RunStatus.FAILED
-        return str(status or "unknown")
-
     def _hparams(self, status=None):
-        """The run's hyperparameters as HParams values (bool, float or str), plus ``status`` when given."""
-        if self.hparams is not None:
-            hp = dict(self.hparams)
-        else:
-            hp = {}
-            optimizer = getattr(self.trainer, "optimizer", None)
-            if optimizer is not None:
-                hp["optimizer"] = type(optimizer).__name__.lower()
-                settings = getattr(optimizer, "hparams", None)
-                hp.update(settings() if callable(settings) else {"lr": getattr(optimizer, "lr", None)})
-            hp.update(getattr(getattr(self.trainer, "model", None), "config", None) or {})
-        if status is not None:
-            hp.setdefault("status", status)
-        return {str(k): _hparam_value(v) for k, v in hp.items()}
+        trainer = self.trainer
+        return run_hparams(self.hparams, getattr(trainer, "optimizer", None), getattr(trainer, "model", None), status)
 
     def _snapshot(self):
-        """Copies every parameter and its last gradient into one new vector; returns its number.
-
-        A missing gradient reads as NaN: no histogram, no norm.
-        """
-        params = self._params
-        arrays = [p.value for p in params]
-        for p in params:
-            g = _gradient(p)
-            arrays.append(g if g is not None and np.shape(g) == np.shape(p.value) else np.full(np.shape(p.value), np.nan))
-        flat = np.concatenate([a.reshape(-1) for a in arrays], dtype=np.float64)
+        """Copies every parameter and its last gradient into one new row (``stats.snapshot``); returns its number."""
+        flat = snapshot(self._params)
         if flat.size != self._layout.total:  # a parameter changed size: finish what is pending, lay out again
             self._write_pending()
-            self._layout = _Layout([np.size(a) for a in arrays], self.histogram_bins)
+            self._layout = _Layout([np.size(p.value) for p in self._params] * 2, self.histogram_bins)
             self._before = None
         self._snapshots.append(flat)
         return len(self._snapshots) - 1
+
+    def _boundary(self):
+        """The decision boundary image as summary values, or None (data not 2-D, outputs not finite)."""
+        x, y = getattr(self.trainer, "x_train", None), getattr(self.trainer, "y_train", None)
+        if x is None or y is None or np.ndim(x) != 2 or np.shape(x)[1] != 2 or not len(x):
+            return None
+        if getattr(self.trainer.model, "task", "classification") != "classification":
+            return None  # a regression has no classes to draw
+        with np.errstate(all="ignore"):
+            image = render_decision_boundary(self.trainer.model, x, y, size=self.boundary_size)
+        return None if image is None else (_image_value("predictions/decision_boundary", image),)
+
+    # --- writing -------------------------------------------------------------------------------
 
     def _write_pending(self):
         """Summarises the pending epochs together and writes them, in order, then flushes.
@@ -408,108 +344,25 @@ class TensorBoardLogger(Callback):
         self._last_write = time.monotonic()
         if not pending:
             return
-        events = [_event() for _ in pending]
-        for entry, event in zip(pending, events):
-            add = event.summary.value.add
-            for tag, value in entry["train"]:
-                add(tag=tag, simple_value=value)
+        events = epoch_events(pending)
         if snapshots:
+            targets = [(e.histograms, ev.summary) for e, ev in zip(pending, events) if e.row is not None]
             with np.errstate(all="ignore"):
-                self._add_statistics(np.stack(snapshots),
-                                     [(e["histograms"], ev.summary) for e, ev in zip(pending, events) if e["row"] is not None])
-        train_file = self._writer("train")
-        for entry, event in zip(pending, events):
-            for step, loss, when in entry["batches"]:
-                batch = _event()
-                batch.summary.value.add(tag="epoch_loss/per_batch", simple_value=loss)
-                train_file.add_event(batch, step=step, walltime=when)
-            if entry["image"] is not None:
-                event.summary.value.extend(entry["image"])
-            if len(event.summary.value):
-                train_file.add_event(event, step=entry["epoch"], walltime=entry["time"])
-            for values, step in ((entry["validation"], entry["epoch"]), (entry["evaluation"], entry["iterations"])):
-                if values:
-                    event = _event()
-                    add = event.summary.value.add
-                    for tag, value in values:
-                        add(tag=tag, simple_value=value)
-                    self._writer("validation").add_event(event, step=step, walltime=entry["time"])
+                self._before = add_statistics(np.stack(snapshots), targets, self._layout, self._tags, self._layers,
+                                              self.layer_stats, self._before)
+        for which, event, step, when in epoch_records(pending, events):
+            self._writer(which).add_event(event, step=step, walltime=when)
         for writer in self._writers.values():
             writer.flush()
 
-    def _add_statistics(self, rows, targets):
-        """Adds histograms and layer statistics of the snapshot rows (one per epoch) to their summaries.
 
-        ``targets`` holds, per row, whether the epoch gets histograms and the summary to add to.
-        Every statistic is a numpy reduction over the segments of all rows at once. The gradient is
-        the epoch's last batch's; the update is the whole epoch's, ``||w_end - w_begin|| /
-        ||w_begin||`` over the layer's parameters, ``w_begin`` being what the previous epoch ended with.
-        """
-        layout, n = self._layout, len(self._params)
-        starts = layout.starts
-        sumsq = np.add.reduceat(rows * rows, starts, axis=1)
-        picked = [k for k, (histograms, _) in enumerate(targets) if histograms]
-        if picked:
-            # Their own Time Series groups, which sort after the epoch_* curves.
-            tags = [f"weights/{t}" for t in self._tags] + [f"gradients/{t}" for t in self._tags]
-            every = len(picked) == len(rows)
-            _add_histograms([targets[k][1] for k in picked], tags, rows if every else rows[picked], layout,
-                            sumsq if every else sumsq[picked])
-        if not self.layer_stats:
-            return
-        weights = rows[:, :starts[n]]
-        weight_sq = sumsq[:, :n].tolist()
-        grad_sq = sumsq[:, n:].tolist()
-        change_sq = [None] * len(rows)
-        if len(rows) > 1:
-            change = weights[1:] - weights[:-1]
-            change_sq[1:] = np.add.reduceat(change * change, starts[:n], axis=1).tolist()
-        previous_sq = [None] + weight_sq[:-1]
-        if self._before is not None:
-            change = weights[0] - self._before[0]
-            change_sq[0] = _segment_sums(change * change, starts[:n])
-            previous_sq[0] = self._before[1]
-        for k, (_, summary) in enumerate(targets):
-            add = summary.value.add
-            for layer, members in self._layers:
-                norm = math.sqrt(sum(grad_sq[k][i] for i in members))
-                if not math.isnan(norm):
-                    add(tag=f"gradient_norm/{layer}", simple_value=norm)
-                if change_sq[k] is not None:
-                    weight = math.sqrt(sum(previous_sq[k][i] for i in members))
-                    if weight > 0:
-                        ratio = math.sqrt(sum(change_sq[k][i] for i in members)) / weight
-                        add(tag=f"update_ratio/{layer}", simple_value=ratio)
-        self._before = weights[-1], weight_sq[-1]  # rows is a fresh copy
-
-    def _boundary(self):
-        """The decision boundary image as summary values, or None (data not 2-D, outputs not finite)."""
-        x, y = getattr(self.trainer, "x_train", None), getattr(self.trainer, "y_train", None)
-        if x is None or y is None or np.ndim(x) != 2 or np.shape(x)[1] != 2 or not len(x):
-            return None
-        if getattr(self.trainer.model, "task", "classification") != "classification":
-            return None  # a regression has no classes to draw
-        image = render_decision_boundary(self.trainer.model, x, y, size=self.boundary_size)
-        if image is None:
-            return None
-        return [_image_value("predictions/decision_boundary", image)]
-
-
-def _add_text(summary, tag, text):
-    from ..summaries import add_text
-
-    add_text(summary, tag, text)  # tag becomes <tag>/text_summary
-
-
-def _entry(epoch, **fields):
-    """A pending epoch with nothing to write yet."""
-    entry = {"epoch": epoch, "time": time.time(), "train": [], "validation": [], "histograms": False, "row": None,
-             "image": None, "batches": [], "evaluation": [], "iterations": 0}
-    entry.update(fields)
-    return entry
-
-
-def _whole(name, value, minimum=0):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"TensorBoardLogger: {name} must be a whole number >= {minimum}, got {name}={value!r}")
-    return int(value)
+def _update_freq(value):
+    if value in _UPDATE_FREQS:
+        return value
+    if is_whole(value) and value >= 1:
+        return int(value)
+    # A misspelt name gets choice()'s did-you-mean, in the shape of the other messages.
+    suggestion = choice("update_freq", value, _UPDATE_FREQS) if isinstance(value, str) else ""
+    hint = suggestion[suggestion.rfind(" (did you mean"):] if suggestion.endswith("?)") else ""
+    raise ValueError(f"{_OWNER}: update_freq must be 'first_epoch', 'batch', 'epoch' or a whole number of "
+                     f"batches >= 1, got update_freq={value!r}{hint}")

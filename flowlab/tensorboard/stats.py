@@ -1,4 +1,9 @@
-"""Histograms and layer statistics of parameter snapshots: pure functions over rows of arrays."""
+"""Histograms and layer statistics of parameter snapshots: pure functions over rows of arrays.
+
+A snapshot is one epoch's parameters and their last gradients copied into one vector (``snapshot``);
+pending epochs' snapshots are stacked into rows and summarised together (``add_statistics``), with
+numpy reductions over the segments ``_Layout`` marks out.
+"""
 
 import math
 
@@ -24,6 +29,79 @@ class _Layout:
 
 def _segment_sums(values, starts):
     return np.add.reduceat(values, starts).tolist()
+
+
+def snapshot(params):
+    """Every parameter's value, then every parameter's last gradient, copied into one float64 vector.
+
+    A missing gradient (or one of another shape) reads as NaN: no histogram, no norm.
+    """
+    arrays = [p.value for p in params]
+    for p in params:
+        g = _gradient(p)
+        arrays.append(g if g is not None and np.shape(g) == np.shape(p.value) else np.full(np.shape(p.value), np.nan))
+    return np.concatenate([a.reshape(-1) for a in arrays], dtype=np.float64)
+
+
+def starting_weights(params, layout):
+    """``(weights, their squared norm per parameter)`` of the weights an epoch starts from, the
+    ``before`` that ``add_statistics`` measures the first row's update against."""
+    weights = np.concatenate([p.value.reshape(-1) for p in params], dtype=np.float64)
+    return weights, _segment_sums(weights * weights, layout.starts[:len(params)])
+
+
+def add_statistics(rows, targets, layout, tags, layers, layer_stats=True, before=None):
+    """Adds histograms and layer statistics of the snapshot rows (one per epoch) to their summaries.
+
+    ``rows`` are ``snapshot`` vectors laid out by ``layout`` (the parameters tagged ``tags``, then
+    their gradients); ``targets`` holds, per row, whether the epoch gets histograms and the summary
+    to add to. Histograms are tagged ``weights/<tag>`` and ``gradients/<tag>``. With
+    ``layer_stats``, every layer of ``layers`` (``[(name, [parameter indices])]``) gets
+    ``gradient_norm/<layer>``, the norm of the epoch's last batch's gradient, and
+    ``update_ratio/<layer>``, the whole epoch's ``||w_end - w_begin|| / ||w_begin||`` over the
+    layer's parameters, ``w_begin`` being what the previous row ended with (for the first row,
+    ``before``: ``starting_weights``, or None for no ratio).
+
+    Every statistic is a numpy reduction over the segments of all rows at once. Returns the
+    ``before`` of the rows that follow these: the last row's weights and their squared norms
+    (``before`` itself without ``layer_stats``).
+    """
+    n = len(tags)
+    starts = layout.starts
+    sumsq = np.add.reduceat(rows * rows, starts, axis=1)
+    picked = [k for k, (histograms, _) in enumerate(targets) if histograms]
+    if picked:
+        # Their own Time Series groups, which sort after the epoch_* curves.
+        names = [f"weights/{t}" for t in tags] + [f"gradients/{t}" for t in tags]
+        every = len(picked) == len(rows)
+        _add_histograms([targets[k][1] for k in picked], names, rows if every else rows[picked], layout,
+                        sumsq if every else sumsq[picked])
+    if not layer_stats:
+        return before
+    weights = rows[:, :starts[n]]
+    weight_sq = sumsq[:, :n].tolist()
+    grad_sq = sumsq[:, n:].tolist()
+    change_sq = [None] * len(rows)
+    if len(rows) > 1:
+        change = weights[1:] - weights[:-1]
+        change_sq[1:] = np.add.reduceat(change * change, starts[:n], axis=1).tolist()
+    previous_sq = [None] + weight_sq[:-1]
+    if before is not None:
+        change = weights[0] - before[0]
+        change_sq[0] = _segment_sums(change * change, starts[:n])
+        previous_sq[0] = before[1]
+    for k, (_, summary) in enumerate(targets):
+        add = summary.value.add
+        for layer, members in layers:
+            norm = math.sqrt(sum(grad_sq[k][i] for i in members))
+            if not math.isnan(norm):
+                add(tag=f"gradient_norm/{layer}", simple_value=norm)
+            if change_sq[k] is not None:
+                weight = math.sqrt(sum(previous_sq[k][i] for i in members))
+                if weight > 0:
+                    ratio = math.sqrt(sum(change_sq[k][i] for i in members)) / weight
+                    add(tag=f"update_ratio/{layer}", simple_value=ratio)
+    return weights[-1], weight_sq[-1]  # rows is a fresh copy
 
 
 def _add_histograms(summaries, tags, rows, layout, sumsq):

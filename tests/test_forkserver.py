@@ -1,0 +1,80 @@
+"""The workers' forkserver, and `flowlab sweep` starting it before the driver's own imports."""
+
+import json
+import subprocess
+import sys
+from types import SimpleNamespace
+
+import pytest
+
+from flowlab.cli import _local_pool, build_parser
+
+
+def _args(*argv):
+    return build_parser().parse_args(["sweep", *argv])
+
+
+@pytest.mark.parametrize("argv, env, pool", [
+    ((), {}, True),
+    (("--workers", "2"), {}, True),
+    (("--executor", "local"), {}, True),
+    (("--workers", "1"), {}, False),  # runs in the driver
+    (("--executor", "tcp://127.0.0.1:8786"), {}, False),  # Dask workers
+    (("--scheduler-file", "s.json"), {}, False),
+    ((), {"DASK_SCHEDULER_ADDRESS": "tcp://127.0.0.1:8786"}, False),
+])
+def test_a_local_pool_is_recognised_from_the_arguments(monkeypatch, argv, env, pool):
+    monkeypatch.delenv("DASK_SCHEDULER_ADDRESS", raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    assert _local_pool(_args(*argv)) is pool
+
+
+def test_train_does_not_start_a_pool():
+    assert _local_pool(SimpleNamespace(command="train", executor=None, workers=None)) is False
+
+
+SCRIPT = r"""
+import json, sys
+import flowlab.forkserver as fs
+from multiprocessing import forkserver
+calls = []
+start = fs.start
+def recording_start():
+    calls.append({"numpy_imported": "numpy" in sys.modules, "experiment_imported": "flowlab.experiment" in sys.modules})
+    ctx = start()
+    calls[-1]["server_pid"] = forkserver._forkserver._forkserver_pid
+    return ctx
+fs.start = recording_start
+from flowlab.cli import main
+code = main(sys.argv[1:])
+print(json.dumps({"code": code, "calls": calls}))
+"""
+
+
+def test_sweep_starts_the_forkserver_before_importing_numpy_and_uses_that_one(tmp_path):
+    argv = ["sweep", "--dataset", "blobs", "--samples", "120", "--epochs", "1", "--lr", "0.1", "0.01",
+            "--activation", "relu", "--optimizer", "sgd", "--workers", "2", "--logdir", str(tmp_path / "logs"),
+            "--no-progress", "--stack", "off"]
+    out = subprocess.run([sys.executable, "-c", SCRIPT, *argv], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    assert report["code"] == 0
+    first, *later = report["calls"]
+    assert first == {"numpy_imported": False, "experiment_imported": False, "server_pid": first["server_pid"]}
+    assert later, "the executor asks for the server as well"
+    assert all(c["server_pid"] == first["server_pid"] for c in later)  # the early one serves the sweep
+    runs = sorted(p.parent.name for p in (tmp_path / "logs").glob("*/*/run.json"))
+    assert len(runs) == 2
+    for p in (tmp_path / "logs").glob("*/*/run.json"):
+        assert json.loads(p.read_text())["status"] == "completed"
+
+
+def test_bad_arguments_do_not_start_a_server(tmp_path):
+    out = subprocess.run([sys.executable, "-c", SCRIPT, "sweep", "--lr", "fast", "--logdir", str(tmp_path)],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0  # the script's own exit; main returned 2
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    assert report == {"code": 2, "calls": []}
+    assert "--lr must be a number, got 'fast'" in out.stderr
+    assert not any(tmp_path.iterdir())
