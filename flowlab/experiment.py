@@ -261,14 +261,14 @@ class Experiment:
             tasks.append(task)
         if damaged:
             warnings.warn(f"resume: redoing {len(damaged)} damaged run(s): {'; '.join(damaged[:5])}"
-                          f"{'; ...' if len(damaged) > 5 else ''}", stacklevel=3)
+                          f"{'; ...' if len(damaged) > 5 else ''}", stacklevel=4)
         if resume:
             strays = sorted(p.name for p in sweep_dir.iterdir()
                             if not p.is_symlink() and (p / "run.json").is_file() and p.name not in order)
             if strays:
                 warnings.warn(f"resume: {sweep_dir} holds runs outside this grid ({', '.join(strays[:5])}"
                               f"{', ...' if len(strays) > 5 else ''}); they stay on disk but are not in results.csv",
-                              stacklevel=3)
+                              stacklevel=4)
         results = Results()
         results.sweep_dir = sweep_dir
         reserve = _DiskReserve(sweep_dir, len(order))
