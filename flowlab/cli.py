@@ -232,8 +232,6 @@ def _datasets():
 
 def _executor(args):
     """The executor the flags ask for, not connected yet (the sweep checks its grid first)."""
-    import os
-
     from .executors import DaskExecutor, make_executor
 
     if args.scheduler_file and args.executor:
@@ -252,16 +250,14 @@ def _keep_cwd_off_sys_path():
     """Drops the working directory from ``sys.path`` (``python -m`` puts it first), so a folder there named
     like a library (``torch``, which tensorboardX tries to import) cannot stand in for it, here or in
     the worker processes, which copy this ``sys.path``. The command imports no code of the user's."""
-    import os
-
     cwd = os.getcwd()
     sys.path[:] = [p for p in sys.path if p not in ("", ".") and os.path.abspath(p) != cwd]
 
 
 def _local_pool(args):
     """Whether this command's runs will go to local worker processes (and so want the forkserver)."""
-    if args.command != "sweep" or getattr(args, "scheduler_file", None) or getattr(args, "shared_logdir", False) \
-            or getattr(args, "workers", None) == 1:
+    if args.command not in ("sweep", "train") or getattr(args, "scheduler_file", None) \
+            or getattr(args, "shared_logdir", False) or getattr(args, "workers", None) == 1:
         return False
     return (args.executor or os.environ.get("DASK_SCHEDULER_ADDRESS") or "local") == "local"
 

@@ -84,6 +84,7 @@ class Model:
         # operation (see flowlab.optim).
         layout = FlatLayout(self.params, self.dtype)
         self.params = Parameters(self.params, flat=layout)
+        self._layout = layout  # kept here too: a user may set params to a list of their own (a frozen bias)
         self._flat_params = layout.value
         self.graph = None
         self._plan = None
@@ -159,7 +160,7 @@ class Model:
         self._output_only = [n for n in self._inference if id(n) not in reads_loss]
         self._loss_nodes = [n for n in graph if (id(n) in reads_loss or id(n) in reads_output)
                             and not isinstance(n, Input)]
-        layout = self.params.flat
+        layout = self._layout
         self._plan = Plan(train, grad_buffers=dict(zip(layout.params, layout.grads)))
         # Nodes that train and evaluate differently (Dropout, BatchNorm): switched by _mode.
         self._switches, self._training = [n for n in graph if hasattr(n, "training")], None

@@ -46,7 +46,9 @@ class FlatLayout:
         if len(params) != len(self.params):
             return False
         for p, q, value, grad in zip(params, self.params, self.values, self.grads):
-            if p is not q or p.value is not value:
+            # The views must still be views of the flat arrays: a copied or unpickled model holds
+            # its views and its flat arrays as separate arrays (numpy copies each on its own).
+            if p is not q or p.value is not value or value.base is not self.value or grad.base is not self.grad:
                 return False
             if not isinstance(p.gradients, dict) or p.gradients.get(p) is not grad:
                 return False

@@ -30,8 +30,10 @@ def test_a_local_pool_is_recognised_from_the_arguments(monkeypatch, argv, env, p
     assert _local_pool(_args(*argv)) is pool
 
 
-def test_train_does_not_start_a_pool():
-    assert _local_pool(SimpleNamespace(command="train", executor=None, workers=None)) is False
+def test_train_runs_in_a_worker_too_and_datasets_runs_none():
+    assert _local_pool(build_parser().parse_args(["train"])) is True
+    assert _local_pool(build_parser().parse_args(["train", "--workers", "1"])) is False
+    assert _local_pool(SimpleNamespace(command="datasets", executor=None, workers=None)) is False
 
 
 SCRIPT = r"""

@@ -36,7 +36,7 @@ def test_an_optimizer_takes_the_flat_path_only_when_told():
     results = []
     for told in (False, True):
         params, cost, feed = _regression()
-        layout = FlatLayout(params, np.float64)  # the very arrays the old address check looked for
+        layout = FlatLayout(params, np.float64)  # views of one buffer: a plain list of them is not told
         graph = topological_sort(feed)
         plan = Plan(graph, grad_buffers=dict(zip(layout.params, layout.grads)))
         opt = get_optimizer("adam", Parameters(params, flat=layout) if told else list(params), lr=0.1)
@@ -59,3 +59,45 @@ def test_a_models_params_state_its_layout_and_a_copy_does_not():
     told.step()
     copied.step()
     assert told._flat is not None and copied._flat is None
+
+
+def _losses(model, steps=4):
+    x, y = np.random.default_rng(1).normal(size=(16, 4)), np.arange(16) % 3
+    opt = get_optimizer("adam", model.params, lr=0.05)
+    out = []
+    for _ in range(steps):
+        out.append(float(model.train_step(x, y)))
+        opt.step()
+    return out, {p.name: p.value.copy() for p in model.params}
+
+
+def test_a_copied_or_unpickled_model_trains_as_the_original():
+    import copy
+    import pickle
+
+    template = MLP([4, 8, 3], seed=0)
+    copies = [copy.deepcopy(template), pickle.loads(pickle.dumps(template))]
+    losses, weights = _losses(template)
+    assert losses[-1] < losses[0]
+    for model in copies:
+        # Its views and flat arrays were copied apart: the optimizer goes parameter by parameter.
+        got, got_weights = _losses(model)
+        assert got == losses
+        for name in weights:
+            assert_array_equal(got_weights[name], weights[name])
+
+
+def test_a_model_whose_params_are_set_to_a_list_of_ones_own_trains_those():
+    from flowlab.model import Model
+    from flowlab.train import Trainer
+
+    rng = np.random.default_rng(0)
+    X, y, W, b = Input(name="X"), Input(name="y"), Input(name="W"), Input(name="b")
+    W.value, b.value = rng.normal(size=(3, 1)), np.zeros(1)
+    out = Linear(X, W, b)
+    model = Model(X, y, out, MSE(y, out), task="regression")
+    model.params = [W]  # the bias stays as it is
+    x = rng.normal(size=(32, 3))
+    history = Trainer(model, "sgd", lr=0.1).fit(x, x @ np.ones((3, 1)), epochs=3, batch_size=8)
+    assert history["loss"][-1] < history["loss"][0]
+    assert_array_equal(b.value, np.zeros(1))

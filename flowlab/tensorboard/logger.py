@@ -76,9 +76,10 @@ class TensorBoardLogger(Callback):
 
     Durability: ``on_train_end``, which the trainer calls however the run ends (its
     ``logs["status"]`` says how: the logger writes the trainer's word), writes what is pending and
-    closes every file. A run stopped by Ctrl-C keeps every epoch it logged and shows as interrupted. SIGTERM kills Python without running ``finally`` blocks unless the process turns
-    it into an exception, e.g. ``signal.signal(signal.SIGTERM, signal.default_int_handler)`` (the
-    runner's job). SIGKILL loses the epochs not written yet (at most ``flush_secs`` of them).
+    closes every file. A run stopped by Ctrl-C keeps every epoch it logged and shows as interrupted.
+    SIGTERM kills Python without running ``finally`` blocks unless the process turns it into an
+    exception, e.g. ``signal.signal(signal.SIGTERM, signal.default_int_handler)`` (the runner's job).
+    SIGKILL loses the epochs not written yet (at most ``flush_secs`` of them).
 
     Args:
         run_dir: the run's directory, e.g. ``tensorboard-logs/<sweep>/lr=0.01,activation=relu``.
