@@ -230,14 +230,20 @@ def _datasets():
     return 0
 
 
-def _shared_logdir_executor(executor):
-    from .executors import DaskExecutor
+def _executor(args):
+    """The executor the flags ask for, not connected yet (the sweep checks its grid first)."""
+    from .executors import DaskExecutor, make_executor
 
+    if args.scheduler_file and args.executor:
+        raise ValueError("give --executor or --scheduler-file, not both")
+    executor = args.scheduler_file or args.executor
+    if not args.shared_logdir:
+        return make_executor(executor, args.workers, connect=False)
     executor = executor or os.environ.get("DASK_SCHEDULER_ADDRESS")
     if not executor or executor == "local":
         raise ValueError("--shared-logdir is for a Dask cluster (--executor tcp://host:port or --scheduler-file); "
                          "local runs always write straight into the logdir")
-    return DaskExecutor(executor, shared_logdir=True)
+    return DaskExecutor(executor, shared_logdir=True, connect=False)
 
 
 def _keep_cwd_off_sys_path():
@@ -310,27 +316,18 @@ def _main(parser, args):
     from .status import FINISHED
     from .sweepdir import SweepLocked
 
-    if args.scheduler_file and args.executor:
-        print(f"flowlab {args.command}: error: give --executor or --scheduler-file, not both", file=sys.stderr)
-        return 2
-    executor = args.scheduler_file or args.executor
     try:
-        exp = Experiment(name, logdir=args.logdir, workers=args.workers, executor=executor,
+        exp = Experiment(name, logdir=args.logdir, workers=args.workers, executor=_executor(args),
                          histograms=not args.no_histograms, progress=not args.no_progress,
                          stack={"on": True, "off": False}.get(args.stack, "auto"))
-        exp.grid(**axes)  # validate everything before anything is written
-        if args.shared_logdir:
-            exp.executor = _shared_logdir_executor(executor)
+        plan = exp.plan(resume=args.resume, redo_changed=args.redo_changed, **axes)  # nothing written yet
     except (ValueError, ImportError) as exc:
         print(f"flowlab {args.command}: error: {_as_typed(str(exc))}", file=sys.stderr)
         return 2
-    except ClusterError as exc:
-        print(f"flowlab {args.command}: error: {exc}", file=sys.stderr)
-        return 1
 
     interrupted = full = None
     try:
-        results = exp.sweep(resume=args.resume, redo_changed=args.redo_changed, **axes)
+        results = exp.run(plan)
     except SweepInterrupted as exc:
         results, interrupted = exc.results, True
     except DiskFullError as exc:

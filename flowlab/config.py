@@ -16,7 +16,8 @@ import numpy as np
 
 from .data import DATASETS, check_batch_size, check_files, dataset_info, default_dtype
 from .init import INITIALIZERS
-from .nodes import ACTIVATIONS, unknown_choice
+from ._checks import choice, is_whole
+from .nodes import ACTIVATIONS
 from .optim import OPTIMIZERS
 from .settings import SHORT as SETTINGS_SHORT
 from .settings import check_settings, settings_hparams
@@ -90,11 +91,11 @@ class RunConfig:
         except FileNotFoundError as exc:
             raise ValueError(str(exc)) from None
         if c.activation not in ACTIVATIONS:
-            raise ValueError(unknown_choice("activation", c.activation, ACTIVATIONS))
+            raise ValueError(choice("activation", c.activation, ACTIVATIONS))
         if c.optimizer not in OPTIMIZERS:
-            raise ValueError(unknown_choice("optimizer", c.optimizer, OPTIMIZERS))
+            raise ValueError(choice("optimizer", c.optimizer, OPTIMIZERS))
         if c.init is not None and c.init not in INITIALIZERS:
-            raise ValueError(unknown_choice("init", c.init, INITIALIZERS))
+            raise ValueError(choice("init", c.init, INITIALIZERS))
         if c.learning_rate is not None:
             lr = _number("learning_rate", c.learning_rate)
             if not lr > 0 or not math.isfinite(lr):
@@ -106,9 +107,9 @@ class RunConfig:
             raise ValueError(str(exc) if "batch_size" in str(exc) else f"batch_size: {exc}") from None
         c = check_settings(replace(c, optimizer=str(c.optimizer).lower(), batch_size=batch))
         hidden = parse_hidden(c.hidden)
-        if not isinstance(c.epochs, (int, np.integer)) or isinstance(c.epochs, bool) or c.epochs < 1:
+        if not is_whole(c.epochs) or c.epochs < 1:
             raise ValueError(f"epochs must be a whole number >= 1, got epochs={c.epochs!r}")
-        if not isinstance(c.seed, (int, np.integer)) or isinstance(c.seed, bool) or not 0 <= c.seed < 2**32:
+        if not is_whole(c.seed) or not 0 <= c.seed < 2**32:
             raise ValueError(f"seed must be a whole number from 0 to 2**32 - 1, got seed={c.seed!r}")
         if isinstance(c.val_fraction, str) or not 0 < _number("val_fraction", c.val_fraction) < 1:
             raise ValueError(f"val_fraction must be a number between 0 and 1, got val_fraction={c.val_fraction!r}")
@@ -176,7 +177,7 @@ def _validated_data_settings(c):
             raise ValueError(f"noise must be a number >= 0, got noise={c.noise!r}")
         c = replace(c, noise=noise)
     if c.n_samples is not None:
-        if isinstance(c.n_samples, bool) or not isinstance(c.n_samples, (int, np.integer)) or c.n_samples < 2:
+        if not is_whole(c.n_samples) or c.n_samples < 2:
             raise ValueError(f"n_samples must be a whole number >= 2, got n_samples={c.n_samples!r}")
         if info.source == "bundled" and c.n_samples > info.num_samples:
             raise ValueError(f"n_samples={c.n_samples} but {c.dataset!r} has only {info.num_samples} examples")
@@ -207,7 +208,7 @@ def parse_hidden(value):
     if isinstance(value, str):
         text = value.strip()
         parts = [] if text.lower() in ("", "none") else [p.strip() for p in text.split(",")]
-    elif isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+    elif is_whole(value):
         parts = [value]
     elif isinstance(value, (list, tuple)):
         parts = list(value)
@@ -227,7 +228,7 @@ def _width(part):
     """A layer width from '64' or 64 (not 64.7, -3, True, nan); None if it is not one."""
     if isinstance(part, str) and re.fullmatch(r"\d+", part):
         part = int(part)
-    if isinstance(part, (int, np.integer)) and not isinstance(part, (bool, np.bool_)) and part >= 1:
+    if is_whole(part) and part >= 1:
         return int(part)
     return None
 

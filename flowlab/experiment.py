@@ -1,171 +1,44 @@
-# Size: over 400 lines: the records and the leaderboard, the Experiment and the single-run payload (execute_run)
-# still share this file; the run config is in config.py and the payload's file writing in runner.py. Next:
-# execute_run and the data sharing to runner.py, the records and the table to their own module.
-"""Experiment: a grid of run configs, run names, resume, and the results table of a sweep."""
+# Size: over 400 lines: one subject, the sweep's driver (plan, run, resume, publishing results and the
+# full-disk and Ctrl-C policies); the run config is in config.py, the records in results.py, the
+# single-run payload in runner.py.
+"""Experiment: plans a grid of run configs (checked once, nothing written), runs it, resumes it, and
+publishes the results of the sweep as its runs finish."""
 
 from __future__ import annotations
 
-import csv
 import difflib
-import io
 import itertools
 import json
-import math
 import multiprocessing
 import os
 import re
 import shutil
 import tempfile
-import time
-import traceback
 import warnings
-from dataclasses import asdict, dataclass, field, fields, replace
-from datetime import datetime
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-from .atomic import write_atomic as _write_atomic
+from ._checks import choice, is_whole
 from .config import (CONFIG_FIELDS, SHORT, RunConfig, config_dict, config_value, format_value,  # noqa: F401
                      parse_hidden, run_name)
 from .data import DATASETS
 from .executors import ClusterError, InProcessExecutor, ProcessExecutor, make_executor
-from .nodes import unknown_choice
-from .runner import _json_default, run_detached, write_run_files, write_run_json  # noqa: F401 - public here too
+from .results import (CLASSIFICATION_METRICS, METRICS, MLP_ONLY, DiskFullError, Results, RunResult,  # noqa: F401
+                      _DiskFull, _DiskReserve, _is_disk_full, _read_record, _to_result, read_run)
+from .runner import (_DATA_CACHE, RunOutcome, RunTask, _check_builder, _data_key, _DataCache,  # noqa: F401
+                     _json_default, _load_data, _nbytes, _share_datasets, execute_run, interrupted_record,
+                     run_detached, run_hparams, settle, write_run_files, write_run_json)
 from .sendable import check_sendable
-from .settings import MODEL_SETTINGS, model_kwargs, optimizer_kwargs
-from .status import FINISHED, INTERRUPTED_MESSAGE, INTERRUPTED_QUEUED_MESSAGE, SUCCEEDED, RunStatus
+from .status import FINISHED, RunStatus
 
-__all__ = ["Experiment", "RunConfig", "RunResult", "Results", "SweepInterrupted", "DiskFullError", "run_name",
+__all__ = ["Experiment", "SweepPlan", "RunConfig", "RunResult", "Results", "SweepInterrupted", "DiskFullError", "run_name",
            "execute_run",
            "run_detached", "write_run_files"]
 
 # FINISHED (from flowlab.status, importable here as before): the statuses a resumed sweep keeps, the
 # run finished and its result stands (a diverged run diverges again).
-
-@dataclass(frozen=True)
-class RunResult:
-    """One run's outcome: a frozen record, as Optuna's FrozenTrial."""
-
-    name: str
-    config: dict
-    status: str
-    metrics: dict = field(default_factory=dict)
-    logdir: str = ""
-    error: str | None = None
-    seconds: float = 0.0
-    initial_weights: str | None = None
-
-    def __getitem__(self, key):
-        return self.metrics[key]
-
-
-METRICS = ("loss", "accuracy", "val_loss", "val_accuracy", "mae", "val_mae")
-#: Settings only the MLP reads: left out of a builder's HParams and results.csv.
-MLP_ONLY = ("hidden", "activation", "init")
-#: The metric columns of a classification sweep (mae is a regression's, in place of accuracy).
-CLASSIFICATION_METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
-
-
-class Results(list):
-    """The runs of a sweep (``RunResult`` records) with a leaderboard."""
-
-    sweep_dir = None
-    remaining = 0  #: runs of the sweep's grid that have not finished (what a resume would run)
-    #: "classification" or "regression" when every run's dataset is one (None: unknown or mixed).
-    task = None
-    #: The runs' models come from a builder (``Experiment(model=build)``): no MLP-only columns.
-    builder = False
-
-    def default_metric(self):
-        """What the leaderboard ranks by: validation accuracy, or validation loss for a regression (no run
-        has accuracy; or, when no run has metrics, the datasets are regressions)."""
-        if any("val_accuracy" in r.metrics for r in self):
-            return "val_accuracy"
-        if any("val_mae" in r.metrics for r in self) or self.task == "regression":
-            return "val_loss"
-        return "val_accuracy"
-
-    def best(self, metric=None):
-        """The completed run ranked first by ``metric`` (as in ``table()``), or None."""
-        metric = metric or self.default_metric()
-        top = self.ranked(metric)[:1]
-        if top and top[0].status in SUCCEEDED and _finite(top[0].metrics.get(metric)):
-            return top[0]
-        return None
-
-    def ranked(self, metric=None):
-        metric = metric or self.default_metric()
-        lower = "loss" in metric or "mae" in metric
-
-        tiebreak = "val_loss" if metric != "val_loss" else "loss"
-
-        def key(r):
-            value, second = r.metrics.get(metric), r.metrics.get(tiebreak)
-            ok = r.status in FINISHED and _finite(value)
-            group = (0 if r.status in SUCCEEDED else 1) if ok else 2
-            return (group, (value if lower else -value) if ok else 0.0,
-                    second if _finite(second) else math.inf, r.name)
-
-        return sorted(self, key=key)
-
-    def rows(self):
-        """One flat dict per run: name, status, the config, the final metrics, seconds, error."""
-        out = []
-        extra = list(dict.fromkeys(k for r in self for k in (r.config.get("extra") or {})))
-        skipped = MLP_ONLY if self.builder else ()
-        metrics = self._metric_columns()
-        for r in self:
-            row = {"name": r.name, "status": r.status}
-            row.update({k: _cell(r.config.get(k)) for k in CONFIG_FIELDS if k not in skipped})
-            row.update({k: _cell((r.config.get("extra") or {}).get(k)) for k in extra})
-            row.update({k: r.metrics.get(k) for k in metrics})
-            row["epochs_run"] = r.metrics.get("epochs_run")
-            row["seconds"] = round(r.seconds, 3)
-            row["error"] = r.error or ""
-            out.append(row)
-        return out
-
-    def _metric_columns(self):
-        """Accuracy columns unless every run is a regression, mae columns when any run is."""
-        has = lambda name: any(name in r.metrics or f"val_{name}" in r.metrics for r in self)
-        mae, accuracy = has("mae"), has("accuracy")
-        if not mae and not accuracy and self.task == "regression":  # no run got as far as a metric
-            mae = True
-        return [k for k in METRICS if ("mae" in k and mae) or ("accuracy" in k and (accuracy or not mae))
-                or k in ("loss", "val_loss")]
-
-    def table(self, metric=None, top=None):
-        """The leaderboard as text, best first by ``metric`` (None: ``default_metric()``)."""
-        ranked = self.ranked(metric)[:top] if top else self.ranked(metric)
-        if self.default_metric() == "val_loss":  # regression: loss and mean absolute error, no accuracy
-            headers = ["#", "run", "status", "val_loss", "val_mae", "train_loss", "train_mae", "sec"]
-            keys = ("val_loss", "val_mae", "loss", "mae")
-        else:
-            headers = ["#", "run", "status", "val_acc", "val_loss", "train_acc", "train_loss", "sec"]
-            keys = ("val_accuracy", "val_loss", "accuracy", "loss")
-        lines = []
-        for i, r in enumerate(ranked, start=1):
-            m = r.metrics
-            lines.append([str(i), r.name, r.status, *(_fmt(m.get(k)) for k in keys), f"{r.seconds:.1f}"])
-        widths = [max(len(h), *(len(row[i]) for row in lines)) if lines else len(h) for i, h in enumerate(headers)]
-        fmt = lambda row: "  ".join(c.ljust(w) if i in (1, 2) else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths)))
-        return "\n".join([fmt(headers), fmt(["-" * w for w in widths])] + [fmt(row) for row in lines])
-
-    def to_csv(self, path=None):
-        """Writes the rows as CSV (atomically) to ``path``, or returns the CSV text when path is None."""
-        rows = self.rows()
-        buffer = io.StringIO()
-        columns = list(rows[0]) if rows else ["name", "status", *CONFIG_FIELDS, *CLASSIFICATION_METRICS,
-                                              "epochs_run", "seconds", "error"]
-        writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-        if path is None:
-            return buffer.getvalue()
-        _write_atomic(Path(path), buffer.getvalue().encode())
-        return Path(path)
-
 
 class SweepInterrupted(KeyboardInterrupt):
     """Raised by ``Experiment.sweep`` on Ctrl-C or SIGTERM after saving what finished; ``.results`` holds it."""
@@ -218,8 +91,7 @@ class Experiment:
             raise ValueError(f"Experiment: name must be letters, digits and . _ + = -, got name={name!r}")
         if len(str(name)) > 100:
             raise ValueError(f"Experiment: name is {len(str(name))} characters long; keep it to 100 (it names a folder)")
-        if workers is not None and (not isinstance(workers, (int, np.integer)) or isinstance(workers, bool)
-                                    or workers < 1):
+        if workers is not None and (not is_whole(workers) or workers < 1):
             raise ValueError(f"Experiment: workers must be a whole number >= 1, got workers={workers!r}")
         if "hidden" in config:
             config["hidden"] = parse_hidden(config["hidden"])
@@ -268,7 +140,7 @@ class Experiment:
         return configs, varied
 
     def sweep(self, resume=None, redo_changed=False, **axes):
-        """Runs every config of the grid and returns the ``Results``.
+        """Runs every config of the grid and returns the ``Results``: ``run(plan(...))``.
 
         Args:
             resume: a sweep directory flowlab made: runs that finished there are kept, the others are
@@ -285,62 +157,100 @@ class Experiment:
             ValueError: a config value is invalid (nothing is written then); ``resume`` is not a
                 flowlab sweep (``NotASweep``) or changes its settings.
             SweepLocked: another process runs this sweep directory now.
+            ClusterError: the Dask cluster cannot be reached or cannot run flowlab (nothing is written then).
             DiskFullError: the disk filled up; finished runs are kept in results.csv.
             SweepInterrupted: Ctrl-C or SIGTERM; finished runs are kept, running ones are marked
                 ``interrupted``, and ``.results`` holds the records.
         """
+        return self.run(self.plan(resume=resume, redo_changed=redo_changed, **axes))
+
+    def plan(self, resume=None, redo_changed=False, **axes):
+        """Checks a sweep and returns its ``SweepPlan`` (a ``RunTask`` per run); writes nothing and
+        connects to nothing. Takes ``sweep``'s arguments and raises its ValueErrors."""
         if getattr(multiprocessing.current_process(), "_inheriting", False):
             raise RuntimeError(
                 "Experiment.sweep was called while a worker process was importing your script: put the "
                 "sweep under `if __name__ == \"__main__\":` (workers import the script that started them)")
         from . import sweepdir
+        from .limits import check_resources
 
-        lock = sweep_dir = None
         if resume:
-            sweep_dir, manifest, lock = sweepdir.open_sweep(resume)
+            sweep_dir = Path(resume).resolve() if Path(resume).is_symlink() else Path(resume)
+            configs, varied, order = _resume_plan(self, sweep_dir, sweepdir.read_manifest(sweep_dir), axes,
+                                                  redo_changed)
+            for name in order:
+                sweepdir.check_run_dir(sweep_dir, name)
+        else:
+            configs, varied = self.grid(**axes)
+            order = [run_name(c, varied) for c in configs]
+            check_writable(self.logdir)
+            sweep_dir = sweepdir.sweep_path(self.logdir, self.name)
+        if self.model is None:  # a user's builder makes its own network: its size is not known here
+            check_resources([asdict(c) for c in configs], sweep_dir if resume else self.logdir, self.histograms,
+                            workers=min(len(configs), self.workers or os.cpu_count() or 1))
+        executor = make_executor(self.executor, self.workers, connect=False)
+        if self.model is not None:
+            check_sendable(self.model, executor)
+        return SweepPlan(tuple(configs), tuple(varied), tuple(order), sweep_dir, bool(resume), executor,
+                         self._tasks(configs, varied, order, sweep_dir))
+
+    def _tasks(self, configs, varied, order, sweep_dir):
+        columns = _hparams_columns(configs, self.model)
+        seedless = [k for k in varied if k != "seed"]
+        # The HParams row's name: the run first (the table cuts long names short), the sweep after
+        # it keeps rows of two sweeps in one logdir apart; seeds share a row.
+        return tuple(RunTask(name=name, run_dir=str(Path(sweep_dir) / name), config=config_dict(config),
+                             group_name=f"{run_name(config, seedless)} [{Path(sweep_dir).name}]",
+                             histograms=self.histograms, hparams_columns=columns, builder=self.model)
+                     for name, config in zip(order, configs))
+
+    def run(self, plan):
+        """Runs a ``plan`` (from ``plan()``) and returns the ``Results``, as ``sweep`` does.
+
+        The datasets are downloaded if needed, a model builder is tried on the first run's data, the
+        executor connects (a Dask cluster), and only then is the sweep directory made (or, on
+        resume, locked): a problem found before that leaves nothing behind.
+        """
+        from . import sweepdir
+
+        lock = None
+        sweep_dir = plan.sweep_dir
         try:
-            if resume:
-                configs, varied, order = _resume_plan(self, sweep_dir, manifest, axes, redo_changed)
-            else:
-                configs, varied = self.grid(**axes)
-                order = [run_name(c, varied) for c in configs]
-                check_writable(self.logdir)
-            _fetch_files(configs, self.progress)
-            from .limits import check_resources
-
-            if self.model is None:  # a user's builder makes its own network: its size is not known here
-                check_resources([asdict(c) for c in configs], sweep_dir or self.logdir, self.histograms,
-                                workers=min(len(configs), self.workers or os.cpu_count() or 1))
-            executor = _make_executor(self.executor, self.workers)
+            if plan.resume:
+                sweep_dir, _, lock = sweepdir.open_sweep(plan.sweep_dir)
+            _fetch_files(plan.configs, self.progress)
             if self.model is not None:
-
-                check_sendable(self.model, executor)
-                _check_builder(self.model, configs[0], varied)
-            manifest = {"name": self.name, "varied": list(varied), "histograms": self.histograms,
-                        "runs": [{"name": n, "config": _plain(config_dict(c))} for n, c in zip(order, configs)]}
-            if resume:
+                _check_builder(self.model, plan.configs[0], plan.varied)
+            executor = plan.executor
+            if hasattr(executor, "start"):
+                executor.start()  # a cluster that cannot run flowlab stops the sweep here
+            manifest = {"name": self.name, "varied": list(plan.varied), "histograms": self.histograms,
+                        "runs": [{"name": t.name, "config": _plain(t.config)} for t in plan.tasks]}
+            tasks = plan.tasks
+            if plan.resume:
                 sweepdir.write_manifest(sweep_dir, dict(manifest, name=sweep_dir.name))
             else:
-                sweep_dir, lock = sweepdir.create_sweep_dir(self.logdir, self.name, manifest)
-            return self._run_sweep(executor, sweep_dir, configs, varied, order, resume=bool(resume))
+                sweep_dir, lock = sweepdir.create_sweep_dir(self.logdir, self.name, manifest, path=plan.sweep_dir)
+                if sweep_dir != plan.sweep_dir:  # another sweep took the planned name meanwhile
+                    tasks = self._tasks(plan.configs, plan.varied, plan.names, sweep_dir)
+            return self._run_sweep(executor, sweep_dir, plan.configs, tasks, resume=plan.resume)
         except BaseException:
-            if not resume and lock is not None:
+            if not plan.resume and lock is not None:
                 _remove_if_unused(sweep_dir)
             raise
         finally:
             if lock is not None:
                 lock.release()
 
-    def _run_sweep(self, executor, sweep_dir, configs, varied, order, resume):
+    def _run_sweep(self, executor, sweep_dir, configs, planned, resume):
         from . import sweepdir
 
         records, tasks, damaged = {}, [], []
-        columns = _hparams_columns(configs, self.model)
-        for name, config in zip(order, configs):
-            sweepdir.check_run_dir(sweep_dir, name)
+        order = [t.name for t in planned]
+        for task in planned:
+            name = task.name
             previous = _read_record(sweep_dir / name)
-            if previous is not None and previous.get("status") in FINISHED \
-                    and previous.get("config") == _plain(config_dict(config)):
+            if previous is not None and previous.get("status") in FINISHED and previous.get("config") == _plain(task.config):
                 why = sweepdir.damage(sweep_dir / name, previous)
                 if why is None:
                     records[name] = _to_result(previous)
@@ -348,28 +258,17 @@ class Experiment:
                 damaged.append(f"{name} ({why})")
             elif previous is None and (sweep_dir / name / "run.json").exists():
                 damaged.append(f"{name} (run.json is unreadable or has the wrong shape)")
-            seedless = [k for k in varied if k != "seed"]
-            tasks.append({
-                "name": name,
-                "run_dir": str(sweep_dir / name),
-                "config": config_dict(config),
-                # The HParams row's name: the run first (the table cuts long names short), the sweep
-                # after it keeps rows of two sweeps in one logdir apart; seeds share a row.
-                "group_name": f"{run_name(config, seedless)} [{sweep_dir.name}]",
-                "histograms": self.histograms,
-                "hparams_columns": columns,  # the sweep's HParams config, which every run writes
-                **({"builder": self.model} if self.model is not None else {}),
-            })
+            tasks.append(task)
         if damaged:
             warnings.warn(f"resume: redoing {len(damaged)} damaged run(s): {'; '.join(damaged[:5])}"
-                          f"{'; ...' if len(damaged) > 5 else ''}", stacklevel=3)
+                          f"{'; ...' if len(damaged) > 5 else ''}", stacklevel=4)
         if resume:
             strays = sorted(p.name for p in sweep_dir.iterdir()
                             if not p.is_symlink() and (p / "run.json").is_file() and p.name not in order)
             if strays:
                 warnings.warn(f"resume: {sweep_dir} holds runs outside this grid ({', '.join(strays[:5])}"
                               f"{', ...' if len(strays) > 5 else ''}); they stay on disk but are not in results.csv",
-                              stacklevel=3)
+                              stacklevel=4)
         results = Results()
         results.sweep_dir = sweep_dir
         reserve = _DiskReserve(sweep_dir, len(order))
@@ -386,8 +285,6 @@ class Experiment:
         if not tasks:
             publish()
             return results
-        if hasattr(executor, "start"):
-            executor.start()
         data_dir = None
         full = []  # the disk-full error that stopped the sweep
         try:
@@ -395,10 +292,10 @@ class Experiment:
             local = getattr(executor, "local", False) or getattr(executor, "remote", False)
             if not local:
                 data_dir = sweepdir.scratch_dir(sweep_dir)
-            _share_datasets(tasks, data_dir, local=local)
+            tasks = _share_datasets(tasks, data_dir, local=local)
 
             def on_done(task, outcome):
-                record = _as_record(task, outcome)
+                record = settle(RunOutcome.of(task, outcome))
                 records[record.name] = record
                 if not full and record.status == RunStatus.FAILED and _is_disk_full(record.error):
                     full.append(record.error)
@@ -424,12 +321,12 @@ class Experiment:
             except _DiskFull as exc:
                 reason = f"not written: the disk is full ({exc.reason})"
                 for task in tasks:
-                    old = records.get(task["name"])
+                    old = records.get(task.name)
                     if old is None or old.status == RunStatus.INTERRUPTED:
                         failed = RunStatus.FAILED.value
-                        records[task["name"]] = replace(old, status=failed, error=reason) if old else \
-                            _to_result({"name": task["name"], "config": task["config"], "status": failed,
-                                        "logdir": task["run_dir"], "error": reason})
+                        records[task.name] = replace(old, status=failed, error=reason) if old else \
+                            _to_result({"name": task.name, "config": task.config, "status": failed,
+                                        "logdir": task.run_dir, "error": reason})
                 try:
                     publish()
                 except OSError:
@@ -437,8 +334,8 @@ class Experiment:
                 raise DiskFullError(results, exc.reason) from None
             except KeyboardInterrupt:
                 for task in tasks:
-                    if task["name"] not in records and Path(task["run_dir"]).exists():
-                        records[task["name"]] = _mark_interrupted(task)
+                    if task.name not in records and Path(task.run_dir).exists():
+                        records[task.name] = interrupted_record(task)
                 publish()
                 raise SweepInterrupted(results) from None
         finally:
@@ -454,54 +351,27 @@ class Experiment:
         return results
 
 
-class DiskFullError(OSError):
-    """The disk filled up during a sweep: runs that could not be written are ``failed`` with the reason,
-    and ``results.csv`` holds every finished run. ``.results`` holds the records."""
+@dataclass(frozen=True)
+class SweepPlan:
+    """A checked sweep, ready for ``Experiment.run``: what ``Experiment.plan`` returns.
 
-    def __init__(self, results, reason):
-        super().__init__(f"the disk is full ({reason})")
-        self.results, self.reason = results, reason
+    Attributes:
+        configs: the validated ``RunConfig`` of each run, in grid order.
+        varied: the fields (and user-defined axes) that differ between runs.
+        names: each run's name (its folder).
+        sweep_dir: the directory the sweep writes: the one resumed, or the new one ``run`` makes.
+        resume: whether it resumes ``sweep_dir`` (its finished runs are kept).
+        executor: where the runs execute (not connected yet).
+        tasks: a ``RunTask`` per run of the grid (on resume, ``run`` skips those that finished).
+    """
 
-
-class _DiskFull(KeyboardInterrupt):
-    """Stops the executor (as Ctrl-C would: running runs stop, none start) when the disk is full."""
-
-    def __init__(self, reason):
-        super().__init__(reason)
-        self.reason = reason
-
-
-def _is_disk_full(error):
-    return bool(error) and ("No space left on device" in error or "Disk quota exceeded" in error)
-
-
-class _DiskReserve:
-    """A few KB kept free beside the sweep so that results.csv can still be written when the disk fills:
-    a write that hits ENOSPC gives the reserve back and tries again."""
-
-    def __init__(self, sweep_dir, runs):
-        self.path = Path(sweep_dir) / ".flowlab" / "reserve"
-        try:
-            with open(self.path, "wb") as f:
-                os.posix_fallocate(f.fileno(), 0, 64 * 1024 + 1024 * runs)
-        except (OSError, AttributeError):
-            self.release()
-
-    def write(self, path, text):
-        try:
-            _write_atomic(path, text.encode())
-        except OSError as exc:
-            if exc.errno not in (28, 122) or not self.path.exists():  # ENOSPC, EDQUOT
-                raise
-            self.release()
-            _write_atomic(path, text.encode())
-            raise  # written; the caller still learns the disk is full
-
-    def release(self):
-        try:
-            self.path.unlink()
-        except OSError:
-            pass
+    configs: tuple
+    varied: tuple
+    names: tuple
+    sweep_dir: Path
+    resume: bool
+    executor: object
+    tasks: tuple
 
 
 def _resume_plan(exp, sweep_dir, manifest, axes, redo_changed):
@@ -593,19 +463,6 @@ def _check_extra(extra, what="user-defined setting"):
     return dict(extra)
 
 
-def run_hparams(config, builder=None):
-    """A run's HParams values: its config's, without the settings only the MLP reads when the
-    model comes from the user's builder (they mean nothing for it)."""
-    hparams = config.hparams()
-    if builder is not None:
-        for key in MLP_ONLY:
-            hparams.pop(key, None)
-        for key in MODEL_SETTINGS:  # the MLP's regularization: shown only if set (the builder may read it)
-            if not getattr(config, key):
-                hparams.pop(key, None)
-    return hparams
-
-
 def _hparams_columns(configs, builder=None):
     from .dashboards import hparams_columns
 
@@ -616,28 +473,12 @@ def _unknown_field(what, name):
     long = {short: key for key, short in SHORT.items()}.get(name)
     if long and long != name:
         return f"unknown {what} {name!r}; the field is called {long!r}"
-    return unknown_choice(what, name, CONFIG_FIELDS)
+    return choice(what, name, CONFIG_FIELDS)
 
 
 def _plain(value):
     """``value`` as it reads back from JSON (tuples become lists), to compare with a stored config."""
     return json.loads(json.dumps(value, default=_json_default))
-
-
-def _finite(value):
-    return isinstance(value, (int, float)) and math.isfinite(value)
-
-
-def _fmt(value):
-    if not _finite(value):
-        return "-"
-    return f"{value:.4f}" if abs(value) < 1e4 else f"{value:.3g}"
-
-
-def _cell(value):
-    if isinstance(value, (list, tuple)):
-        return "-".join(str(v) for v in value)
-    return "" if value is None else value
 
 
 def check_writable(logdir):
@@ -656,11 +497,6 @@ def check_writable(logdir):
                          "pass --logdir with a directory you can write to") from None
 
 
-def _make_executor(executor, workers):
-
-    return make_executor(executor, workers)
-
-
 class _RunProgress:
     def __init__(self, total, done, name):
         from tqdm.auto import tqdm
@@ -677,40 +513,6 @@ class _RunProgress:
         self.bar.close()
 
 
-# --- one run: what a worker executes ----------------------------------------------------------------
-
-class _DataCache(dict):
-    """Loaded datasets by key, the oldest dropped once they hold more than ``limit`` bytes (the newest is
-    always kept): a sweep over many MNIST seeds must not hold every copy in memory."""
-
-    limit = 512 * 1024**2
-
-    def __setitem__(self, key, data):
-        super().pop(key, None)
-        super().__setitem__(key, data)
-        while len(self) > 1 and sum(map(_nbytes, self.values())) > self.limit:
-            del self[next(iter(self))]
-
-
-def _nbytes(data):
-    # Memory-mapped arrays (the workers' shared copies) live in the page cache, not in this process.
-    return sum(a.nbytes for a in (data.x_train, data.y_train, data.x_val, data.y_val) if not isinstance(a, np.memmap))
-
-
-_DATA_CACHE = _DataCache()
-
-
-def _data_key(config):
-    return (config["dataset"], config.get("data_dir"), config["seed"], config["val_fraction"], config["dtype"],
-            config.get("noise"), config.get("n_samples"), config.get("standardize", True))
-
-
-def _load_kwargs(config):
-    return dict(seed=config["seed"], val_fraction=config["val_fraction"], data_dir=config.get("data_dir"),
-                dtype=np.dtype(config["dtype"]), noise=config.get("noise"), n_samples=config.get("n_samples"),
-                standardize=config.get("standardize", True))
-
-
 def _fetch_files(configs, progress):
     """Downloads the MNIST-style sets the grid needs (if not already there) before anything is written."""
     from .download import locate
@@ -721,212 +523,3 @@ def _fetch_files(configs, progress):
                 locate(dataset, data_dir, progress=progress)
             except FileNotFoundError:
                 pass  # offline and missing: validation said so already, or was told not to; the load reports it
-
-
-def _check_builder(build, config, varied):
-    """Builds the first run's model in the driver: a builder that fails there would fail every run."""
-    from .data import load_dataset
-    from .model import check_builder
-
-    c = config_dict(config)
-    key = _data_key(c)
-    if key not in _DATA_CACHE:
-        try:
-            _DATA_CACHE[key] = load_dataset(c["dataset"], seed=c["seed"], val_fraction=c["val_fraction"],
-                                            data_dir=c.get("data_dir"), dtype=np.dtype(c["dtype"]))
-        except (OSError, ValueError):
-            return  # its runs fail with the message (see _share_datasets); the builder is checked there
-    check_builder(build, c, _DATA_CACHE[key], run_name(config, varied))
-
-
-def _share_datasets(tasks, directory, local):
-    """Loads each distinct dataset once in the driver (so a missing file fails early) and shares it:
-    in-process runs use the cache, worker processes memory-map .npy files."""
-    from .cache import entry_folder
-    from .data import load_dataset
-
-    saved, failed = {}, {}
-    for task in tasks:
-        c = task["config"]
-        key = _data_key(c)
-        if key in failed:
-            task["data_error"] = failed[key]
-            continue
-        if key in saved:
-            task["data_path"] = saved[key]
-            continue
-        if key not in _DATA_CACHE:
-            try:
-                _DATA_CACHE[key] = load_dataset(c["dataset"], **_load_kwargs(c))
-            except (OSError, ValueError) as exc:  # its runs fail; the other datasets' runs go on
-                failed[key] = task["data_error"] = f"{type(exc).__name__}: {exc}"
-                continue
-        if local:
-            continue
-        if key not in saved and entry_folder(_DATA_CACHE[key]) is not None:
-            saved[key] = str(entry_folder(_DATA_CACHE[key]))  # already .npy files: workers map the cache entry
-        if key not in saved:
-            folder = Path(directory) / str(len(saved))
-            folder.mkdir()
-            d = _DATA_CACHE[key]
-            for part in ("x_train", "y_train", "x_val", "y_val"):
-                np.save(folder / f"{part}.npy", getattr(d, part))
-            meta = {"name": d.name, "num_features": d.num_features, "num_classes": d.num_classes,
-                    "target_mean": d.target_mean, "target_std": d.target_std}
-            (folder / "meta.json").write_text(json.dumps(meta))
-            saved[key] = str(folder)
-            del _DATA_CACHE[key]  # the workers read the files; the driver needs no copy
-        task["data_path"] = saved[key]
-
-
-def _load_data(task):
-    from .data import Dataset, load_dataset
-
-    c = task["config"]
-    if task.get("data_error"):
-        raise RuntimeError(f"dataset {c['dataset']!r} could not be loaded: {task['data_error']}")
-    key = _data_key(c)
-    if key in _DATA_CACHE:
-        return _DATA_CACHE[key]
-    path = task.get("data_path")
-    if path and Path(path).is_dir():
-        meta = json.loads((Path(path) / "meta.json").read_text())
-        parts = {p: np.load(Path(path) / f"{p}.npy", mmap_mode="r") for p in ("x_train", "y_train", "x_val", "y_val")}
-        data = Dataset(**parts, **meta)
-    else:
-        data = load_dataset(c["dataset"], **_load_kwargs(c))
-    _DATA_CACHE[key] = data
-    return data
-
-
-def execute_run(task, callbacks=(), fit=None):
-    """Trains one config into ``task["run_dir"]`` and returns its record as a dict.
-
-    The run directory is emptied first (a redone run leaves no duplicate steps), ``run.json`` and
-    ``model.npz`` are written atomically, and the record comes back whatever happened: Ctrl-C or
-    SIGTERM make it ``interrupted``, an exception ``failed`` with its message. ``callbacks`` are
-    added to the training loop's (an executor's stop check). ``fit(trainer, data, epochs=, batch_size=)``
-    replaces ``Trainer.fit`` (the stacked mode's, ``flowlab.stacked_runs``).
-    """
-    from .models import MLP
-    from .tensorboard import TensorBoardLogger
-    from .train import Trainer
-
-    run_dir = Path(task["run_dir"])
-    if run_dir.is_symlink():  # never write (or delete) through a link out of the sweep
-        raise ValueError(f"{run_dir} is a symbolic link; flowlab does not write through it")
-    if run_dir.exists():
-        shutil.rmtree(run_dir)
-    run_dir.mkdir(parents=True)
-    c = task["config"]
-    start = time.time()
-    status, error, details, trainer, model, initial = RunStatus.FAILED, None, None, None, None, None
-    try:
-        data = _load_data(task)
-        if task.get("builder") is not None:
-            from .model import build_model
-
-            model = build_model(task["builder"], c, data)
-        else:
-            regression = data.num_classes == 0
-            model = MLP([data.num_features, *c["hidden"], 1 if regression else data.num_classes],
-                        activation=c["activation"], init=c["init"], seed=c["seed"], dtype=np.dtype(c["dtype"]),
-                        loss="mse" if regression else "cross_entropy", **model_kwargs(c))
-        initial = _fingerprint(model)
-        config = RunConfig(**{**c, "hidden": tuple(c["hidden"])})
-        logger = TensorBoardLogger(run_dir, hparams=run_hparams(config, task.get("builder")),
-                                   group_name=task.get("group_name"), histograms=task.get("histograms", True),
-                                   hparams_config=task.get("hparams_columns"))
-        trainer = Trainer(model, c["optimizer"], lr=c["learning_rate"], callbacks=[logger, *callbacks],
-                          seed=c["seed"], schedule=c.get("schedule"), **optimizer_kwargs(c))
-        (fit or Trainer.fit)(trainer, data, epochs=c["epochs"], batch_size=c["batch_size"])
-        status, error = trainer.status, trainer.error
-    except KeyboardInterrupt:
-        status, error = RunStatus.INTERRUPTED, INTERRUPTED_MESSAGE
-    except Exception as exc:
-        status, error = RunStatus.FAILED, f"{type(exc).__name__}: {exc}"
-        details = traceback.format_exc()
-    seconds = time.time() - start
-    history = trainer.history if trainer is not None else {}
-    metrics = {k: history[k][-1] for k in METRICS if history.get(k)}
-    metrics["epochs_run"] = len(history.get("loss", []))
-    if history.get("val_accuracy"):
-        metrics["best_val_accuracy"] = max(history["val_accuracy"])
-    if history.get("val_mae"):
-        metrics["best_val_loss"] = min(history["val_loss"])
-    try:
-        if model is not None and status != RunStatus.FAILED:
-            model.save(run_dir / "model.npz")
-    except OSError as exc:  # a full disk: the run is failed with the reason, and the sweep hears of it
-        status, error = RunStatus.FAILED, f"model.npz could not be written: {type(exc).__name__}: {exc}"
-    # The status as a plain string, as run.json reads back (the Trainer's is a RunStatus).
-    record = {"name": task["name"], "config": c, "status": str(status), "metrics": metrics, "logdir": str(run_dir),
-              "error": error, "seconds": round(seconds, 3), "initial_weights": initial}
-    try:
-        write_run_json(run_dir, dict(record, traceback=details) if details else record)
-    except OSError as exc:
-        record.update(status=RunStatus.FAILED.value,
-                      error=f"run.json could not be written: {type(exc).__name__}: {exc}")
-    return record
-
-
-def _fingerprint(model):
-    """A short hash of the initial weights: runs that should start alike can be seen to."""
-    import hashlib
-
-    digest = hashlib.sha256()
-    for p in model.params:
-        digest.update(np.ascontiguousarray(p.value, dtype=np.float64).tobytes())
-    return digest.hexdigest()[:16]
-
-
-def read_run(run_dir):
-    """The ``RunResult`` stored in ``run_dir/run.json``, or None if there is none (or it is unreadable)."""
-    data = _read_record(run_dir)
-    return _to_result(data) if data is not None else None
-
-
-def _read_record(run_dir):
-    """``run_dir/run.json`` as a dict, or None if it is missing, unreadable or not a run record."""
-    try:
-        data = json.loads((Path(run_dir) / "run.json").read_text())
-    except (OSError, ValueError):
-        return None
-    if not isinstance(data, dict) or not isinstance(data.get("name"), str) \
-            or not isinstance(data.get("config", {}), dict) or not isinstance(data.get("metrics", {}), dict):
-        return None
-    return data
-
-
-def _to_result(data):
-    return RunResult(name=data["name"], config=data.get("config", {}),
-                     status=data.get("status", RunStatus.FAILED.value), metrics=data.get("metrics", {}),
-                     logdir=data.get("logdir", ""), error=data.get("error"),
-                     seconds=float(data.get("seconds", 0.0)), initial_weights=data.get("initial_weights"))
-
-
-def _as_record(task, outcome):
-    if isinstance(outcome, dict):
-        return _to_result(outcome)
-    # The run never returned: it raised outside the guarded code, or its worker process died.
-    record = {"name": task["name"], "config": task["config"], "status": RunStatus.FAILED.value, "metrics": {},
-              "logdir": task["run_dir"], "error": str(outcome), "seconds": 0.0}
-    if Path(task["run_dir"]).is_dir() and not Path(task["run_dir"]).is_symlink():
-        try:
-            write_run_json(task["run_dir"], record)
-        except OSError:  # a full disk: results.csv still has the record
-            pass
-    return _to_result(record)
-
-
-def _mark_interrupted(task):
-    previous = read_run(task["run_dir"])
-    if previous is not None:
-        return previous
-    record = {"name": task["name"], "config": task["config"], "status": RunStatus.INTERRUPTED.value, "metrics": {},
-              "logdir": task["run_dir"], "error": INTERRUPTED_QUEUED_MESSAGE, "seconds": 0.0}
-    try:
-        write_run_json(task["run_dir"], record)
-    except OSError:
-        pass
-    return _to_result(record)

@@ -19,7 +19,7 @@ import os
 __all__ = ["PRELOAD", "start"]
 
 #: Modules the server imports once, so every worker has them: the run's code and what it writes with.
-PRELOAD = ("flowlab.experiment", "flowlab.tensorboard", "flowlab.summaries", "PIL.Image")
+PRELOAD = ("flowlab.runner", "flowlab.tensorboard", "flowlab.summaries", "PIL.Image")
 
 
 def start():

@@ -1,9 +1,9 @@
 """The sweep runner's stacked mode: groups of runs that ``fit_stacked`` can train together, and their execution.
 
-A group is a list of the runner's tasks whose configs differ only in learning rate, optimizer, its
+A group is a list of the runner's tasks (``runner.RunTask``) whose configs differ only in learning rate, optimizer, its
 settings (momentum, betas, eps, weight decay, nesterov) or learning-rate schedule. ``fit_stacked``
 also stacks runs of different seeds, but in a sweep the seed draws the validation split as well,
-so there they are not one group. ``execute_group`` runs ``experiment.execute_run`` for each task
+so there they are not one group. ``execute_group`` runs ``runner.execute_run`` for each task
 of a group, so each run's files (``run.json``, ``model.npz``, its TensorBoard events) are written by the same code as a run on its
 own; only the training loop is shared: each run's ``execute_run`` hands its trainer over, and when
 every run of the group has (or has failed before training), ``fit_stacked`` trains them at once.
@@ -27,11 +27,12 @@ from __future__ import annotations
 import copy
 import functools
 import threading
+from dataclasses import dataclass
 
 from .settings import MODEL_SETTINGS, OPTIMIZER_SETTINGS
 from .status import FINISHED, RunStatus
 
-__all__ = ["group_tasks", "execute_job", "execute_group", "run_jobs", "AUTO_MAX_UNITS", "STACK_CHOICES"]
+__all__ = ["group_tasks", "execute_job", "execute_group", "run_jobs", "GroupResult", "AUTO_MAX_UNITS", "STACK_CHOICES"]
 
 #: What ``Experiment(stack=...)`` accepts.
 STACK_CHOICES = ("auto", True, False)
@@ -69,8 +70,8 @@ def group_tasks(tasks, stack, workers):
         return list(tasks)
     groups, singles = {}, []
     for task in tasks:
-        c = task["config"]
-        if task.get("builder") is not None or not _stackable_config(c, stack):
+        c = task.config
+        if task.builder is not None or not _stackable_config(c, stack):
             singles.append(task)
             continue
         key = repr(sorted((k, v) for k, v in c.items() if k not in _FREE))
@@ -89,6 +90,15 @@ def group_tasks(tasks, stack, workers):
         jobs += [big[:half], big[half:]]
     jobs = [j if len(j) > 1 else j[0] for j in jobs]
     return jobs + singles
+
+
+@dataclass(frozen=True)
+class GroupResult:
+    """What a stacked group returns: its runs' records (None for one that returned none), in the group's
+    order, and ``status`` "interrupted" when any run was (so an in-process executor stops the sweep)."""
+
+    records: tuple
+    status: str
 
 
 class _Rendezvous:
@@ -125,10 +135,9 @@ class _Rendezvous:
 
 
 def execute_group(group, run, load, callbacks=()):
-    """Runs a group of tasks stacked; returns ``{"records": [...], "status": ...}`` in the group's order.
+    """Runs a group of tasks stacked; returns their ``GroupResult``.
 
-    ``run`` is the runner's ``execute_run``, ``load`` its dataset loader. ``status`` is "interrupted"
-    when any run was (so an in-process executor stops the sweep).
+    ``run`` is the runner's ``execute_run``, ``load`` its dataset loader.
     """
     from .stacked import fit_stacked, stackable
     from .train import Trainer
@@ -170,8 +179,8 @@ def execute_group(group, run, load, callbacks=()):
         meeting.done.set()
         for thread in threads:
             thread.join()
-    statuses = [r["status"] for r in records if r]
-    return {"records": records, "status": RunStatus.INTERRUPTED.value if RunStatus.INTERRUPTED in statuses else "done"}
+    statuses = [r.status for r in records if r]
+    return GroupResult(tuple(records), RunStatus.INTERRUPTED.value if RunStatus.INTERRUPTED in statuses else "done")
 
 
 def _exact(trainers, data, batch_size):
@@ -203,11 +212,11 @@ def run_jobs(executor, tasks, on_done, stack, run, load):
     def job_done(job, outcome):
         if not isinstance(job, list):
             return on_done(job, outcome)
-        records = outcome.get("records") if isinstance(outcome, dict) else None
+        records = outcome.records if isinstance(outcome, GroupResult) else None
         stop = None
         for i, task in enumerate(job):  # a worker that died, or a record missing: that run failed
             record = records[i] if records and records[i] is not None else (
-                outcome if not isinstance(outcome, dict) else "the stacked group returned no record")
+                outcome if not isinstance(outcome, GroupResult) else RuntimeError("the stacked group returned no record"))
             try:
                 on_done(task, record)
             except KeyboardInterrupt as exc:  # the sweep stops (a full disk): record the group's other runs first

@@ -19,7 +19,7 @@ from pathlib import Path
 from .atomic import write_atomic
 from .status import RunStatus
 
-__all__ = ["HIDDEN", "NotASweep", "SweepLocked", "SweepLock", "create_sweep_dir", "read_manifest",
+__all__ = ["HIDDEN", "NotASweep", "SweepLocked", "SweepLock", "sweep_path", "create_sweep_dir", "read_manifest",
            "write_manifest", "open_sweep", "check_run_dir", "damage", "scratch_dir"]
 
 HIDDEN = ".flowlab"
@@ -35,11 +35,15 @@ class SweepLocked(RuntimeError):
     """Another live process owns the sweep directory."""
 
 
-def create_sweep_dir(logdir, name, manifest):
-    """Creates ``<logdir>/<name>-<YYYYmmdd-HHMMSS>[-N]`` (a new directory, never an existing one),
-    writes its manifest and returns ``(path, lock)`` with the lock held."""
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    base = Path(logdir) / f"{name}-{stamp}"
+def sweep_path(logdir, name):
+    """The directory a sweep started now would get, ``<logdir>/<name>-<YYYYmmdd-HHMMSS>``; nothing is made."""
+    return Path(logdir) / f"{name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+
+
+def create_sweep_dir(logdir, name, manifest, path=None):
+    """Creates ``path`` (default ``sweep_path(logdir, name)``), or ``<path>-N`` if it exists (a new
+    directory, never an existing one), writes its manifest and returns ``(path, lock)`` with the lock held."""
+    base = Path(path) if path is not None else sweep_path(logdir, name)
     Path(logdir).mkdir(parents=True, exist_ok=True)
     path, n = base, 2
     while True:

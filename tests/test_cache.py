@@ -208,16 +208,16 @@ def test_sweep_workers_map_the_cache_entry(tmp_path, monkeypatch):
     monkeypatch.setattr(cache, "MMAP_BYTES", 0)  # the driver maps even these small arrays
     folder = _mnist(tmp_path / "mnist", n_train=300, n_val=60)
     models = []
-    from flowlab import experiment
+    from flowlab import runner
 
     for attempt in range(2):  # cold, then warm (a new driver: its in-memory copy forgotten)
-        monkeypatch.setattr(experiment, "_DATA_CACHE", {})
+        monkeypatch.setattr(runner, "_DATA_CACHE", {})
         exp = Experiment(f"m{attempt}", dataset="mnist", data_dir=str(folder), hidden=[8], epochs=2,
                          logdir=str(tmp_path / "logs"), workers=2)
         results = exp.sweep(learning_rate=[0.01, 0.1])
         assert [r.status for r in results] == ["completed", "completed"]
         models.append([np.load(Path(r.logdir) / "model.npz", allow_pickle=False)["dense_1/kernel"] for r in results])
-    from flowlab.experiment import _DATA_CACHE
+    from flowlab.runner import _DATA_CACHE
     assert any(cache.entry_folder(d) is not None for d in _DATA_CACHE.values())
     for cold, warm in zip(*models):
         assert np.array_equal(cold, warm)

@@ -141,3 +141,46 @@ def test_sigterm_to_a_training_keeps_its_epochs_and_marks_it_interrupted(tmp_pat
     assert [e.step for e in ea.Scalars("epoch_loss")] == list(range(record["metrics"]["epochs_run"]))
     end = session_end(run)
     assert end.status == 2  # STATUS_FAILURE
+
+
+@pytest.mark.parametrize("extra", [[], ["--shared-logdir"]])
+def test_a_bad_grid_value_on_dask_is_the_grid_error_before_any_connection(tmp_path, extra):
+    pytest.importorskip("distributed")
+    import socket
+
+    # A socket that listens and never answers stands in for the scheduler: a client that tried to
+    # connect would leave a connection in its backlog (and wait for its timeout, then blame the cluster).
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        address = "tcp://127.0.0.1:%d" % listener.getsockname()[1]
+        logdir = tmp_path / "logs"
+        proc = subprocess.run(
+            [sys.executable, "-m", "flowlab", "sweep", "--dataset", "iris", "--lr", "0.01", "0", "--executor",
+             address, *extra, "--logdir", str(logdir), "--no-progress"],
+            capture_output=True, text=True, cwd=ROOT, timeout=120)
+        listener.setblocking(False)
+        with pytest.raises(BlockingIOError):
+            listener.accept()  # nobody connected
+    assert proc.returncode == 2, proc.stderr
+    assert "flowlab sweep: error: --lr must be a number > 0, got --lr 0.0" in proc.stderr
+    assert "scheduler" not in proc.stderr and "Traceback" not in proc.stderr
+    assert not logdir.exists()
+
+
+def test_an_unreachable_cluster_with_a_good_grid_is_exit_1_and_writes_nothing(tmp_path):
+    pytest.importorskip("distributed")
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    logdir = tmp_path / "logs"
+    proc = subprocess.run(
+        [sys.executable, "-m", "flowlab", "sweep", "--dataset", "iris", "--hidden", "8", "--epochs", "1",
+         "--executor", f"tcp://127.0.0.1:{port}", "--logdir", str(logdir), "--no-progress"],
+        capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert proc.returncode == 1, proc.stderr
+    assert f"cannot reach the Dask scheduler at tcp://127.0.0.1:{port}" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not logdir.exists()

@@ -19,6 +19,7 @@ from flowlab import config, experiment  # noqa: E402
 from flowlab.cli import main  # noqa: E402
 from flowlab.executors import ClusterError, DaskExecutor, WorkerDied, local_cluster, make_executor  # noqa: E402
 from flowlab.experiment import Experiment, SweepInterrupted, read_run  # noqa: E402
+from flowlab.runner import RunTask  # noqa: E402
 
 SMALL = {"dataset": "iris", "hidden": [8], "epochs": 3, "batch_size": 16, "histograms": False}
 GRID = {"learning_rate": [0.01, 0.05], "optimizer": ["sgd", "adam"], "batch_size": [8, 32]}
@@ -133,7 +134,7 @@ def test_a_run_that_raises_on_its_worker_is_failed_with_its_message(tmp_path, cl
     # The driver has this MNIST folder (its dataset cache says so), the workers do not: the run
     # raises on its worker, as it would on a cluster without the data.
     missing = str(tmp_path / "no-mnist-here")
-    iris = experiment._load_data({"config": {"dataset": "iris", "seed": 0, "val_fraction": 0.2, "dtype": "float64"}})
+    iris = experiment._load_data(RunTask("iris", "", {"dataset": "iris", "seed": 0, "val_fraction": 0.2, "dtype": "float64"}))
     key = experiment._data_key({"dataset": "mnist", "data_dir": missing, "seed": 0, "val_fraction": 0.2,
                                 "dtype": "float32"})
     monkeypatch.setitem(experiment._DATA_CACHE, key, iris)

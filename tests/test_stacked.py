@@ -2,6 +2,7 @@
 
 import csv
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -14,6 +15,7 @@ from flowlab import Experiment
 from flowlab.data import load_dataset
 from flowlab.models import MLP
 from flowlab.stacked import exact_here, fit_stacked, stackable
+from flowlab.runner import RunTask
 from flowlab.stacked_runs import group_tasks
 from flowlab.train import Callback, EarlyStopping, Trainer
 
@@ -263,7 +265,7 @@ def test_stacked_sweep_in_worker_processes(tmp_path):
 def _task(**config):
     base = {"dataset": "digits", "hidden": (64,), "learning_rate": 0.01, "optimizer": "adam", "batch_size": 32,
             "activation": "relu", "seed": 0}
-    return {"name": repr(config), "config": {**base, **config}}
+    return RunTask(name=repr(config), run_dir="", config={**base, **config})
 
 
 def test_the_runner_groups_what_differs_only_in_learning_rate_and_optimizer():
@@ -272,13 +274,13 @@ def test_the_runner_groups_what_differs_only_in_learning_rate_and_optimizer():
     jobs = group_tasks(tasks, "auto", workers=2)
     # 3 stacks of 9 on 2 workers: the largest is split so each worker has work at the end too.
     assert sorted(len(j) for j in jobs) == [4, 5, 9, 9]
-    assert sorted(t["name"] for j in jobs for t in j) == sorted(t["name"] for t in tasks)
-    assert all(len({t["config"]["activation"] for t in j}) == 1 for j in jobs)
+    assert sorted(t.name for j in jobs for t in j) == sorted(t.name for t in tasks)
+    assert all(len({t.config["activation"] for t in j}) == 1 for j in jobs)
     settings = [_task(optimizer="momentum", momentum=m, nesterov=n, schedule=sc) for m in (0.5, 0.9)
                 for n in (False, True) for sc in (None, "cosine")]
     assert [len(j) for j in group_tasks(settings, "auto", workers=1)] == [8]
     seeds = group_tasks([_task(seed=0), _task(seed=1)], True, workers=1)
-    assert all(isinstance(j, dict) for j in seeds)  # a seed draws its own validation split: not stacked
+    assert all(isinstance(j, RunTask) for j in seeds)  # a seed draws its own validation split: not stacked
     assert group_tasks(tasks, False, workers=2) == tasks
 
 
@@ -289,12 +291,12 @@ def test_auto_stacks_only_where_it_was_measured_to_pay():
     assert [len(j) for j in group_tasks(mnist, "auto", workers=1)] == [2]
     full_batch = [_task(batch_size=None, optimizer=o) for o in ("sgd", "adam")]
     regression = [_task(dataset="diabetes", optimizer=o) for o in ("sgd", "adam")]
-    built = [dict(_task(optimizer=o), builder=print) for o in ("sgd", "adam")]
+    built = [replace(_task(optimizer=o), builder=print) for o in ("sgd", "adam")]
     regularized = [_task(optimizer=o, dropout=0.1) for o in ("sgd", "adam")]
     for tasks in (wide, big_batch, full_batch, regression, built, regularized):
-        assert all(isinstance(j, dict) for j in group_tasks(tasks, "auto", workers=1)), tasks[0]["config"]
+        assert all(isinstance(j, RunTask) for j in group_tasks(tasks, "auto", workers=1)), tasks[0].config
     assert [len(j) for j in group_tasks(wide, True, workers=1)] == [2]
-    assert all(isinstance(j, dict) for j in group_tasks(regression, True, workers=1))
+    assert all(isinstance(j, RunTask) for j in group_tasks(regression, True, workers=1))
 
 
 def test_experiment_stack_argument_is_checked():

@@ -17,7 +17,7 @@ __all__ = ["ClusterError", "DaskExecutor", "InProcessExecutor", "ProcessExecutor
            "local_cluster", "make_executor"]
 
 
-def make_executor(executor=None, workers=None):
+def make_executor(executor=None, workers=None, *, connect=True):
     """The executor for an ``Experiment``'s ``executor`` and ``workers`` arguments.
 
     Args:
@@ -27,11 +27,13 @@ def make_executor(executor=None, workers=None):
             with ``run(fn, tasks, on_done)``. The ``DASK_SCHEDULER_ADDRESS`` variable selects Dask
             when executor is None.
         workers: local worker processes (default: one per core); a Dask cluster has its own.
+        connect: a Dask executor connects now (True) or on first use (False, as a sweep makes it:
+            the grid is checked before anything waits on the cluster).
     """
     if executor is None:
         executor = os.environ.get("DASK_SCHEDULER_ADDRESS") or "local"
     if _is_dask_object(executor):  # a Client has a .run method too, but not flowlab's
-        return DaskExecutor(executor)
+        return DaskExecutor(executor, connect=connect)
     if hasattr(executor, "run") and not isinstance(executor, (str, os.PathLike)):
         return executor
     if executor == "local":
@@ -43,4 +45,4 @@ def make_executor(executor=None, workers=None):
             f"unknown executor {executor!r}; use 'local', a Dask scheduler address like "
             "'tcp://127.0.0.1:8786', or a scheduler file ending in .json"
         )
-    return DaskExecutor(executor)
+    return DaskExecutor(executor, connect=connect)

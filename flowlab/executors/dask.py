@@ -1,3 +1,5 @@
+# Size: just over 400 lines: the executor, its settings and the cluster checks it makes on connecting
+# are one subject (what it takes to run flowlab's runs on Dask).
 """Running a sweep on a Dask cluster: the executor, flowlab's cluster settings and the checks that a
 cluster can run flowlab (same versions of flowlab and its numerical stack on every machine)."""
 
@@ -7,7 +9,9 @@ import os
 import sys
 import traceback
 
-from ..runner import run_detached, write_run_files
+from dataclasses import replace
+
+from ..runner import RunTask, run_detached, write_run_files
 from .local import STOP_GRACE, WorkerDied, _cpu_count
 
 __all__ = ["ClusterError", "DASK_CONFIG", "DaskExecutor", "local_cluster"]
@@ -39,6 +43,15 @@ def _import_distributed():
         raise ImportError(f"the Dask executor needs dask and distributed: pip install 'flowlab[dask]' ({exc})") \
             from None
     return distributed
+
+
+def _check_installed():
+    """Raises the install hint unless distributed can be imported, without importing it (a second or more)."""
+    import importlib.util
+
+    if sys.modules.get("distributed") is None and ("distributed" in sys.modules
+                                                   or importlib.util.find_spec("distributed") is None):
+        _import_distributed()  # raises ImportError with the hint
 
 
 def _is_dask_object(obj):
@@ -94,6 +107,8 @@ class DaskExecutor:
 
     On connecting it checks that the scheduler and every worker import the same flowlab version
     as this process (and warns of other version mismatches and of the nanny's malloc setting).
+    It connects when it is made, or with ``connect=False`` on first use (``start``, ``run``,
+    ``client``): a sweep then checks its grid before it waits on a cluster.
 
     Args:
         address: "tcp://host:port", a scheduler file (``*.json``, as HPC launchers write), a
@@ -101,22 +116,30 @@ class DaskExecutor:
             ``DASK_SCHEDULER_ADDRESS`` variable.
         shared_logdir: workers write straight into the logdir (a filesystem they share).
         timeout: seconds to wait for the scheduler.
+        connect: connect and check the cluster now (True) or on first use (False).
     """
 
     local = False
     remote = True  # the driver's files are not the workers': they load datasets themselves
 
-    def __init__(self, address=None, *, shared_logdir=False, timeout=10):
-        distributed = _import_distributed()
+    def __init__(self, address=None, *, shared_logdir=False, timeout=10, connect=True):
+        _check_installed()
         if address is None:
             address = os.environ.get("DASK_SCHEDULER_ADDRESS")
             if not address:
                 raise ValueError("DaskExecutor: give a scheduler address 'tcp://host:port', a scheduler file, "
                                  "a distributed.Client, or set DASK_SCHEDULER_ADDRESS")
         self.address, self.shared_logdir, self.timeout = address, bool(shared_logdir), timeout
-        self._client = address if isinstance(address, distributed.Client) else None
+        # A Client can only exist once distributed is imported (a string address needs no import yet).
+        distributed = sys.modules.get("distributed")
+        self._client = address if distributed is not None and isinstance(address, distributed.Client) else None
         self._owned = self._client is None
-        self.client  # connect and check now, before a sweep writes anything
+        if connect:
+            self.client  # connect and check now, before a sweep writes anything
+
+    def start(self):
+        """Connects and checks the cluster now (a sweep calls it before it makes its directory)."""
+        self.client
 
     @property
     def client(self):
@@ -133,7 +156,7 @@ class DaskExecutor:
         return self._client
 
     def _connect(self):
-        from distributed import Client
+        Client = _import_distributed().Client
 
         target, where = self.address, self.address
         if isinstance(target, (str, os.PathLike)) and str(target).endswith(".json"):
@@ -166,7 +189,7 @@ class DaskExecutor:
         try:
             for i, task in enumerate(tasks):
                 sent = self._prepare(task)
-                name = task.get("name", i) if isinstance(task, dict) else i
+                name = task.name if isinstance(task, RunTask) else i
                 future = client.submit(_run_on_worker, fn, sent, token, ship, key=f"flowlab-{token}-{i}-{name}",
                                        pure=False)
                 futures[future] = task
@@ -194,11 +217,11 @@ class DaskExecutor:
                 client_log.setLevel(level)
 
     def _prepare(self, task):
-        if not isinstance(task, dict):
+        if not isinstance(task, RunTask):
             return task
-        task = {k: v for k, v in task.items() if k != "data_path"}  # a driver-local folder
-        if self.shared_logdir and "run_dir" in task:
-            task["run_dir"] = os.path.abspath(task["run_dir"])  # workers have other working directories
+        task = replace(task, data_path=None)  # a driver-local folder
+        if self.shared_logdir:
+            task = replace(task, run_dir=os.path.abspath(task.run_dir))  # workers have other working directories
         return task
 
     def _collect(self, future, task, ship):
@@ -209,8 +232,8 @@ class DaskExecutor:
             if "scheduler-connection-lost" in f"{getattr(exc, 'reason', '')} {exc}":
                 return _SchedulerLost()
             outcome = _dask_error(exc)
-            if ship and isinstance(task, dict) and "run_dir" in task:
-                write_run_files(task["run_dir"], {})  # the local executors leave a directory too
+            if ship and isinstance(task, RunTask):
+                write_run_files(task.run_dir, {})  # the local executors leave a directory too
             return outcome
         if result is _NOT_STARTED:
             return result
@@ -218,7 +241,7 @@ class DaskExecutor:
         if kind == "error":
             return RuntimeError(outcome)
         if files is not None:
-            write_run_files(task["run_dir"], files)
+            write_run_files(task.run_dir, files)
         return outcome
 
     def _stop(self, client, token, futures, reported, ship, on_done):
@@ -279,7 +302,7 @@ def _run_on_worker(fn, task, token, ship):
         return _NOT_STARTED
     kwargs = {"callbacks": [_stop_callback(token)]} if _accepts_callbacks(fn) else {}
     try:
-        if ship and isinstance(task, dict) and "run_dir" in task:
+        if ship and isinstance(task, RunTask):
             outcome, files = run_detached(fn, task, **kwargs)
             return "ok", outcome, files
         return "ok", fn(task, **kwargs), None

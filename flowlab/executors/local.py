@@ -33,7 +33,7 @@ class InProcessExecutor:
         for task in tasks:
             outcome = fn(task)
             on_done(task, outcome)
-            if isinstance(outcome, dict) and outcome.get("status") == RunStatus.INTERRUPTED:
+            if getattr(outcome, "status", None) == RunStatus.INTERRUPTED:  # a run's record, or a stacked group's
                 raise KeyboardInterrupt
 
 
