@@ -3,11 +3,13 @@ leaving stale files, and run.json is plain JSON."""
 
 import json
 import stat
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from flowlab.runner import write_run_files, write_run_json
+from flowlab.results import RunResult
+from flowlab.runner import RunTask, run_detached, write_run_files, write_run_json
 
 
 def test_write_run_files_replaces_a_run_and_leaves_no_stale_file(tmp_path):
@@ -38,3 +40,25 @@ def test_run_json_holds_numpy_numbers_and_tuples_as_plain_json(tmp_path):
     assert json.loads((tmp_path / "run.json").read_text()) == {"epochs": 3, "loss": 0.5, "hidden": [64, 32]}
     with pytest.raises(TypeError, match="not JSON serializable"):
         write_run_json(tmp_path, {"x": object()})
+
+
+def test_run_detached_returns_the_files_with_the_drivers_paths(tmp_path):
+    seen = []
+
+    def fn(task, **kwargs):
+        here = Path(task.run_dir)
+        seen.append((task.run_dir, kwargs))
+        (here / "train").mkdir(parents=True)
+        (here / "train" / "events.out.tfevents.1").write_bytes(b"\x00events")
+        write_run_json(here, {"name": task.name, "logdir": str(here)})
+        return RunResult(name=task.name, config={}, status="completed", logdir=str(here))
+
+    task = RunTask(name="lr=0.1", run_dir=str(tmp_path / "driver" / "lr=0.1"), config={})
+    record, files = run_detached(fn, task, progress=False)
+    assert seen[0][0] != task.run_dir and seen[0][1] == {"progress": False}  # ran elsewhere, kwargs passed on
+    assert record.logdir == task.run_dir and record.status == "completed"
+    assert sorted(files) == ["run.json", "train/events.out.tfevents.1"]
+    assert json.loads(files["run.json"]) == {"name": "lr=0.1", "logdir": task.run_dir}
+    assert files["train/events.out.tfevents.1"] == b"\x00events"
+    assert not (tmp_path / "driver").exists()  # nothing written where the driver's run will be
+    assert not Path(seen[0][0]).exists()  # and the temporary folder is gone
