@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import pickle
 import sys
 
@@ -42,7 +43,8 @@ def check_sendable(build, executor):
                 "they import the builder by name, so define it with def at the top level of your script "
                 "or a module (not a lambda or a function inside another), or pass workers=1") from None
         module = sys.modules.get(getattr(build, "__module__", None) or "")
-        if getattr(build, "__module__", None) == "__main__" and not getattr(module, "__file__", None):
+        source = getattr(module, "__file__", None)
+        if getattr(build, "__module__", None) == "__main__" and not (source and os.path.isfile(source)):
             raise ValueError(
                 f"model={where} is defined in code with no file (an interactive session or stdin), which "
                 "worker processes cannot import; put it in a script or module, or pass workers=1")

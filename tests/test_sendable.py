@@ -53,6 +53,7 @@ def test_dask_sends_what_cloudpickle_can_and_names_what_it_cannot():
     ("guarded", r"model=build is defined under `if __name__ == \"__main__\":` in .*script.py.*Move `def build\(config, "
                 r"shape\):` above the guard"),
     ("no file", r"model=build is defined in code with no file .* put it in a script or module, or pass workers=1"),
+    ("stdin", r"model=build is defined in code with no file .* put it in a script or module, or pass workers=1"),
 ])
 def test_a_script_builder_the_workers_could_not_import_is_refused(tmp_path, where, message):
     code = ("from flowlab.executors import ProcessExecutor\n"
@@ -67,6 +68,8 @@ def test_a_script_builder_the_workers_could_not_import_is_refused(tmp_path, wher
     if where == "guarded":
         (tmp_path / "script.py").write_text(code)
         proc = subprocess.run([sys.executable, str(tmp_path / "script.py")], capture_output=True, text=True, timeout=60)
+    elif where == "stdin":  # `python - < script.py`: __main__.__file__ is '<stdin>', not a file
+        proc = subprocess.run([sys.executable, "-"], input=code, capture_output=True, text=True, timeout=60)
     else:
         proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
