@@ -37,7 +37,10 @@ def unbroadcast(grad, shape):
     axes = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
     if axes:
         grad = grad.sum(axis=axes, keepdims=True)
-    return grad.reshape(shape)
+    if grad.shape != tuple(shape) and [n for n in grad.shape if n != 1] != [n for n in shape if n != 1]:
+        # Same size, other layout (a transposed gradient): a reshape would scramble it without a word.
+        raise ValueError(f"a gradient of shape {grad.shape} does not sum to shape {tuple(shape)}")
+    return grad.reshape(shape)  # only size-1 axes differ, e.g. a (m, 1) column for a (m,) input
 
 
 class Node:

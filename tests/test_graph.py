@@ -164,3 +164,23 @@ def test_cycle_is_reported():
 def test_non_node_input_is_a_type_error():
     with pytest.raises(TypeError, match="must be flowlab nodes"):
         Sigmoid(np.ones(3))
+
+
+def test_a_node_giving_a_transposed_gradient_is_told_so_not_reshaped_silently():
+    from flowlab.graph import Input, Node, forward_and_backward, topological_sort
+
+    class Transposed(Node):
+        def __init__(self, x):
+            super().__init__([x])
+
+        def forward(self):
+            self.value = self.inbound_nodes[0].value * 2.0
+
+        def backprop(self, grad, x):
+            return (np.ones_like(x).T,)  # (3, 2) for a (2, 3) input
+
+    x = Input(name="x")
+    node = Transposed(x)
+    graph = topological_sort({x: np.zeros((2, 3))})
+    with pytest.raises(ValueError, match=r"gradient of shape \(3, 2\) for its input .*of shape \(2, 3\)"):
+        forward_and_backward(graph)
