@@ -12,6 +12,7 @@ import pytest
 from tensorboard.backend.event_processing.event_accumulator import STORE_EVERYTHING_SIZE_GUIDANCE, EventAccumulator
 
 from flowlab.cli import main
+from processes import sigterm_when
 from tbread import session_end
 
 ROOT = Path(__file__).parent.parent
@@ -124,15 +125,7 @@ def test_sigterm_to_a_training_keeps_its_epochs_and_marks_it_interrupted(tmp_pat
         [sys.executable, "-m", "flowlab", "train", "--dataset", "digits", "--epochs", "400", "--batch-size", "1",
          "--hidden", "16", "--logdir", str(tmp_path), "--workers", "1", "--no-progress", "--no-histograms"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
-    try:
-        deadline = time.time() + 60
-        while time.time() < deadline and not list(tmp_path.glob("*/run/train/events.*")):
-            time.sleep(0.2)
-        time.sleep(2.0)
-        proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=60)
-    finally:
-        proc.kill()
+    out, err = sigterm_when(proc, lambda: list(tmp_path.glob("*/run/train/events.*")))
     assert proc.returncode == 130, err
     run = next(tmp_path.glob("*/run"))
     record = json.loads((run / "run.json").read_text())

@@ -15,6 +15,7 @@ import pytest
 distributed = pytest.importorskip("distributed")
 
 import tbread  # noqa: E402
+from processes import stop  # noqa: E402
 from flowlab import config, experiment  # noqa: E402
 from flowlab.cli import main  # noqa: E402
 from flowlab.executors import ClusterError, DaskExecutor, WorkerDied, local_cluster, make_executor  # noqa: E402
@@ -121,12 +122,7 @@ def test_dask_command_line_cluster_with_a_scheduler_file(tmp_path, local_sweep):
             assert runs[key(want)].status == "completed" and runs[key(want)].metrics == want.metrics
     finally:
         for process in reversed(processes):  # the worker, then the scheduler
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process, timeout=20)
         log.close()
 
 

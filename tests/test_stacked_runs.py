@@ -15,6 +15,7 @@ import flowlab.stacked
 from flowlab import Experiment
 from flowlab.runner import RunTask
 from flowlab.stacked_runs import group_tasks
+from processes import sigterm_when
 
 
 def _events(run_dir):
@@ -149,10 +150,8 @@ def test_auto_stacks_only_where_it_was_measured_to_pay():
 
 def test_sigterm_during_a_stacked_sweep_keeps_every_runs_epochs(tmp_path):
     import os
-    import signal
     import subprocess
     import sys
-    import time
     from pathlib import Path
 
     from tensorboard.backend.event_processing.event_accumulator import (
@@ -166,15 +165,7 @@ def test_sigterm_during_a_stacked_sweep_keeps_every_runs_epochs(tmp_path):
          "--hidden", "16", "--lr", "0.001", "0.002", "--optimizer", "sgd", "adam", "--logdir", str(tmp_path),
          "--workers", "1", "--no-progress", "--no-histograms", "--stack", "on"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=root, env=dict(os.environ))
-    try:
-        deadline = time.time() + 60
-        while time.time() < deadline and len(list(tmp_path.glob("*/*/train/events.*"))) < 4:
-            time.sleep(0.2)
-        time.sleep(2.0)
-        proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=60)
-    finally:
-        proc.kill()
+    out, err = sigterm_when(proc, lambda: len(list(tmp_path.glob("*/*/train/events.*"))) >= 4)
     assert proc.returncode == 130, err
     records = [json.loads(p.read_text()) for p in tmp_path.glob("*/*/run.json")]
     assert len(records) == 4 and {r["status"] for r in records} == {"interrupted"}

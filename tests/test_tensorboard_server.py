@@ -15,6 +15,7 @@ import pytest
 from flowlab.models import MLP
 from flowlab.tensorboard import TensorBoardLogger
 from flowlab.train import Callback, Trainer
+from processes import stop
 
 # The server of this interpreter's tensorboard package, whatever is on PATH.
 TENSORBOARD = [sys.executable, "-m", "tensorboard.main"]
@@ -103,12 +104,7 @@ def server(tmp_path_factory):
             time.sleep(0.5)
         yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process, timeout=10)  # terminate() is SIGTERM
         log.close()
 
 
