@@ -199,15 +199,19 @@ def execute_job(job, run, load, **kwargs):
 
 
 def run_jobs(executor, tasks, on_done, stack, run, load):
-    """``executor.run(run, tasks, on_done)``, with the tasks that pay trained stacked.
+    """``executor.run(run, tasks, on_done)``, with the tasks that pay trained stacked, the longest first.
 
     ``run`` is the runner's ``execute_run`` and ``load`` its dataset loader. The runner passes
     ``stack=False`` for executors that must get one task at a time: Dask (its workers ship one run
     directory per task) and an executor of the user's (which expects tasks).
     """
+    from .balance import longest_first
+
     jobs = group_tasks(tasks, stack, getattr(executor, "workers", 1))
+    if getattr(executor, "workers", 1) > 1:  # a local pool: the longest first (Dask's scheduler places its own)
+        jobs = longest_first(jobs)
     if not any(isinstance(j, list) for j in jobs):
-        return executor.run(run, tasks, on_done)
+        return executor.run(run, jobs, on_done)
 
     def job_done(job, outcome):
         if not isinstance(job, list):

@@ -86,7 +86,7 @@ LAYERS = {
     # what a run writes for TensorBoard
     "logging": ["tensorboard", "dashboards", "loop_logger"],
     # many runs: the single-run payload, the executors, the Experiment
-    "sweeping": ["config", "results", "runner", "sendable", "forkserver", "executors", "stacked_runs", "sweepdir",
+    "sweeping": ["config", "results", "runner", "sendable", "forkserver", "executors", "balance", "stacked_runs", "sweepdir",
                  "experiment"],
     # entry points: the command line, the experiment scripts' flags and printing (script), the benchmarks
     "cli": ["__main__", "cli", "script", "bench", "bench_models"],
