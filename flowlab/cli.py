@@ -303,6 +303,7 @@ def _main(parser, args):
     if _local_pool(args):  # its interpreter and imports take the other core while this one imports and checks
         from . import forkserver
 
+        forkserver.quiet_driver_blas()  # the runs train in workers: this process' BLAS needs no threads
         forkserver.start()
     if many and not args.resume and not any(k in axes for k in DEFAULT_SWEEP):
         axes.update({k: [_convert(k, v) for v in vs] for k, vs in DEFAULT_SWEEP.items()})

@@ -16,7 +16,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 
-__all__ = ["PRELOAD", "start"]
+__all__ = ["PRELOAD", "SERVER_ENV", "start", "quiet_driver_blas"]
 
 #: Modules the server imports once, so every worker has them: the run's code and what it writes with.
 PRELOAD = ("flowlab.runner", "flowlab.tensorboard", "flowlab.summaries", "PIL.Image")
@@ -31,13 +31,35 @@ def start():
     # The forkserver starts as `python -c ...`, which puts the working directory first on its
     # sys.path (Python 3.11 ignores the sys.path it is handed): a folder there named `torch`
     # would stand in for PyTorch when tensorboardX is preloaded. PYTHONSAFEPATH keeps it off.
-    saved = os.environ.get("PYTHONSAFEPATH")
-    os.environ["PYTHONSAFEPATH"] = "1"
+    # OPENBLAS_NUM_THREADS: see SERVER_ENV.
+    server_env = {"PYTHONSAFEPATH": "1", **{k: v for k, v in SERVER_ENV.items() if k not in os.environ}}
+    saved = {k: os.environ.get(k) for k in server_env}
+    os.environ.update(server_env)
     try:
         forkserver.ensure_running()
     finally:
-        if saved is None:
-            del os.environ["PYTHONSAFEPATH"]
-        else:
-            os.environ["PYTHONSAFEPATH"] = saved
+        for k, v in saved.items():
+            if v is None:
+                del os.environ[k]
+            else:
+                os.environ[k] = v
     return ctx
+
+
+#: What the server's environment adds, unless the user's has it: OpenBLAS loaded with no threads of
+#: its own. OpenBLAS starts one thread per core when numpy is imported and spins each for about 80 ms
+#: waiting for work, in the server and again in every worker forked from it: 13% of the CPU time of
+#: the default sweep on 2 cores, taken from the runs. Workers set their BLAS threads themselves
+#: (threadpoolctl, which can raise the count as well as lower it).
+SERVER_ENV = {"OPENBLAS_NUM_THREADS": "1"}
+
+
+def quiet_driver_blas():
+    """Loads this process' OpenBLAS with no threads of its own, when numpy is not imported yet and the user
+    has not chosen: for a driver whose runs train in workers (its threads would spin beside the server
+    starting up, on the cores it needs)."""
+    import sys
+
+    if "numpy" not in sys.modules:
+        for k, v in SERVER_ENV.items():
+            os.environ.setdefault(k, v)

@@ -1,6 +1,7 @@
 """The workers' forkserver, and `flowlab sweep` starting it before the driver's own imports."""
 
 import json
+import os
 import subprocess
 import sys
 from types import SimpleNamespace
@@ -80,3 +81,66 @@ def test_bad_arguments_do_not_start_a_server(tmp_path):
     assert report == {"code": 2, "calls": []}
     assert "--lr must be a number, got 'fast'" in out.stderr
     assert not any(tmp_path.iterdir())
+
+
+SERVER = r"""
+import json, os, sys
+
+
+def blas_threads(_):
+    from threadpoolctl import threadpool_info
+
+    return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"], len(os.listdir("/proc/self/task"))
+
+
+if __name__ == "__main__":
+    from multiprocessing import forkserver
+
+    import flowlab.forkserver as fs
+    from flowlab.executors import ProcessExecutor
+
+    before = dict(os.environ)
+    fs.start()
+    pid = forkserver._forkserver._forkserver_pid
+    out = []
+    ProcessExecutor(workers=1, threads=int(sys.argv[1])).run(blas_threads, [0], lambda task, o: out.append(o))
+    with open(f"/proc/{pid}/environ") as f:
+        env = dict(x.split("=", 1) for x in f.read().split("\0") if "=" in x)
+    print(json.dumps({"server_env": env.get("OPENBLAS_NUM_THREADS"), "worker_blas": out[0][0],
+                      "worker_threads": out[0][1], "environ_restored": dict(os.environ) == before}))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_workers_load_openblas_without_threads_of_its_own_and_still_get_the_threads_they_ask_for(tmp_path):
+    # OpenBLAS starts a thread per core when loaded, which spins ~80 ms: a worker of one BLAS thread
+    # should have none of them (the OS's count of its threads), and one of two should still get two.
+    script = tmp_path / "server.py"
+    script.write_text(SERVER)
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+
+    def report(threads, **extra):
+        out = subprocess.run([sys.executable, str(script), str(threads)], capture_output=True, text=True,
+                             timeout=120, env={**env, **extra})
+        assert out.returncode == 0, out.stderr
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    quiet, two, users = report(1), report(2), report(1, OPENBLAS_NUM_THREADS="2")
+    assert quiet["server_env"] == two["server_env"] == "1" and users["server_env"] == "2"  # the user's choice stands
+    assert quiet["worker_blas"] == users["worker_blas"] == [1] and two["worker_blas"] == [2]
+    assert quiet["environ_restored"] and users["environ_restored"]
+    if os.cpu_count() > 1:  # loaded with two threads, OpenBLAS keeps its second one even when limited to one
+        assert users["worker_threads"] == quiet["worker_threads"] + 1
+
+
+def test_a_driver_whose_runs_train_in_workers_loads_openblas_without_threads(tmp_path, monkeypatch):
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    script = ("import os, sys, flowlab.forkserver as fs; fs.quiet_driver_blas(); import numpy; "
+              "from threadpoolctl import threadpool_info; "
+              "print([i['num_threads'] for i in threadpool_info() if i['user_api'] == 'blas'], "
+              "len(os.listdir('/proc/self/task')))")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert out.stdout.split() == ["[1]", "1"], out.stderr
+    # Once numpy is loaded it is too late to choose, and the environment is left as it was.
+    late = "import os, numpy, flowlab.forkserver as fs; fs.quiet_driver_blas(); print(os.environ.get('OPENBLAS_NUM_THREADS'))"
+    assert subprocess.run([sys.executable, "-c", late], capture_output=True, text=True, timeout=60).stdout.strip() == "None"
