@@ -2,6 +2,7 @@
 
 import os
 import signal
+import time
 
 from flowlab.executors import InProcessExecutor, ProcessExecutor, WorkerDied
 
@@ -32,3 +33,18 @@ def test_in_process_executor_runs_in_this_process():
     seen = []
     InProcessExecutor().run(_task_fn, ["x", "y"], lambda t, o: seen.append(o["pid"]))
     assert seen == [os.getpid()] * 2
+
+
+def _sleep_fn(seconds):
+    time.sleep(seconds)
+    return seconds
+
+
+def test_a_worker_done_first_gets_the_next_task_while_another_is_still_busy():
+    # A new worker says "started" before it answers; the driver must not then wait for that worker's
+    # answer while the other one, done sooner, sits idle with tasks left.
+    for workers in (2, 3):
+        done = []
+        tasks = [2.0] * (workers - 1) + [0.05, 0.05, 0.05]
+        ProcessExecutor(workers=workers).run(_sleep_fn, tasks, lambda t, o: done.append(o))
+        assert done == [0.05, 0.05, 0.05] + [2.0] * (workers - 1)

@@ -81,8 +81,11 @@ class ProcessExecutor:
                         continue
                     busy[worker.conn] = (worker, task)
                 for conn in wait(list(busy)):
-                    worker, task = busy.pop(conn)
+                    worker, task = busy[conn]
                     outcome = worker.result()
+                    if outcome is STARTED:  # its answer comes later: wait for whichever worker is done first
+                        continue
+                    del busy[conn]
                     if isinstance(outcome, WorkerDied):
                         worker.close()
                         if not worker.started:
@@ -112,14 +115,23 @@ class ProcessExecutor:
         deadline = _now() + STOP_GRACE
         while busy and _now() < deadline:
             for conn in wait(list(busy), timeout=max(0.0, deadline - _now())):
-                worker, task = busy.pop(conn)
+                worker, task = busy[conn]
                 outcome = worker.result()
+                if outcome is STARTED:
+                    continue
+                del busy[conn]
                 worker.close()
                 if not isinstance(outcome, WorkerDied):
                     on_done(task, outcome)
         for worker, _ in busy.values():
             worker.close()
         busy.clear()
+
+
+#: What ``_Worker.result`` returns for a worker's "started" message. Reading on to its answer there would
+#: hold the driver until that worker's first task is done, while another worker, done sooner, waits idle
+#: for its next one (at MNIST size, 0.1 to 0.2 s of a worker's time per sweep).
+STARTED = object()
 
 
 class WorkerStartError(RuntimeError):
@@ -161,12 +173,13 @@ class _Worker:
         return signal.Signals(-code).name if code is not None and code < 0 else None
 
     def result(self):
-        """The worker's answer to its task, or a WorkerDied/RuntimeError saying why there is none."""
+        """The worker's next message: its answer to its task, a WorkerDied/RuntimeError saying why there is
+        none, or ``STARTED`` when it says it has started (its answer is still to come)."""
         try:
             kind, payload = self.conn.recv()
             if kind == "ready":  # sent once, when the process has started and imported what it needs
                 self.started = True
-                kind, payload = self.conn.recv()
+                return STARTED
         except (EOFError, OSError):
             self.process.join()
             code = self.process.exitcode
