@@ -208,7 +208,7 @@ def run_jobs(executor, tasks, on_done, stack, run, load):
     from .balance import longest_first
 
     jobs = group_tasks(tasks, stack, getattr(executor, "workers", 1))
-    if getattr(executor, "workers", 1) > 1:  # a local pool: the longest first (Dask's scheduler places its own)
+    if (getattr(executor, "workers", None) or 1) > 1:  # a local pool: the longest first (Dask's scheduler places its own)
         jobs = longest_first(jobs)
     if not any(isinstance(j, list) for j in jobs):
         return executor.run(run, jobs, on_done)

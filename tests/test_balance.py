@@ -67,13 +67,13 @@ class _Recording:
 
 def test_run_jobs_gives_a_pool_the_longest_first_and_others_the_grid_order():
     grid = [_task(optimizer=o) for o in ("sgd", "momentum", "adam")]
-    pool, one = _Recording(2), _Recording(1)
+    pool, one, unsized = _Recording(2), _Recording(1), _Recording(None)
     cluster = _Recording(None)  # an executor without a pool size (Dask): its scheduler places the runs
     del cluster.workers
-    for executor in (pool, one, cluster):
+    for executor in (pool, one, unsized, cluster):
         run_jobs(executor, grid, None, False, None, None)
     assert [t.config["optimizer"] for t in pool.jobs] == ["adam", "momentum", "sgd"]
-    assert one.jobs == grid and cluster.jobs == grid
+    assert one.jobs == grid and unsized.jobs == grid and cluster.jobs == grid
     assert InProcessExecutor.workers == 1 and not hasattr(DaskExecutor, "workers")
 
 
