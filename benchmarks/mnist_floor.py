@@ -15,7 +15,8 @@ median of many repetitions:
   this machine's BLAS;
 - the validation pass's two products;
 - one update of each optimizer of the sweep, flowlab's own (numpy, one pass per operation);
-- gathering one shuffled batch of rows.
+- gathering one shuffled batch of rows;
+- for scale, one 1024 x 1024 by 1024 x 1024 product: about what this core's BLAS can do.
 
 It adds them up for the busiest worker, with the runs perfectly balanced, and prints each level as a
 time and as the ratio to a PyTorch time when one is given. Interpreter start-up, data loading,
@@ -87,8 +88,9 @@ def components(seed=0):
         start = position[0] = (position[0] + BATCH) % (TRAIN - BATCH)
         x_train.take(order[start:start + BATCH], axis=0)
 
+    big = rng.standard_normal((1024, 1024), dtype=np.float32)
     out = {"products": median_seconds(products, 200), "validation": median_seconds(validation, 5),
-           "gather": median_seconds(gather, 400)}
+           "gather": median_seconds(gather, 400), "peak": median_seconds(lambda: big @ big, 5)}
     for name in OPTIMIZERS:
         model = MLP(list(SIZES), activation="relu", seed=seed, dtype="float32")
         model.train_step(x, rng.integers(0, n_out, BATCH))  # gradients to update with
@@ -120,12 +122,18 @@ def main(argv=None):
     with threadpool_limits(limits=1, user_api="blas"):
         print("# " + str({**environment(), **blas_info()}))
         parts = components()
-    print("\n| per step or pass, one BLAS thread | ms |\n|---|---:|")
-    print(f"| 5 products of a training step | {parts['products'] * 1e3:.3f} |")
-    print(f"| validation pass products (10,000 rows) | {parts['validation'] * 1e3:.2f} |")
-    print(f"| gather of a shuffled batch | {parts['gather'] * 1e3:.3f} |")
+    n_in, n_hidden, n_out = SIZES
+    step_flops = 2 * BATCH * (2 * n_in * n_hidden + 3 * n_hidden * n_out)
+    val_flops = 2 * VAL * (n_in * n_hidden + n_hidden * n_out)
+    print("\n| per step or pass, one BLAS thread | ms | GFLOP/s |\n|---|---:|---:|")
+    print(f"| 5 products of a training step | {parts['products'] * 1e3:.3f} | {step_flops / parts['products'] / 1e9:.0f} |")
+    print(f"| validation pass products (10,000 rows) | {parts['validation'] * 1e3:.2f} | "
+          f"{val_flops / parts['validation'] / 1e9:.0f} |")
+    print(f"| for scale: one 1024x1024 by 1024x1024 product | {parts['peak'] * 1e3:.2f} | "
+          f"{2 * 1024**3 / parts['peak'] / 1e9:.0f} |")
+    print(f"| gather of a shuffled batch | {parts['gather'] * 1e3:.3f} | |")
     for name in OPTIMIZERS:
-        print(f"| {name} update (203,530 parameters) | {parts[name] * 1e3:.3f} |")
+        print(f"| {name} update (203,530 parameters) | {parts[name] * 1e3:.3f} | |")
     rows = floors(parts, args.workers)
     if args.flowlab_seconds:
         rows.append(("flowlab end to end, measured", args.flowlab_seconds))

@@ -4,12 +4,14 @@ A pool of workers takes jobs in the order it is given them. In grid order the lo
 the last to start: at MNIST size (784-256-10, batch 128, 5 epochs, relu and tanh x sgd, momentum
 and adam, 2 workers) the Adam runs came last, and one worker finished its three runs 1.0 s before
 the other, of a 7.3 s sweep. Starting the longest first (Graham's LPT rule, within 4/3 of the best
-order) balances them. A local pool of workers (``ProcessExecutor``) gets its jobs in this order; an
-executor without a pool size (Dask, whose scheduler places the runs) gets them in grid order.
+order) balances them. The local pool of workers (``ProcessExecutor``) gets its jobs in this order;
+other executors (Dask, whose scheduler places the runs, or your own) get them in grid order.
 
 How long a run takes is estimated from its config alone, as what its steps cost on a CPU: the
 matrix products, the optimizer's update per parameter, the elementwise work per hidden unit, a
-fixed cost per step, and a validation pass per epoch. The constants below were measured with
+fixed cost per step, and a validation pass per epoch. The activation is not counted (relu and tanh
+runs tie, and keep grid order), nor what a ``model=`` builder makes of the config (its runs are
+estimated from the config's MLP fields). The constants below were measured with
 ``python -m flowlab.bench`` and matrix products timed on their own (one BLAS thread, OpenBLAS'
 SkylakeX kernel, numpy 2.4). Only the order of the jobs depends on them: a poor estimate costs
 balance, never a number. Every run's files and its row in results.csv are the same in any order.
@@ -45,9 +47,17 @@ def _sizes(config, info):
     return [features, *config.get("hidden", ()), outputs]
 
 
+#: Validation examples of the sets read from files (MNIST's and Fashion-MNIST's t10k files); their
+#: training files are the rest, and ``n_samples`` subsamples those.
+_FILE_VALIDATION = 10000
+
+
 def _examples(config, info):
-    """(training, validation) examples: the dataset's size less the validation fraction."""
-    n = config.get("n_samples") or (info.num_samples if info is not None else 1000)
+    """(training, validation) examples: the dataset's size less the validation fraction, or a file set's split."""
+    n = config.get("n_samples")
+    if info is not None and info.source == "local files":
+        return n or info.num_samples - _FILE_VALIDATION, _FILE_VALIDATION
+    n = n or (info.num_samples if info is not None else 1000)
     val = int(round(n * (config.get("val_fraction") or 0.0)))
     return max(n - val, 1), val
 

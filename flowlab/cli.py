@@ -282,6 +282,8 @@ def main(argv=None):
         return 130
     finally:
         signal.signal(signal.SIGTERM, previous)
+        if "flowlab.forkserver" in sys.modules:  # the driver's BLAS choice: given back to the environment
+            sys.modules["flowlab.forkserver"].restore_driver_blas()
 
 
 def _main(parser, args):

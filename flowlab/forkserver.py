@@ -16,7 +16,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 
-__all__ = ["PRELOAD", "SERVER_ENV", "start", "quiet_driver_blas"]
+__all__ = ["PRELOAD", "SERVER_ENV", "start", "quiet_driver_blas", "restore_driver_blas"]
 
 #: Modules the server imports once, so every worker has them: the run's code and what it writes with.
 PRELOAD = ("flowlab.runner", "flowlab.tensorboard", "flowlab.summaries", "PIL.Image")
@@ -47,19 +47,32 @@ def start():
 
 
 #: What the server's environment adds, unless the user's has it: OpenBLAS loaded with no threads of
-#: its own. OpenBLAS starts one thread per core when numpy is imported and spins each for about 80 ms
-#: waiting for work, in the server and again in every worker forked from it: 13% of the CPU time of
-#: the default sweep on 2 cores, taken from the runs. Workers set their BLAS threads themselves
+#: its own. OpenBLAS starts a thread for each further core the process may use when numpy is imported,
+#: and spins each for about 80 ms waiting for work, in the server and again in every worker forked from
+#: it: 13% of the CPU time of the default sweep on 2 cores, taken from the runs. Workers set their BLAS threads themselves
 #: (threadpoolctl, which can raise the count as well as lower it).
 SERVER_ENV = {"OPENBLAS_NUM_THREADS": "1"}
 
 
+_DRIVER_SET = {}  # what quiet_driver_blas put in this process' environment
+
+
 def quiet_driver_blas():
     """Loads this process' OpenBLAS with no threads of its own, when numpy is not imported yet and the user
-    has not chosen: for a driver whose runs train in workers (its threads would spin beside the server
-    starting up, on the cores it needs)."""
+    has not chosen: for a driver whose runs train in workers (OpenBLAS starts a thread per further core
+    it may use, which would spin beside the server starting up, on the cores it needs)."""
     import sys
 
     if "numpy" not in sys.modules:
         for k, v in SERVER_ENV.items():
-            os.environ.setdefault(k, v)
+            if k not in os.environ:
+                os.environ[k] = _DRIVER_SET[k] = v
+
+
+def restore_driver_blas():
+    """Takes back what ``quiet_driver_blas`` set, once the command is done: the loaded BLAS keeps its
+    choice, and programs started afterwards from this process see the user's environment."""
+    for k, v in list(_DRIVER_SET.items()):
+        if os.environ.get(k) == v:
+            del os.environ[k]
+        del _DRIVER_SET[k]

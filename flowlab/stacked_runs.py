@@ -206,9 +206,10 @@ def run_jobs(executor, tasks, on_done, stack, run, load):
     directory per task) and an executor of the user's (which expects tasks).
     """
     from .balance import longest_first
+    from .executors.local import ProcessExecutor
 
     jobs = group_tasks(tasks, stack, getattr(executor, "workers", 1))
-    if (getattr(executor, "workers", None) or 1) > 1:  # a local pool: the longest first (Dask's scheduler places its own)
+    if isinstance(executor, ProcessExecutor) and executor.workers > 1:  # the local pool: the longest first
         jobs = longest_first(jobs)
     if not any(isinstance(j, list) for j in jobs):
         return executor.run(run, jobs, on_done)

@@ -6,7 +6,7 @@ import numpy as np
 
 from flowlab import Experiment
 from flowlab.balance import job_seconds, longest_first, run_seconds
-from flowlab.executors import DaskExecutor, InProcessExecutor
+from flowlab.executors import ProcessExecutor
 from flowlab.runner import RunTask
 from flowlab.stacked_runs import run_jobs
 
@@ -55,8 +55,15 @@ def test_a_stacked_group_counts_its_per_step_cost_once():
     assert [len(j) for j in longest_first([group[:1] * 4, group[:1] * 9])] == [9, 4]
 
 
-class _Recording:
-    """An executor that records the jobs it is given, in order, and runs none."""
+class _Recording(ProcessExecutor):
+    """The local pool, recording the jobs it is given, in order, and running none."""
+
+    def run(self, fn, jobs, on_done):
+        self.jobs = jobs
+
+
+class _Own:
+    """An executor of the user's, with a ``workers`` attribute of its own meaning."""
 
     def __init__(self, workers):
         self.workers = workers
@@ -65,16 +72,24 @@ class _Recording:
         self.jobs = jobs
 
 
-def test_run_jobs_gives_a_pool_the_longest_first_and_others_the_grid_order():
+def test_run_jobs_gives_the_local_pool_the_longest_first_and_other_executors_the_grid_order():
     grid = [_task(optimizer=o) for o in ("sgd", "momentum", "adam")]
-    pool, one, unsized = _Recording(2), _Recording(1), _Recording(None)
-    cluster = _Recording(None)  # an executor without a pool size (Dask): its scheduler places the runs
-    del cluster.workers
-    for executor in (pool, one, unsized, cluster):
+    pool, one = _Recording(workers=2), _Recording(workers=1)
+    others = [_Own(2), _Own(None), _Own(["host-a", "host-b"])]  # Dask places its runs itself
+    for executor in (pool, one, *others):
         run_jobs(executor, grid, None, False, None, None)
     assert [t.config["optimizer"] for t in pool.jobs] == ["adam", "momentum", "sgd"]
-    assert one.jobs == grid and unsized.jobs == grid and cluster.jobs == grid
-    assert InProcessExecutor.workers == 1 and not hasattr(DaskExecutor, "workers")
+    assert one.jobs == grid and all(e.jobs == grid for e in others)
+
+
+def test_mnist_files_are_counted_as_they_are_split():
+    from flowlab.balance import _examples
+    from flowlab.data import DATASETS
+
+    # The training files (60,000, or the subsample asked for) and the t10k files; not 70,000 less 20%.
+    assert _examples(_task().config, DATASETS["mnist"]) == (60000, 10000)
+    assert _examples(_task(n_samples=5000).config, DATASETS["fashion-mnist"]) == (5000, 10000)
+    assert _examples(_task(dataset="digits").config, DATASETS["digits"]) == (1438, 359)
 
 
 def test_a_sweep_in_worker_processes_gets_every_number_and_row_it_gets_in_grid_order(tmp_path):

@@ -35,16 +35,28 @@ def test_in_process_executor_runs_in_this_process():
     assert seen == [os.getpid()] * 2
 
 
-def _sleep_fn(seconds):
-    time.sleep(seconds)
-    return seconds
+def _flag_fn(task):
+    """("wait", path): waits (20 s at most) for the file; ("short", path): returns; ("make", path): makes it."""
+    kind, path = task
+    if kind == "make":
+        open(path, "w").close()
+    if kind != "wait":
+        return kind
+    deadline = time.monotonic() + 20
+    while not os.path.exists(path):
+        if time.monotonic() > deadline:
+            return "gave up"
+        time.sleep(0.01)
+    return "saw it"
 
 
-def test_a_worker_done_first_gets_the_next_task_while_another_is_still_busy():
-    # A new worker says "started" before it answers; the driver must not then wait for that worker's
-    # answer while the other one, done sooner, sits idle with tasks left.
+def test_a_worker_done_first_gets_the_next_task_while_another_is_still_busy(tmp_path):
+    # A new worker says "started" before it answers. The driver must not then wait for that worker's
+    # answer: the long tasks here wait for a file that only the last short task makes, which the free
+    # worker gets only once the driver has taken its answers to the short ones.
     for workers in (2, 3):
+        flag = str(tmp_path / f"flag{workers}")
+        tasks = [("wait", flag)] * (workers - 1) + [("short", flag), ("short", flag), ("make", flag)]
         done = []
-        tasks = [2.0] * (workers - 1) + [0.05, 0.05, 0.05]
-        ProcessExecutor(workers=workers).run(_sleep_fn, tasks, lambda t, o: done.append(o))
-        assert done == [0.05, 0.05, 0.05] + [2.0] * (workers - 1)
+        ProcessExecutor(workers=workers).run(_flag_fn, tasks, lambda t, o: done.append(o))
+        assert done == ["short", "short", "make"] + ["saw it"] * (workers - 1)

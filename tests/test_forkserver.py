@@ -38,20 +38,21 @@ def test_train_runs_in_a_worker_too_and_datasets_runs_none():
 
 
 SCRIPT = r"""
-import json, sys
+import json, os, sys
 import flowlab.forkserver as fs
 from multiprocessing import forkserver
 calls = []
 start = fs.start
 def recording_start():
-    calls.append({"numpy_imported": "numpy" in sys.modules, "experiment_imported": "flowlab.experiment" in sys.modules})
+    calls.append({"numpy_imported": "numpy" in sys.modules, "experiment_imported": "flowlab.experiment" in sys.modules,
+                  "openblas_threads": os.environ.get("OPENBLAS_NUM_THREADS")})
     ctx = start()
     calls[-1]["server_pid"] = forkserver._forkserver._forkserver_pid
     return ctx
 fs.start = recording_start
 from flowlab.cli import main
 code = main(sys.argv[1:])
-print(json.dumps({"code": code, "calls": calls}))
+print(json.dumps({"code": code, "calls": calls, "after": os.environ.get("OPENBLAS_NUM_THREADS")}))
 """
 
 
@@ -59,12 +60,16 @@ def test_sweep_starts_the_forkserver_before_importing_numpy_and_uses_that_one(tm
     argv = ["sweep", "--dataset", "blobs", "--samples", "120", "--epochs", "1", "--lr", "0.1", "0.01",
             "--activation", "relu", "--optimizer", "sgd", "--workers", "2", "--logdir", str(tmp_path / "logs"),
             "--no-progress", "--stack", "off"]
-    out = subprocess.run([sys.executable, "-c", SCRIPT, *argv], capture_output=True, text=True, timeout=120)
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    out = subprocess.run([sys.executable, "-c", SCRIPT, *argv], capture_output=True, text=True, timeout=120, env=env)
     assert out.returncode == 0, out.stderr
     report = json.loads(out.stdout.strip().splitlines()[-1])
     assert report["code"] == 0
     first, *later = report["calls"]
-    assert first == {"numpy_imported": False, "experiment_imported": False, "server_pid": first["server_pid"]}
+    # The driver's own OpenBLAS is to load without threads (its runs train in workers); given back after.
+    assert first == {"numpy_imported": False, "experiment_imported": False, "openblas_threads": "1",
+                     "server_pid": first["server_pid"]}
+    assert report["after"] is None
     assert later, "the executor asks for the server as well"
     assert all(c["server_pid"] == first["server_pid"] for c in later)  # the early one serves the sweep
     runs = sorted(p.parent.name for p in (tmp_path / "logs").glob("*/*/run.json"))
@@ -74,11 +79,12 @@ def test_sweep_starts_the_forkserver_before_importing_numpy_and_uses_that_one(tm
 
 
 def test_bad_arguments_do_not_start_a_server(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
     out = subprocess.run([sys.executable, "-c", SCRIPT, "sweep", "--lr", "fast", "--logdir", str(tmp_path)],
-                         capture_output=True, text=True, timeout=60)
+                         capture_output=True, text=True, timeout=60, env=env)
     assert out.returncode == 0  # the script's own exit; main returned 2
     report = json.loads(out.stdout.strip().splitlines()[-1])
-    assert report == {"code": 2, "calls": []}
+    assert report == {"code": 2, "calls": [], "after": None}
     assert "--lr must be a number, got 'fast'" in out.stderr
     assert not any(tmp_path.iterdir())
 
@@ -129,10 +135,11 @@ def test_workers_load_openblas_without_threads_of_its_own_and_still_get_the_thre
     assert quiet["server_env"] == two["server_env"] == "1" and users["server_env"] == "2"  # the user's choice stands
     assert quiet["worker_blas"] == users["worker_blas"] == [1] and two["worker_blas"] == [2]
     assert quiet["environ_restored"] and users["environ_restored"]
-    if os.cpu_count() > 1:  # loaded with two threads, OpenBLAS keeps its second one even when limited to one
+    if len(os.sched_getaffinity(0)) > 1:  # loaded with two threads, OpenBLAS keeps its second one when limited to one
         assert users["worker_threads"] == quiet["worker_threads"] + 1
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_a_driver_whose_runs_train_in_workers_loads_openblas_without_threads(tmp_path, monkeypatch):
     monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
     script = ("import os, sys, flowlab.forkserver as fs; fs.quiet_driver_blas(); import numpy; "
@@ -141,6 +148,10 @@ def test_a_driver_whose_runs_train_in_workers_loads_openblas_without_threads(tmp
               "len(os.listdir('/proc/self/task')))")
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert out.stdout.split() == ["[1]", "1"], out.stderr
+    # Given back: programs started afterwards see the user's environment (the loaded BLAS keeps its choice).
+    back = ("import os, flowlab.forkserver as fs; fs.quiet_driver_blas(); fs.restore_driver_blas(); "
+            "print(os.environ.get('OPENBLAS_NUM_THREADS'))")
+    assert subprocess.run([sys.executable, "-c", back], capture_output=True, text=True, timeout=60).stdout.strip() == "None"
     # Once numpy is loaded it is too late to choose, and the environment is left as it was.
     late = "import os, numpy, flowlab.forkserver as fs; fs.quiet_driver_blas(); print(os.environ.get('OPENBLAS_NUM_THREADS'))"
     assert subprocess.run([sys.executable, "-c", late], capture_output=True, text=True, timeout=60).stdout.strip() == "None"
