@@ -59,4 +59,5 @@ def test_a_worker_done_first_gets_the_next_task_while_another_is_still_busy(tmp_
         tasks = [("wait", flag)] * (workers - 1) + [("short", flag), ("short", flag), ("make", flag)]
         done = []
         ProcessExecutor(workers=workers).run(_flag_fn, tasks, lambda t, o: done.append(o))
-        assert done == ["short", "short", "make"] + ["saw it"] * (workers - 1)
+        # The last two answers may come in either order: the waiting workers see the file as it is made.
+        assert done[:2] == ["short", "short"] and sorted(done[2:]) == ["make"] + ["saw it"] * (workers - 1), done
