@@ -11,6 +11,11 @@ import pytest
 from flowlab.cli import _local_pool, build_parser
 
 
+def _env_without_openblas_threads():
+    """This environment without the user's OPENBLAS_NUM_THREADS, so that flowlab's own choice shows."""
+    return {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+
+
 def _args(*argv):
     return build_parser().parse_args(["sweep", *argv])
 
@@ -60,7 +65,7 @@ def test_sweep_starts_the_forkserver_before_importing_numpy_and_uses_that_one(tm
     argv = ["sweep", "--dataset", "blobs", "--samples", "120", "--epochs", "1", "--lr", "0.1", "0.01",
             "--activation", "relu", "--optimizer", "sgd", "--workers", "2", "--logdir", str(tmp_path / "logs"),
             "--no-progress", "--stack", "off"]
-    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    env = _env_without_openblas_threads()
     out = subprocess.run([sys.executable, "-c", SCRIPT, *argv], capture_output=True, text=True, timeout=120, env=env)
     assert out.returncode == 0, out.stderr
     report = json.loads(out.stdout.strip().splitlines()[-1])
@@ -79,7 +84,7 @@ def test_sweep_starts_the_forkserver_before_importing_numpy_and_uses_that_one(tm
 
 
 def test_bad_arguments_do_not_start_a_server(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    env = _env_without_openblas_threads()
     out = subprocess.run([sys.executable, "-c", SCRIPT, "sweep", "--lr", "fast", "--logdir", str(tmp_path)],
                          capture_output=True, text=True, timeout=60, env=env)
     assert out.returncode == 0  # the script's own exit; main returned 2
@@ -123,7 +128,7 @@ def test_workers_load_openblas_without_threads_of_its_own_and_still_get_the_thre
     # should have none of them (the OS's count of its threads), and one of two should still get two.
     script = tmp_path / "server.py"
     script.write_text(SERVER)
-    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    env = _env_without_openblas_threads()
 
     def report(threads, **extra):
         out = subprocess.run([sys.executable, str(script), str(threads)], capture_output=True, text=True,
