@@ -1,4 +1,4 @@
-# Size: just over 400 lines: Node, Input, sorting, the passes and the precomputed Plan, which share the gradient
+# Size: over 450 lines (464): Node, Input, sorting, the passes and the precomputed Plan, which share the gradient
 # protocol (the walks themselves are flowlab.traversal's).
 """The graph engine: Node, Input, topological_sort and the forward and backward passes (MiniFlow's protocol)."""
 
