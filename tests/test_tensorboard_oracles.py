@@ -132,3 +132,50 @@ def test_epoch_wall_times_increase_and_span_the_run(tmp_path):
         # Between the first epoch's end and the last's lie five whole epochs, as the trainer timed
         # them, each followed by the 20 ms pause.
         assert times[-1] - times[0] >= sum(trainer.history["seconds"][1:]) + 5 * 0.02
+
+
+class Record(Callback):
+    """Copies of every parameter and its last gradient at each epoch's end, and the weights training starts from."""
+
+    def on_train_begin(self, logs=None):
+        self.start = {p.name: p.value.copy() for p in self.trainer.model.params}
+        self.epochs = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epochs.append({p.name: (p.value.copy(), p.gradients[p].copy()) for p in self.trainer.model.params})
+
+
+@pytest.mark.parametrize("flush", ["every epoch", "at the end", "blocks of two rows"])
+def test_every_epochs_histograms_and_update_ratios_are_numpys_of_the_weights_it_ended_with(tmp_path, monkeypatch, flush):
+    import flowlab.tensorboard.logger as logger_module
+
+    model = MLP([4, 6, 3], activation="tanh", seed=2, dtype="float32")
+    sizes = 2 * sum(p.value.size for p in model.params)
+    if flush == "blocks of two rows":  # pending epochs are written two at a time, each pair from a new block
+        monkeypatch.setattr(logger_module, "_MAX_PENDING", 2 * sizes)
+    rng = np.random.default_rng(1)
+    x, y = rng.standard_normal((40, 4)), np.arange(40) % 3
+    logger = TensorBoardLogger(tmp_path / "run", hparams={}, flush_secs=0 if flush == "every epoch" else 600)
+    record = Record()
+    Trainer(model, "adam", lr=0.05, callbacks=[logger, record]).fit(x, y, epochs=5, batch_size=8)
+    ea = load(tmp_path / "run" / "train")
+    for name in record.start:
+        for kind, k in (("weights", 0), ("gradients", 1)):
+            events = ea.Histograms(f"{kind}/{name}")
+            assert [e.step for e in events] == [0, 1, 2, 3, 4]
+            for event, arrays in zip(events, record.epochs):
+                values = arrays[name][k].astype(np.float64)
+                h = event.histogram_value
+                edges = np.array([h.min, *h.bucket_limit])
+                np.testing.assert_allclose(edges, np.histogram_bin_edges(values, bins=30), rtol=1e-12, atol=1e-15)
+                np.testing.assert_array_equal(h.bucket, np.histogram(values, bins=edges)[0])
+    for layer in ("dense_1", "dense_2"):
+        names = [f"{layer}/kernel", f"{layer}/bias"]
+        ratios = [e.value for e in ea.Scalars(f"update_ratio/{layer}")]
+        previous = [{n: record.start[n] for n in names}] + [{n: e[n][0] for n in names} for e in record.epochs[:-1]]
+        expected = []
+        for before, after in zip(previous, record.epochs):
+            change = sum(float(np.sum((after[n][0].astype(np.float64) - before[n].astype(np.float64)) ** 2)) for n in names)
+            weight = sum(float(np.sum(before[n].astype(np.float64) ** 2)) for n in names)
+            expected.append(np.sqrt(change / weight))
+        np.testing.assert_allclose(ratios, expected, rtol=1e-6)

@@ -147,7 +147,9 @@ class TensorBoardLogger(Callback):
     def _reset(self):
         self._params, self._tags, self._layers, self._layout = [], [], [], None
         self._before = None  # (weights, their squared norms) at the start of the next pending epoch
-        self._pending, self._snapshots = [], []  # PendingEpochs waiting to be written; their weights and gradients
+        self._pending = []  # PendingEpochs waiting to be written
+        self._snapshots = None  # their weights and gradients, a row each, in a block taken when the first comes
+        self._rows = 0  # rows of the block in use
         self._last_write = time.monotonic()
         self._graph_pending = False
         self._last_epoch = self._boundary_epoch = None
@@ -207,7 +209,7 @@ class TensorBoardLogger(Callback):
         self._epoch, self._partial = epoch, [0.0, 0.0, 0, 0]
         # The weights an epoch starts from are the ones the previous epoch ended with, which
         # on_epoch_end keeps anyway: copy them only before the first epoch.
-        if self.layer_stats and self._params and self._before is None and not self._snapshots:
+        if self.layer_stats and self._params and self._before is None and not self._rows:
             self._before = starting_weights(self._params, self._layout)
 
     def on_batch_end(self, batch, logs=None):
@@ -244,7 +246,7 @@ class TensorBoardLogger(Callback):
         self._last_epoch = epoch
         self._epochs_logged += 1
         if (time.monotonic() - self._last_write >= self.flush_secs
-                or len(self._snapshots) * self._layout.total >= _MAX_PENDING):
+                or self._rows * self._layout.total >= _MAX_PENDING):
             self._write_pending()
 
     def on_train_end(self, logs=None):
@@ -311,14 +313,27 @@ class TensorBoardLogger(Callback):
         return run_hparams(self.hparams, getattr(trainer, "optimizer", None), getattr(trainer, "model", None), status)
 
     def _snapshot(self):
-        """Copies every parameter and its last gradient into one new row (``stats.snapshot``); returns its number."""
-        flat = snapshot(self._params)
-        if flat.size != self._layout.total:  # a parameter changed size: finish what is pending, lay out again
+        """Copies every parameter and its last gradient into the next row of the pending block
+        (``stats.snapshot``); returns the row's number.
+
+        The block has room for every row that can be pending (``_MAX_PENDING`` numbers, at least
+        one row) and is a new one after each write: ``add_statistics`` reads the rows where they
+        are, with no stacked copy, and the ``before`` it returns (the last row's weights) stays valid.
+        """
+        sizes = [np.size(p.value) for p in self._params] * 2
+        if sum(sizes) != self._layout.total:  # a parameter changed size: finish what is pending, lay out again
             self._write_pending()
-            self._layout = _Layout([np.size(p.value) for p in self._params] * 2, self.histogram_bins)
+            self._layout = _Layout(sizes, self.histogram_bins)
             self._before = None
-        self._snapshots.append(flat)
-        return len(self._snapshots) - 1
+        total = self._layout.total
+        if self._snapshots is None or self._rows == len(self._snapshots):
+            if self._rows:
+                self._write_pending()
+            # Pages are only touched as rows are written: room for unused rows costs no memory.
+            self._snapshots = np.empty((max(1, -(-_MAX_PENDING // total)), total), dtype=np.float64)
+        snapshot(self._params, out=self._snapshots[self._rows])
+        self._rows += 1
+        return self._rows - 1
 
     def _boundary(self):
         """The decision boundary image as summary values, or None (data not 2-D, outputs not finite)."""
@@ -340,16 +355,16 @@ class TensorBoardLogger(Callback):
         TensorBoard before a flush anyway), so their statistics take the same few numpy calls
         whatever their number.
         """
-        pending, snapshots = self._pending, self._snapshots
-        self._pending, self._snapshots = [], []
+        pending, snapshots, rows = self._pending, self._snapshots, self._rows
+        self._pending, self._snapshots, self._rows = [], None, 0
         self._last_write = time.monotonic()
         if not pending:
             return
         events = epoch_events(pending)
-        if snapshots:
+        if rows:
             targets = [(e.histograms, ev.summary) for e, ev in zip(pending, events) if e.row is not None]
             with np.errstate(all="ignore"):
-                self._before = add_statistics(np.stack(snapshots), targets, self._layout, self._tags, self._layers,
+                self._before = add_statistics(snapshots[:rows], targets, self._layout, self._tags, self._layers,
                                               self.layer_stats, self._before)
         for which, event, step, when in epoch_records(pending, events):
             self._writer(which).add_event(event, step=step, walltime=when)

@@ -1,7 +1,7 @@
 """Histograms and layer statistics of parameter snapshots: pure functions over rows of arrays.
 
 A snapshot is one epoch's parameters and their last gradients copied into one vector (``snapshot``);
-pending epochs' snapshots are stacked into rows and summarised together (``add_statistics``), with
+pending epochs' snapshots are rows of one block, summarised together (``add_statistics``), with
 numpy reductions over the segments ``_Layout`` marks out.
 """
 
@@ -31,8 +31,9 @@ def _segment_sums(values, starts):
     return np.add.reduceat(values, starts).tolist()
 
 
-def snapshot(params):
-    """Every parameter's value, then every parameter's last gradient, copied into one float64 vector.
+def snapshot(params, out=None):
+    """Every parameter's value, then every parameter's last gradient, copied into one float64 vector
+    (``out``, a float64 vector of that size, when given).
 
     A missing gradient (or one of another shape) reads as NaN: no histogram, no norm.
     """
@@ -40,7 +41,10 @@ def snapshot(params):
     for p in params:
         g = _gradient(p)
         arrays.append(g if g is not None and np.shape(g) == np.shape(p.value) else np.full(np.shape(p.value), np.nan))
-    return np.concatenate([a.reshape(-1) for a in arrays], dtype=np.float64)
+    arrays = [np.reshape(a, -1) for a in arrays]
+    if out is None:
+        return np.concatenate(arrays, dtype=np.float64)
+    return np.concatenate(arrays, out=out)
 
 
 def starting_weights(params, layout):
@@ -101,7 +105,7 @@ def add_statistics(rows, targets, layout, tags, layers, layer_stats=True, before
                 if weight > 0:
                     ratio = math.sqrt(sum(change_sq[k][i] for i in members)) / weight
                     add(tag=f"update_ratio/{layer}", simple_value=ratio)
-    return weights[-1], weight_sq[-1]  # rows is a fresh copy
+    return weights[-1], weight_sq[-1]  # a view of rows: the caller does not write them again
 
 
 def _add_histograms(summaries, tags, rows, layout, sumsq):
