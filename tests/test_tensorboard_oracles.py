@@ -179,3 +179,29 @@ def test_every_epochs_histograms_and_update_ratios_are_numpys_of_the_weights_it_
             weight = sum(float(np.sum(before[n].astype(np.float64) ** 2)) for n in names)
             expected.append(np.sqrt(change / weight))
         np.testing.assert_allclose(ratios, expected, rtol=1e-6)
+
+
+def _statistics(run):
+    """Every histogram and every scalar but the clock's, exactly as written, by tag."""
+    ea = load(run)
+    out = {t: [(e.step, repr(e.histogram_value)) for e in ea.Histograms(t)] for t in ea.Tags()["histograms"]}
+    out.update({t: [(e.step, e.value) for e in ea.Scalars(t)] for t in ea.Tags()["scalars"]
+                if "per_second" not in t})
+    return out
+
+
+def test_statistics_are_the_same_numbers_whether_epochs_are_written_one_by_one_or_together(tmp_path, monkeypatch):
+    import flowlab.tensorboard.logger as logger_module
+
+    written = {}
+    for how in ("one by one", "together"):
+        monkeypatch.setattr(logger_module, "_MAX_PENDING", 1 if how == "one by one" else 1 << 30)
+        model = MLP([6, 16, 4], activation="relu", seed=3, dtype="float32")
+        rng = np.random.default_rng(4)
+        x, y = rng.standard_normal((64, 6)), np.arange(64) % 4
+        logger = TensorBoardLogger(tmp_path / how, hparams={}, flush_secs=600)
+        Trainer(model, "momentum", lr=0.05, callbacks=[logger]).fit(x, y, epochs=6, batch_size=16)
+        written[how] = _statistics(tmp_path / how / "train")
+    # 8 histograms, 2 gradient norms, 2 update ratios, the loss per epoch and per batch, accuracy, learning rate
+    assert len(written["together"]) == 16
+    assert written["one by one"] == written["together"]
