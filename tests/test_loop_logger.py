@@ -67,3 +67,32 @@ def test_loop_logger_refuses_a_run_folder_that_holds_a_run_unless_told_to_append
         log.log(1, 0.5)
     steps = [e.step for e in EventAccumulator(str(tmp_path / "run" / "train")).Reload().Scalars("epoch_loss")]
     assert sorted(steps) == [0, 1]  # two event files, one per logger
+
+
+@pytest.mark.parametrize("sizes", [(6, 2), (6, 4)], ids=["same total", "new total"])
+def test_a_trainable_that_changes_size_gets_histograms_of_its_new_values(tmp_path, sizes):
+    from flowlab import LoopLogger
+
+    W, b = mf.Input(), mf.Input()
+    rng = np.random.default_rng(5)
+    W.value, b.value = rng.normal(size=4), rng.normal(size=4)
+    seen = []
+    with LoopLogger(tmp_path / "run", [W, b], flush_secs=600) as log:  # epochs pend until the end
+        for epoch in range(4):
+            if epoch == 2:  # W grows, b shrinks (or not): the epochs before are summarised with the old layout
+                W.value, b.value = rng.normal(size=sizes[0]), rng.normal(size=sizes[1])
+            else:
+                W.value, b.value = W.value + rng.normal(size=W.value.shape), b.value * 0.5
+            seen.append({"W": W.value.copy(), "b": b.value.copy()})
+            log.log(epoch, 1.0 / (epoch + 1))
+    train = EventAccumulator(str(tmp_path / "run" / "train"), size_guidance=STORE_EVERYTHING_SIZE_GUIDANCE).Reload()
+    for name in ("W", "b"):
+        events = train.Histograms(f"weights/{name}")
+        assert [e.step for e in events] == [0, 1, 2, 3]
+        for event, values in zip(events, seen):
+            h, v = event.histogram_value, values[name]
+            assert (h.num, h.min, h.max) == (v.size, v.min(), v.max())
+            np.testing.assert_array_equal(h.bucket, np.histogram(v, bins=np.array([h.min, *h.bucket_limit]))[0])
+        # Epoch 0's ratio is against the weights the logger started with; the epoch of the change has
+        # none: its weights are not those of the epoch before.
+        assert [e.step for e in train.Scalars(f"update_ratio/{name}")] == [0, 1, 3]
