@@ -4,6 +4,8 @@ import os
 import signal
 import time
 
+import pytest
+
 from flowlab.executors import InProcessExecutor, ProcessExecutor, WorkerDied
 
 
@@ -63,35 +65,67 @@ def test_a_worker_done_first_gets_the_next_task_while_another_is_still_busy(tmp_
         assert done[:2] == ["short", "short"] and sorted(done[2:]) == ["make"] + ["saw it"] * (workers - 1), done
 
 
-def _fresh_pages_fn(task):
-    """Frees an 8 MB array, then counts the page faults of filling a 6 MB one (what a run's next large
-    temporary costs)."""
-    import resource
+def _glibc_as_it_comes():
+    import platform
 
+    if platform.libc_ver()[0] != "glibc":
+        pytest.skip("malloc is tuned on glibc only")
+    if "glibc.malloc." in os.environ.get("GLIBC_TUNABLES", "") or any(
+            k.startswith("MALLOC_") and k.endswith("_") for k in os.environ):
+        pytest.skip("malloc tuned in this environment: workers leave it alone")
+
+
+def _rss_mb():
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) / 1024 for line in f if line.startswith("VmRSS:"))
+
+
+def _fresh_pages_fn(task):
+    """Frees two 20 MB arrays, then returns how many MB of fresh memory a 30 MB one takes (what a run's
+    next large temporary costs: none when it reuses what was freed); "rss": this process' resident MB."""
     import numpy as np
 
-    np.ones(1 << 20)  # 8 MB, freed at once
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-    np.ones(3 << 18)  # 6 MB
-    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+    if task == "rss":
+        return _rss_mb()
+    if task == "big":  # 8 arrays of 25 MB touched and freed: what a large run leaves on its heap
+        arrays = [np.ones(25 << 17) for _ in range(8)]
+        del arrays
+        return _rss_mb()
+    a, b = np.ones(20 << 17), np.ones(20 << 17)  # 20 MB each
+    del a, b
+    before = _rss_mb()
+    c = np.ones(30 << 17)  # 30 MB, alive while measured
+    grew = _rss_mb() - before
+    del c
+    return grew
 
 
 def test_a_workers_next_large_array_reuses_freed_memory_instead_of_fresh_pages():
     import subprocess
     import sys
 
-    if not sys.platform.startswith("linux"):
-        return
+    _glibc_as_it_comes()
     outcomes = []
     ProcessExecutor(workers=1).run(_fresh_pages_fn, ["count"], lambda t, o: outcomes.append(o))
-    (faults,) = outcomes
-    # The same in a plain interpreter, glibc as it comes: 6 MB of fresh pages, one fault per 4 KB page
-    # (fewer with larger pages), where the worker reuses what it freed.
+    (grew,) = outcomes
+    # The same in a plain interpreter, glibc as it comes: it gives the 40 MB back when they are
+    # freed, so the 30 MB array takes 30 MB of fresh memory, every page of it zeroed by the kernel.
+    # The worker needs both settings for none: the mmap threshold above 20 MB, the trim threshold
+    # above 40 MB.
     code = "import sys; sys.path[:0] = sys.argv[1:]; import test_executors_local as t; print(t._fresh_pages_fn('x'))"
-    plain = int(subprocess.run([sys.executable, "-c", code, os.path.dirname(__file__)], capture_output=True, text=True,
-                               check=True, env={k: v for k, v in os.environ.items() if k != "GLIBC_TUNABLES"}).stdout)
-    assert plain > 300
-    assert faults < 50
+    plain = float(subprocess.run([sys.executable, "-c", code, os.path.dirname(__file__)], capture_output=True,
+                                 text=True, check=True).stdout)
+    assert plain > 25
+    assert grew < 5
+
+
+def test_a_worker_gives_freed_memory_back_between_tasks():
+    _glibc_as_it_comes()
+    outcomes = []
+    ProcessExecutor(workers=1).run(_fresh_pages_fn, ["rss", "big", "rss"], lambda t, o: outcomes.append(o))
+    start, freed, after = outcomes
+    assert freed > start + 150  # the task's heap kept the 200 MB it freed, for its next arrays ...
+    assert after < start + 50  # ... and gave them back when the task ended
 
 
 def test_a_user_who_tuned_malloc_keeps_their_settings(monkeypatch):

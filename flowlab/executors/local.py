@@ -45,7 +45,8 @@ class ProcessExecutor:
     on. Workers come from a forkserver that has flowlab and its TensorBoard protos imported already, and
     stay alive for the whole sweep, so their imports, caches and loaded data serve every run.
     Each worker limits BLAS to ``threads`` threads (several BLAS threads per worker on a shared
-    core are many times slower) and lets malloc keep the memory numpy frees (``keep_freed_memory``).
+    core are many times slower) and lets malloc keep the memory numpy frees during a task
+    (``keep_freed_memory``), giving it back between tasks.
 
     Args:
         workers: processes at once (default: the number of CPUs this process may use).
@@ -242,41 +243,59 @@ def _worker_loop(fn, conn, threads, lifeline=None):
                 conn.send(result)
             except OSError:
                 break
+            release_freed_memory()
     conn.close()
 
 
 #: glibc's malloc in a worker: arrays up to this many bytes come from the heap, not from a fresh mmap
-#: (32 MB, the largest glibc takes on 64-bit systems) ...
+#: (32 MB, where glibc's own adjusting of that threshold stops) ...
 MMAP_THRESHOLD = 32 << 20
 #: ... and freed memory goes back to the system only once this much lies free at the heap's top.
 TRIM_THRESHOLD = 256 << 20
 
+_GLIBC = None  # the C library, once keep_freed_memory has set it up
+
 
 def keep_freed_memory():
-    """Lets this worker's malloc keep the memory numpy frees, for the next array to reuse; returns whether it took.
+    """Lets this worker's malloc keep the memory numpy frees during a task, for the next array to reuse.
 
     glibc returns a large freed block to the system at once (an mmap of its own, or the heap's top
     trimmed), so the next array of that size starts on fresh pages, each zeroed by the kernel at its
     first touch. A run allocates the same large arrays again and again (the validation pass's
     activations, the TensorBoard statistics' temporaries), and in a virtual machine each page fault
     costs microseconds: measured on the 2-core test machine, 3.1 us a 4 KB page, so 3 ms for every
-    fresh 4 MB array. Only malloc's bookkeeping changes, never a number. Done in workers only (a
-    process flowlab owns), on glibc, unless the user tuned malloc already (``GLIBC_TUNABLES`` naming
-    ``glibc.malloc``, or a ``MALLOC_*_`` variable).
+    fresh 4 MB array. Only malloc's bookkeeping changes, never a number; between tasks the worker
+    gives the kept memory back (``release_freed_memory``). Done in workers only (processes flowlab
+    owns), on glibc, unless the user tuned malloc already (``GLIBC_TUNABLES`` naming ``glibc.malloc``,
+    or a ``MALLOC_*_`` variable). Returns False where it does nothing for one of those reasons.
     """
-    if not sys.platform.startswith("linux") or "glibc.malloc." in os.environ.get("GLIBC_TUNABLES", ""):
+    global _GLIBC
+    import platform
+
+    if platform.libc_ver()[0] != "glibc" or "glibc.malloc." in os.environ.get("GLIBC_TUNABLES", ""):
         return False
     if any(k.startswith("MALLOC_") and k.endswith("_") for k in os.environ):
         return False
     try:
         import ctypes
 
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):  # not glibc
+        libc = ctypes.CDLL(None)
+        mallopt, _ = libc.mallopt, libc.malloc_trim  # both must exist
+    except (OSError, AttributeError):
         return False
     m_trim_threshold, m_mmap_threshold = -1, -3  # glibc's <malloc.h>
     # Either setting also ends glibc's own adjusting of both, so both are set.
-    return bool(mallopt(m_mmap_threshold, MMAP_THRESHOLD)) and bool(mallopt(m_trim_threshold, TRIM_THRESHOLD))
+    if mallopt(m_mmap_threshold, MMAP_THRESHOLD) and mallopt(m_trim_threshold, TRIM_THRESHOLD):
+        _GLIBC = libc
+        return True
+    return False
+
+
+def release_freed_memory():
+    """Gives the memory ``keep_freed_memory`` kept back to the system (glibc's ``malloc_trim``): a worker
+    between tasks holds what it uses, not the largest run's temporaries."""
+    if _GLIBC is not None:
+        _GLIBC.malloc_trim(0)
 
 
 def _die_with(lifeline):
