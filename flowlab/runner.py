@@ -155,8 +155,7 @@ def _check_builder(build, config, varied):
     key = _data_key(c)
     if key not in _DATA_CACHE:
         try:
-            _DATA_CACHE[key] = load_dataset(c["dataset"], seed=c["seed"], val_fraction=c["val_fraction"],
-                                            data_dir=c.get("data_dir"), dtype=np.dtype(c["dtype"]))
+            _DATA_CACHE[key] = load_dataset(c["dataset"], **_load_kwargs(c))
         except (OSError, ValueError):
             return  # its runs fail with the message (see _share_datasets); the builder is checked there
     check_builder(build, c, _DATA_CACHE[key], run_name(config, varied))

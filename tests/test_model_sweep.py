@@ -307,3 +307,26 @@ def test_a_builder_defined_under_the_main_guard_is_refused_before_anything_is_wr
     assert proc.returncode == 0 and "REFUSED" not in proc.stdout, proc.stdout + proc.stderr
     [sweep] = logdir.iterdir()
     assert json.loads((sweep / "run" / "run.json").read_text())["status"] == "completed"
+
+
+def build_small_mlp(config, shape):
+    from flowlab.models import MLP
+
+    return MLP([shape.num_features, 8, shape.num_outputs], activation="relu", seed=config["seed"])
+
+
+def test_a_builders_runs_train_on_the_dataset_their_config_names(tmp_path):
+    # n_samples and noise shape the data: the driver's check of the builder must load the same set the
+    # runs then train on, not the dataset's default one under the config's name.
+    results = Experiment("sized", logdir=tmp_path, workers=1, model=build_small_mlp, dataset="moons", n_samples=200,
+                         noise=0.3, epochs=2, optimizer="adam").sweep(learning_rate=[0.01, 0.05])
+    data = load_dataset("moons", seed=0, n_samples=200, noise=0.3)
+    assert len(data.x_val) == 40
+    for r in results:
+        assert r.status == "completed", r.error
+        w = saved_weights(Path(r.logdir))
+        z = np.maximum(data.x_val @ w["dense_1/kernel"] + w["dense_1/bias"], 0) @ w["dense_2/kernel"] + w["dense_2/bias"]
+        shifted = z - z.max(axis=1, keepdims=True)
+        log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        assert r.metrics["val_loss"] == pytest.approx(-log_p[np.arange(len(data.y_val)), data.y_val].mean(), rel=1e-9)
+        assert r.metrics["val_accuracy"] == np.mean(z.argmax(axis=1) == data.y_val)
