@@ -1,4 +1,4 @@
-# Size: over 400 lines: one subject, the sweep's driver (plan, run, resume, publishing results and the
+# Size: over 450 lines (525): one subject, the sweep's driver (plan, run, resume, publishing results and the
 # full-disk and Ctrl-C policies); the run config is in config.py, the records in results.py, the
 # single-run payload in runner.py.
 """Experiment: plans a grid of run configs (checked once, nothing written), runs it, resumes it, and

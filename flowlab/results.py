@@ -142,7 +142,6 @@ class Results(list):
         return Path(path)
 
 
-
 def _finite(value):
     return isinstance(value, (int, float)) and math.isfinite(value)
 
