@@ -225,3 +225,50 @@ def test_a_subclass_overriding_backprop_gets_its_own_gradient_through_a_plan():
     for node in (X, W, b):
         numeric = numeric_array_gradient(cost_now, node.value, h=1e-6)
         np.testing.assert_allclose(analytic[node], numeric, rtol=1e-6, atol=1e-9)
+
+
+def _awkward(shape, dtype):
+    """Random values with every edge case the activations' fast forms must match np.where/np.maximum on:
+    signed zeros, infinities, NaN, subnormals, the largest finite numbers."""
+    info = np.finfo(dtype)
+    v = rng.normal(size=shape).astype(dtype).reshape(-1)
+    edges = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, info.smallest_subnormal, -info.smallest_subnormal,
+                      info.tiny, -info.tiny, info.max, -info.max, 1.0, -1.0], dtype=dtype)
+    v[:edges.size] = edges
+    return v.reshape(shape)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(13,), (32, 64), (128, 256), (300, 257), (2, 3, 50)])
+def test_relu_forward_is_np_maximum_with_zero_bit_for_bit(dtype, shape):
+    # The fast form (against an array of zeros; one broadcast row past 65,536 elements) against the
+    # plain np.maximum(x, 0.0): the same bits, -0.0 and NaN included, on contiguous inputs and views.
+    node = ReLU(Input())
+    x = _awkward(shape, dtype)
+    for value in (x, x[..., ::-1], x.T):
+        got, want = node.compute(value), np.maximum(value, 0.0)
+        assert got.dtype == want.dtype == dtype and got.shape == want.shape
+        assert np.array_equal(got.view(f"u{got.itemsize}"), want.view(f"u{want.itemsize}"))
+    with np.errstate(invalid="ignore"):
+        node.compute(x)[...] = 7.0  # the result is a fresh array: writing it leaves the zeros alone
+    assert np.array_equal(node.compute(np.zeros(shape, dtype) - 1.0), np.zeros(shape, dtype))
+
+
+def test_relu_keeps_its_other_inputs_as_before():
+    node = ReLU(Input())
+    assert node.compute(np.float64(-2.0)) == 0.0 and node.compute(np.array(3.0)) == 3.0  # 0-d
+    ints = node.compute(np.array([-2, 0, 5]))
+    assert ints.dtype.kind == "i" and ints.tolist() == [0, 0, 5]
+    assert node.compute([-1.5, 2.5]).tolist() == [0.0, 2.5]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("alpha", [0.0, 1e-30, 0.01, 0.2, 0.5, 0.9999999])
+def test_leaky_relu_forward_is_np_where_bit_for_bit(dtype, alpha):
+    node = LeakyReLU(Input(), alpha=alpha)
+    x = _awkward((64, 129), dtype)
+    with np.errstate(invalid="ignore", under="ignore"):
+        got, want = node.compute(x), np.where(x > 0, x, alpha * x)
+    assert got.dtype == want.dtype == dtype
+    assert np.array_equal(got.view(f"u{got.itemsize}"), want.view(f"u{want.itemsize}"))
+    assert node.compute(np.array(-2.0)) == -2.0 * alpha  # 0-d
