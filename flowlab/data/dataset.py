@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import weakref
 
 import numpy as np
 
@@ -104,7 +105,45 @@ def _all_finite(x) -> bool:
 def check_arrays(name, split, x, y, empty_ok=False, regression=False) -> None:
     """Raises ValueError naming the dataset, the split and the first bad entry unless ``x`` is a 2-D array
     of finite numbers and ``y`` one integer class id per row (not one-hot, not a list of lists), or for a
-    regression finite targets, one row per example."""
+    regression finite targets, one row per example.
+
+    A pair of read-only arrays that passed is not read again (see ``_PASSED``)."""
+    key = (id(x), id(y), bool(empty_ok), bool(regression))
+    passed = _PASSED.get(key)
+    if passed is not None and passed[0]() is x and passed[1]() is y and passed[2] == _layout(x, y):
+        return
+    _check_arrays(name, split, x, y, empty_ok, regression)
+    if _read_only(x) and _read_only(y):
+        if len(_PASSED) >= 64:
+            _PASSED.clear()
+        _PASSED[key] = (weakref.ref(x), weakref.ref(y), _layout(x, y))
+
+
+#: Pairs of arrays check_arrays passed whose memory nothing in this process can write (read-only memory
+#: maps: what a sweep's worker processes train on), with their shapes, strides and dtypes (which an array's
+#: attributes can change). A worker checks its dataset once, not again at every run's fit: at MNIST size
+#: each check reads the 188 MB of training features (15 to 18 ms here, cache warm). Keyed by the arrays' ids; a weak reference
+#: to each tells an array that died and one that took its id apart.
+_PASSED = {}
+
+
+def _read_only(a) -> bool:
+    """True if no array in this process can write ``a``'s memory: a read-only view of read-only memory."""
+    if not isinstance(a, np.ndarray) or a.flags.writeable:
+        return False
+    probe = a.view()
+    try:  # numpy refuses exactly when the memory underneath (a read-only mmap, say) is not writable
+        probe.flags.writeable = True
+    except ValueError:
+        return True
+    return False
+
+
+def _layout(x, y):
+    return x.shape, x.strides, x.dtype, y.shape, y.strides, y.dtype
+
+
+def _check_arrays(name, split, x, y, empty_ok, regression):
     where = f"dataset {name!r}, {split} split"
     x_shape, y_shape = np.shape(x), np.shape(y)
     if regression:  # (or a user model's own targets)
