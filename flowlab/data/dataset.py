@@ -119,11 +119,13 @@ def check_arrays(name, split, x, y, empty_ok=False, regression=False) -> None:
         _PASSED[key] = (weakref.ref(x), weakref.ref(y), _layout(x, y))
 
 
-#: Pairs of arrays check_arrays passed whose memory nothing in this process can write (read-only memory
-#: maps: what a sweep's worker processes train on), with their shapes, strides and dtypes (which an array's
-#: attributes can change). A worker checks its dataset once, not again at every run's fit: at MNIST size
-#: each check reads the 188 MB of training features (15 to 18 ms here, cache warm). Keyed by the arrays' ids; a weak reference
-#: to each tells an array that died and one that took its id apart.
+#: Pairs of arrays check_arrays passed whose memory nothing in this process can write through them
+#: (read-only memory maps: what a sweep's worker processes train on), with their shapes, strides and
+#: dtypes (which an array's attributes can change). A worker checks its dataset once, not again at
+#: every run's fit: at MNIST size each check reads the 188 MB of training features (15 to 18 ms
+#: here, cache warm). Keyed by the arrays' ids; a weak reference to each tells an array that died
+#: from one that took its id. A file rewritten in place under a mapping is not seen: flowlab's
+#: cache and a sweep's data folder are written whole and never changed after.
 _PASSED = {}
 
 
