@@ -11,6 +11,10 @@ training, TensorBoard files):
 - ``flowlab``: ``python -m flowlab sweep ...`` with the dataset cache warm (an untimed first run
   fills a cache folder of the benchmark's own; the user's ~/.cache is never touched);
 - ``flowlab, no cache``: the same with ``FLOWLAB_CACHE_DIR=off`` (what the cache saves);
+- ``numpy by hand, nothing written``: ``benchmarks/peers/numpy_sweep.py``, the PyTorch peer's loop
+  in numpy (``benchmarks.numpy_reference.NumpyMLP``: flowlab's math without its graph or checks)
+  on a fork pool that shares the arrays loaded once, with no TensorBoard file, model or history:
+  a floor for a numpy implementation on this machine, and for flowlab, which writes all of those;
 - ``flowlab, torch installed``: the same command run by the torch environment's interpreter, as on
   Colab (a library that imports torch on the way costs its import here);
 - ``pytorch``: ``benchmarks/peers/torch_sweep.py``, a Pool of one process per core, one thread each,
@@ -150,6 +154,9 @@ def sides_for(sweep, work, args, have_torch, have_keras):
     peer_args = ["--data", str(work / f"{sweep}.npz"), "--grid", json.dumps(grid(axes)), "--logdir", "{logdir}",
                  "--hidden", *map(str, spec["hidden"]), "--epochs", str(spec["epochs"]), "--batch", str(spec["batch"]),
                  "--dtype", "float32"]
+    # The floor: the same loop by hand in numpy, no TensorBoard output (needs nothing beyond flowlab's own).
+    sides.append(Side("numpy by hand, nothing written",
+                      [sys.executable, str(ROOT / "benchmarks/peers/numpy_sweep.py"), *peer_args], None, peer_accuracies))
     if have_torch:
         sides.append(Side("flowlab, torch installed", [args.torch_python, *flowlab], cache, flowlab_accuracies))
         sides.append(Side("pytorch", [args.torch_python, str(ROOT / "benchmarks/peers/torch_sweep.py"), *peer_args],

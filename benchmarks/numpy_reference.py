@@ -25,14 +25,18 @@ class NumpyMLP:
     Args:
         weights: [(kernel, bias), ...] initial parameters (copied), kernel of shape (fan_in, fan_out).
         activation: "relu", "sigmoid" or "tanh" on the hidden layers.
-        optimizer: "sgd" or "adam" (torch.optim's update rules, as flowlab.optim).
+        optimizer: "sgd", "momentum" (SGD with momentum 0.9) or "adam" (torch.optim's update rules,
+            as flowlab.optim).
         lr: learning rate.
+
+    After a step, ``logits`` holds the batch's output.
     """
 
-    def __init__(self, weights, activation="relu", optimizer="adam", lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+    def __init__(self, weights, activation="relu", optimizer="adam", lr=1e-3, betas=(0.9, 0.999), eps=1e-8,
+                 momentum=0.9):
         self.params = [(np.array(k), np.array(b)) for k, b in weights]
         self.activation, self.optimizer, self.lr = activation, optimizer, lr
-        self.beta1, self.beta2, self.eps = betas[0], betas[1], eps
+        self.beta1, self.beta2, self.eps, self.momentum = betas[0], betas[1], eps, momentum
         self.t = 0
         flat = [p for pair in self.params for p in pair]
         self.m = [np.zeros_like(p) for p in flat]
@@ -56,6 +60,16 @@ class NumpyMLP:
             return g * a * (1 - a)
         return g * (1 - a * a)
 
+    def forward(self, x):
+        """The logits for a batch (evaluation: no gradients)."""
+        last = len(self.params) - 1
+        for i, (kernel, bias) in enumerate(self.params):
+            x = x @ kernel
+            x += bias
+            if i < last:
+                x = self._act(x)
+        return x
+
     def step(self, x, y):
         """One training step on a batch (x of shape (m, n), y class ids of shape (m,)). Returns the loss."""
         hs, acts = [], [x]
@@ -66,7 +80,7 @@ class NumpyMLP:
             hs.append(h)
             if i < last:
                 acts.append(self._act(h))
-        z = hs[-1]
+        z = self.logits = hs[-1]
         m = z.shape[0]
         shifted = z - z.max(axis=1, keepdims=True)
         e = np.exp(shifted)
@@ -96,6 +110,13 @@ class NumpyMLP:
         if self.optimizer == "sgd":
             for p, g, s in zip(flat, flat_grads, self.scratch):
                 np.multiply(g, self.lr, out=s)
+                p -= s
+        elif self.optimizer == "momentum":  # buf <- momentum * buf + g (g itself at the first step); p -= lr * buf
+            for p, g, buf, s in zip(flat, flat_grads, self.m, self.scratch):
+                if self.t > 1:
+                    buf *= self.momentum
+                buf += g
+                np.multiply(buf, self.lr, out=s)
                 p -= s
         else:
             b1, b2 = self.beta1, self.beta2

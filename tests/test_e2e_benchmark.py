@@ -44,6 +44,33 @@ def test_tiny_run_skips_missing_peers_and_reports_flowlab(tmp_path, monkeypatch,
     import json
 
     raw = json.loads((tmp_path / "out.json").read_text())["mnist"]
-    assert set(raw) == {"flowlab", "flowlab, no cache"}
+    assert set(raw) == {"flowlab", "flowlab, no cache", "numpy by hand, nothing written"}
     assert raw["flowlab"]["val_accuracy"] == raw["flowlab, no cache"]["val_accuracy"]  # the cache changes no number
     assert len(raw["flowlab"]["val_accuracy"]) == 2
+    assert raw["numpy by hand, nothing written"]["val_accuracy"].keys() == raw["flowlab"]["val_accuracy"].keys()
+
+
+def test_the_hand_written_numpy_mlp_does_flowlabs_math():
+    # The numpy peer is a floor only if it computes what flowlab computes: from the same weights on the same
+    # batches, its parameters after 20 steps are flowlab's to float64 rounding, for each optimizer it offers.
+    from benchmarks.numpy_reference import NumpyMLP
+    from flowlab.models import MLP
+    from flowlab.train import Trainer
+
+    rng = np.random.default_rng(3)
+    batches = [(rng.normal(size=(16, 6)), rng.integers(0, 3, 16)) for _ in range(20)]
+    for activation in ("relu", "tanh", "sigmoid"):
+        for optimizer, lr in (("sgd", 0.1), ("momentum", 0.05), ("adam", 0.01)):
+            model = MLP([6, 7, 3], activation=activation, seed=1)
+            net = NumpyMLP([(layer.kernel.value, layer.bias.value) for layer in model.layers],
+                           activation=activation, optimizer=optimizer, lr=lr)
+            trainer = Trainer(model, optimizer, lr=lr)
+            for x, y in batches:
+                loss = float(model.train_step(x, y))
+                trainer.optimizer.step()
+                assert np.isclose(net.step(x, y), loss, rtol=1e-12, atol=1e-12)
+            assert np.allclose(net.logits, model.logits.value, rtol=1e-10, atol=1e-12)
+            for (kernel, bias), layer in zip(net.params, model.layers):
+                assert np.allclose(kernel, layer.kernel.value, rtol=1e-10, atol=1e-12), (activation, optimizer)
+                assert np.allclose(bias, layer.bias.value, rtol=1e-10, atol=1e-12), (activation, optimizer)
+            assert np.allclose(net.forward(batches[0][0]), model.forward(batches[0][0]), rtol=1e-10, atol=1e-12)
