@@ -14,7 +14,7 @@ training, TensorBoard files):
 - ``numpy by hand, nothing written``: ``benchmarks/peers/numpy_sweep.py``, the PyTorch peer's loop
   in numpy (``benchmarks.numpy_reference.NumpyMLP``: flowlab's math without its graph or checks)
   on a fork pool that shares the arrays loaded once, with no TensorBoard file, model or history:
-  a floor for a numpy implementation on this machine, and for flowlab, which writes all of those;
+  what plain numpy code takes for the training flowlab does while it also writes all of those;
 - ``flowlab, torch installed``: the same command run by the torch environment's interpreter, as on
   Colab (a library that imports torch on the way costs its import here);
 - ``pytorch``: ``benchmarks/peers/torch_sweep.py``, a Pool of one process per core, one thread each,
@@ -154,7 +154,7 @@ def sides_for(sweep, work, args, have_torch, have_keras):
     peer_args = ["--data", str(work / f"{sweep}.npz"), "--grid", json.dumps(grid(axes)), "--logdir", "{logdir}",
                  "--hidden", *map(str, spec["hidden"]), "--epochs", str(spec["epochs"]), "--batch", str(spec["batch"]),
                  "--dtype", "float32"]
-    # The floor: the same loop by hand in numpy, no TensorBoard output (needs nothing beyond flowlab's own).
+    # The same loop by hand in numpy, no TensorBoard output (needs nothing beyond flowlab's own).
     sides.append(Side("numpy by hand, nothing written",
                       [sys.executable, str(ROOT / "benchmarks/peers/numpy_sweep.py"), *peer_args], None, peer_accuracies))
     if have_torch:

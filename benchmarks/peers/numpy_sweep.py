@@ -1,14 +1,15 @@
-"""The sweep as hand-written numpy with nothing written: what a numpy implementation can do, at best.
+"""The sweep as hand-written numpy with nothing written: the PyTorch peer's loop, on numpy.
 
 Run by ``benchmarks/e2e_vs_peers.py`` (not a test, not part of flowlab). It is the PyTorch peer's
 loop (``torch_sweep.py``) in numpy: the prepared arrays from ``--data`` are loaded once, before a
 ``fork`` pool of one process per core (so the workers share them and load nothing), each worker has
-one BLAS thread, and each config of ``--grid`` trains ``benchmarks.numpy_reference.NumpyMLP`` (the
-same math as flowlab's MLP and optimizers, written by hand: no graph, no checks) from flowlab's
-initial weights: every epoch a new shuffle, each batch gathered from it, the training loss and
-accuracy summed per batch, and the validation set evaluated after the epoch. It writes no
-TensorBoard file, histogram or model, and keeps no history: a floor for flowlab's time, which
-writes all of those. Prints one JSON line per run.
+one BLAS thread, the longest runs go first, and each config of ``--grid`` trains
+``benchmarks.numpy_reference.NumpyMLP`` (the same math as flowlab's MLP and optimizers, written by
+hand: no graph, no checks) from flowlab's initial weights: every epoch a new shuffle, each batch
+gathered from it, the training loss and accuracy summed per batch, and the validation set evaluated
+after the epoch. It writes no TensorBoard file, histogram or model and keeps no history: what plain
+numpy code takes for the work flowlab does while it also writes all of those. (A lower bound on
+this machine's numpy is ``benchmarks/mnist_floor.py``'s, not this.) Prints one JSON line per run.
 """
 
 import argparse
