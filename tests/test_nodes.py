@@ -229,27 +229,40 @@ def test_a_subclass_overriding_backprop_gets_its_own_gradient_through_a_plan():
 
 def _awkward(shape, dtype):
     """Random values with every edge case the activations' fast forms must match np.where/np.maximum on:
-    signed zeros, infinities, NaN, subnormals, the largest finite numbers."""
+    signed zeros, infinities, NaN (a quiet one and a signaling one), subnormals, the largest finite numbers."""
     info = np.finfo(dtype)
     v = rng.normal(size=shape).astype(dtype).reshape(-1)
     edges = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, info.smallest_subnormal, -info.smallest_subnormal,
                       info.tiny, -info.tiny, info.max, -info.max, 1.0, -1.0], dtype=dtype)
     v[:edges.size] = edges
+    bits = v.view(f"u{v.itemsize}")
+    exponent = ((1 << info.nexp) - 1) << info.nmant
+    bits[edges.size] = exponent | 1  # a signaling NaN: all-ones exponent, quiet bit clear, payload 1
+    bits[edges.size + 1] = (1 << (8 * v.itemsize - 1)) | exponent | 3  # a negative one
     return v.reshape(shape)
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("shape", [(13,), (32, 64), (128, 256), (300, 257), (2, 3, 50)])
+def _same_bits(got, want):
+    assert got.dtype == want.dtype and got.shape == want.shape
+    assert got.flags.c_contiguous == want.flags.c_contiguous and got.flags.f_contiguous == want.flags.f_contiguous
+    assert np.array_equal(got.view(f"u{got.itemsize}"), want.view(f"u{want.itemsize}"))
+
+
+def _views(x):
+    return (x, x[..., ::-1], x.T, np.asfortranarray(x), x[::2])
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(17,), (32, 64), (128, 256), (300, 257), (2, 3, 50)])
 def test_relu_forward_is_np_maximum_with_zero_bit_for_bit(dtype, shape):
     # The fast form (against an array of zeros; one broadcast row past 65,536 elements) against the
-    # plain np.maximum(x, 0.0): the same bits, -0.0 and NaN included, on contiguous inputs and views.
+    # plain np.maximum(x, 0.0): the same bits (signed zeros, NaN payloads) and layout, on contiguous
+    # inputs and on views.
     node = ReLU(Input())
     x = _awkward(shape, dtype)
-    for value in (x, x[..., ::-1], x.T):
-        got, want = node.compute(value), np.maximum(value, 0.0)
-        assert got.dtype == want.dtype == dtype and got.shape == want.shape
-        assert np.array_equal(got.view(f"u{got.itemsize}"), want.view(f"u{want.itemsize}"))
     with np.errstate(invalid="ignore"):
+        for value in _views(x):
+            _same_bits(node.compute(value), np.maximum(value, 0.0))
         node.compute(x)[...] = 7.0  # the result is a fresh array: writing it leaves the zeros alone
     assert np.array_equal(node.compute(np.zeros(shape, dtype) - 1.0), np.zeros(shape, dtype))
 
@@ -260,15 +273,29 @@ def test_relu_keeps_its_other_inputs_as_before():
     ints = node.compute(np.array([-2, 0, 5]))
     assert ints.dtype.kind == "i" and ints.tolist() == [0, 0, 5]
     assert node.compute([-1.5, 2.5]).tolist() == [0.0, 2.5]
+    assert node.compute(np.zeros((0, 4))).shape == (0, 4)
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("alpha", [0.0, 1e-30, 0.01, 0.2, 0.5, 0.9999999])
+def test_relu_zeros_are_shared_bounded_and_not_pickled():
+    import pickle
+
+    from flowlab import nodes
+
+    node = ReLU(Input())
+    for rows in range(1, 20):  # many batch shapes: the kept zeros stay few
+        node.compute(np.ones((rows, 8)))
+    assert len(nodes._ZEROS) <= 8 and all(not z.flags.writeable for z in nodes._ZEROS.values())
+    assert len(pickle.dumps(node)) < 2000  # nothing of the kept zeros travels with the node
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("alpha", [0.0, 1e-50, 1e-30, 1e-8, 0.01, 0.2, 0.5, 0.9999999])
 def test_leaky_relu_forward_is_np_where_bit_for_bit(dtype, alpha):
+    # An alpha that rounds to 0 in the input's dtype (1e-50 in float32, 1e-8 in float16) must keep
+    # np.where's inf; a signaling NaN comes out quieted, as alpha * x gives it.
     node = LeakyReLU(Input(), alpha=alpha)
     x = _awkward((64, 129), dtype)
-    with np.errstate(invalid="ignore", under="ignore"):
-        got, want = node.compute(x), np.where(x > 0, x, alpha * x)
-    assert got.dtype == want.dtype == dtype
-    assert np.array_equal(got.view(f"u{got.itemsize}"), want.view(f"u{want.itemsize}"))
+    with np.errstate(invalid="ignore", under="ignore", over="ignore"):
+        for value in _views(x):
+            _same_bits(node.compute(value), np.where(value > 0, value, alpha * value))
     assert node.compute(np.array(-2.0)) == -2.0 * alpha  # 0-d
