@@ -114,3 +114,40 @@ def test_a_read_only_pair_that_failed_is_checked_again(tmp_path, monkeypatch):
         with pytest.raises(ValueError, match=r"x\[1, 0\] is nan"):
             data.check_arrays("d", "train", x, y)
     assert len(calls) == 2
+
+
+def _read_only_views_of_writable_memory(tmp_path):
+    """(name, features, how to write a NaN into them): read-only arrays whose memory can still change."""
+    from numpy.lib.stride_tricks import as_strided, sliding_window_view
+
+    w1, w2, w3 = np.ones((6, 2)), np.ones((7, 2)), bytearray(np.ones((6, 2)).tobytes())
+    strided = as_strided(w1, writeable=False)
+    window = sliding_window_view(w2, (1, 2))[:, 0, 0, :]
+    buffered = np.frombuffer(memoryview(w3).toreadonly()).reshape(6, 2)
+    np.save(tmp_path / "f.npy", np.ones((6, 2)))
+    mapped, writer = np.load(tmp_path / "f.npy", mmap_mode="r+"), None
+    frozen = mapped.view()
+    frozen.flags.writeable = False
+
+    def poke_bytes():
+        w3[:8] = np.array([np.nan]).tobytes()
+
+    return [("as_strided", strided, lambda: w1.__setitem__((0, 0), np.nan)),
+            ("sliding_window_view", window, lambda: w2.__setitem__((0, 0), np.nan)),
+            ("frombuffer of a read-only memoryview", buffered, poke_bytes),
+            ("a read-only view of an r+ memory map", frozen, lambda: mapped.__setitem__((0, 0), np.nan))]
+
+
+def test_read_only_views_of_writable_memory_are_checked_every_time(tmp_path, monkeypatch):
+    calls = _counting(monkeypatch)
+    np.save(tmp_path / "y.npy", np.zeros(7, dtype=np.int64))
+    labels = np.load(tmp_path / "y.npy", mmap_mode="r")
+    for name, features, poke in _read_only_views_of_writable_memory(tmp_path):
+        assert not features.flags.writeable, name
+        y = labels[:len(features)]
+        data.check_arrays("d", "train", features, y)
+        data.check_arrays("d", "train", features, y)
+        poke()
+        with pytest.raises(ValueError, match=r"x\[0, 0\] is nan"):
+            data.check_arrays("d", "train", features, y)
+    assert len(calls) == 12

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import mmap
 import weakref
 
 import numpy as np
@@ -119,26 +120,33 @@ def check_arrays(name, split, x, y, empty_ok=False, regression=False) -> None:
         _PASSED[key] = (weakref.ref(x), weakref.ref(y), _layout(x, y))
 
 
-#: Pairs of arrays check_arrays passed whose memory nothing in this process can write through them
-#: (read-only memory maps: what a sweep's worker processes train on), with their shapes, strides and
-#: dtypes (which an array's attributes can change). A worker checks its dataset once, not again at
-#: every run's fit: at MNIST size each check reads the 188 MB of training features (15 to 18 ms
-#: here, cache warm). Keyed by the arrays' ids; a weak reference to each tells an array that died
-#: from one that took its id. A file rewritten in place under a mapping is not seen: flowlab's
-#: cache and a sweep's data folder are written whole and never changed after.
+#: Pairs of arrays check_arrays passed that view a read-only memory map (``np.load(..., mmap_mode="r")``:
+#: what a sweep's worker processes train on), with their shapes, strides and dtypes (which an array's
+#: attributes can change). A worker checks its dataset once, not again at every run's fit: at MNIST size
+#: each check reads the 188 MB of training features (15 to 18 ms here, cache warm). Keyed by the arrays'
+#: ids; a weak reference to each tells an array that died from one that took its id. Not seen: the
+#: file changed under the map (written in place, or through a writable map of it): flowlab's cache and
+#: a sweep's data folder are written whole, renamed into place and never changed after.
 _PASSED = {}
 
 
 def _read_only(a) -> bool:
-    """True if no array in this process can write ``a``'s memory: a read-only view of read-only memory."""
+    """True if ``a`` is a read-only view of a read-only memory map (nothing else counts: a read-only
+    view of writable memory, as_strided, frombuffer and the like can change under it)."""
     if not isinstance(a, np.ndarray) or a.flags.writeable:
         return False
-    probe = a.view()
-    try:  # numpy refuses exactly when the memory underneath (a read-only mmap, say) is not writable
-        probe.flags.writeable = True
-    except ValueError:
-        return True
-    return False
+    base = a
+    while isinstance(base, np.ndarray):
+        if base.flags.writeable:
+            return False
+        base = base.base
+    if not isinstance(base, mmap.mmap):
+        return False
+    try:
+        with memoryview(base) as view:  # a map opened for reading only gives a read-only buffer
+            return view.readonly
+    except ValueError:  # a closed map
+        return False
 
 
 def _layout(x, y):
