@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -50,27 +51,30 @@ def test_tiny_run_skips_missing_peers_and_reports_flowlab(tmp_path, monkeypatch,
     assert raw["numpy by hand, nothing written"]["val_accuracy"].keys() == raw["flowlab"]["val_accuracy"].keys()
 
 
-def test_the_hand_written_numpy_mlp_does_flowlabs_math():
-    # The numpy peer is a floor only if it computes what flowlab computes: from the same weights on the same
-    # batches, its parameters after 20 steps are flowlab's to float64 rounding, for each optimizer it offers.
+@pytest.mark.parametrize("dtype, tol", [("float64", 1e-10), ("float32", 1e-4)])
+def test_the_hand_written_numpy_mlp_does_flowlabs_math(dtype, tol):
+    # The numpy peer measures flowlab's training only if it computes what flowlab computes: from the same
+    # weights on the same batches, its parameters after 20 steps are flowlab's to rounding, for each
+    # optimizer and activation, in float64 and in the float32 the benchmark runs.
     from benchmarks.numpy_reference import NumpyMLP
     from flowlab.models import MLP
     from flowlab.train import Trainer
 
     rng = np.random.default_rng(3)
-    batches = [(rng.normal(size=(16, 6)), rng.integers(0, 3, 16)) for _ in range(20)]
+    batches = [(rng.normal(size=(16, 6)).astype(dtype), rng.integers(0, 3, 16)) for _ in range(20)]
     for activation in ("relu", "tanh", "sigmoid"):
         for optimizer, lr in (("sgd", 0.1), ("momentum", 0.05), ("adam", 0.01)):
-            model = MLP([6, 7, 3], activation=activation, seed=1)
+            model = MLP([6, 7, 3], activation=activation, seed=1, dtype=dtype)
             net = NumpyMLP([(layer.kernel.value, layer.bias.value) for layer in model.layers],
                            activation=activation, optimizer=optimizer, lr=lr)
             trainer = Trainer(model, optimizer, lr=lr)
             for x, y in batches:
                 loss = float(model.train_step(x, y))
                 trainer.optimizer.step()
-                assert np.isclose(net.step(x, y), loss, rtol=1e-12, atol=1e-12)
-            assert np.allclose(net.logits, model.logits.value, rtol=1e-10, atol=1e-12)
+                assert np.isclose(net.step(x, y), loss, rtol=tol, atol=tol)
+            assert net.logits.dtype == model.logits.value.dtype == dtype
+            assert np.allclose(net.logits, model.logits.value, rtol=tol, atol=tol)
             for (kernel, bias), layer in zip(net.params, model.layers):
-                assert np.allclose(kernel, layer.kernel.value, rtol=1e-10, atol=1e-12), (activation, optimizer)
-                assert np.allclose(bias, layer.bias.value, rtol=1e-10, atol=1e-12), (activation, optimizer)
-            assert np.allclose(net.forward(batches[0][0]), model.forward(batches[0][0]), rtol=1e-10, atol=1e-12)
+                assert np.allclose(kernel, layer.kernel.value, rtol=tol, atol=tol), (activation, optimizer)
+                assert np.allclose(bias, layer.bias.value, rtol=tol, atol=tol), (activation, optimizer)
+            assert np.allclose(net.forward(batches[0][0]), model.forward(batches[0][0]), rtol=tol, atol=tol)

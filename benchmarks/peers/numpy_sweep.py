@@ -1,15 +1,16 @@
-"""The sweep as hand-written numpy with nothing written: the PyTorch peer's loop, on numpy.
+"""The sweep as hand-written numpy with nothing written: the PyTorch peer's training loop, on numpy.
 
-Run by ``benchmarks/e2e_vs_peers.py`` (not a test, not part of flowlab). It is the PyTorch peer's
-loop (``torch_sweep.py``) in numpy: the prepared arrays from ``--data`` are loaded once, before a
-``fork`` pool of one process per core (so the workers share them and load nothing), each worker has
-one BLAS thread, the longest runs go first, and each config of ``--grid`` trains
-``benchmarks.numpy_reference.NumpyMLP`` (the same math as flowlab's MLP and optimizers, written by
-hand: no graph, no checks) from flowlab's initial weights: every epoch a new shuffle, each batch
-gathered from it, the training loss and accuracy summed per batch, and the validation set evaluated
-after the epoch. It writes no TensorBoard file, histogram or model and keeps no history: what plain
-numpy code takes for the work flowlab does while it also writes all of those. (A lower bound on
-this machine's numpy is ``benchmarks/mnist_floor.py``'s, not this.) Prints one JSON line per run.
+Run by ``benchmarks/e2e_vs_peers.py`` (not a test, not part of flowlab). Each run is the loop of
+``torch_sweep.py`` in numpy: ``benchmarks.numpy_reference.NumpyMLP`` (the same math as flowlab's MLP
+and optimizers, written by hand as one would: no graph, no checks) from flowlab's initial weights,
+the features in ``--dtype``, a new shuffle every epoch, each batch gathered from it, the training
+loss and accuracy summed per batch, and the validation set evaluated after the epoch. Around the
+loop it differs from the PyTorch peer, each time in its own favour: the arrays are loaded once,
+before a ``fork`` pool of one process per usable core (so the workers share them and load nothing),
+each worker has one BLAS thread, and the longest runs go first. It writes no TensorBoard file,
+histogram or model and keeps no history: what one plain numpy implementation takes for the training
+flowlab does while it also writes all of those. It is not a lower bound (that is
+``benchmarks/mnist_floor.py``'s): numpy code could be faster than it. Prints one JSON line per run.
 """
 
 import argparse
@@ -80,8 +81,9 @@ def main():
     args = vars(parser.parse_args())
     grid = json.loads(args.pop("grid"))
     args.pop("logdir")
-    with np.load(args["data"]) as data:
-        DATA.update({k: data[k] for k in ("x_train", "y_train", "x_val", "y_val")})
+    with np.load(args["data"]) as data:  # features in --dtype, as the PyTorch peer converts them
+        DATA.update({k: data[k].astype(args["dtype"]) for k in ("x_train", "x_val")})
+        DATA.update({k: data[k].astype(np.int64) for k in ("y_train", "y_val")})
     with get_context("fork").Pool(len(os.sched_getaffinity(0)), initializer=_init_worker) as pool:
         jobs = sorted(grid, key=lambda c: COST.get(c["optimizer"], 0))
         for result in pool.imap_unordered(train, [(config, args) for config in jobs]):
