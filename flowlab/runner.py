@@ -28,6 +28,7 @@ from .atomic import write_atomic as _write_atomic
 from .config import RunConfig, config_dict, run_name
 from .results import METRICS, MLP_ONLY, RunResult, _to_result, read_run
 from .settings import MODEL_SETTINGS, model_kwargs, optimizer_kwargs
+from .sweepdir import clear_run_dir, run_entries
 from .status import INTERRUPTED_MESSAGE, INTERRUPTED_QUEUED_MESSAGE, RunStatus
 
 __all__ = ["RunTask", "RunOutcome", "execute_run", "settle", "run_hparams", "run_detached", "write_run_files",
@@ -227,7 +228,8 @@ def _load_data(task):
 def execute_run(task, callbacks=(), fit=None):
     """Trains one task's config into ``task.run_dir`` and returns its ``RunResult``.
 
-    The run directory is emptied first (a redone run leaves no duplicate steps), ``run.json`` and
+    flowlab's files in the run directory are removed first (a redone run leaves no duplicate steps;
+    ``clear_run_dir``: a file of the user's there stays), ``run.json`` and
     ``model.npz`` are written atomically, and the record comes back whatever happened: Ctrl-C or
     SIGTERM make it ``interrupted``, an exception ``failed`` with its message. ``callbacks`` are
     added to the training loop's (an executor's stop check). ``fit(trainer, data, epochs=, batch_size=)``
@@ -244,8 +246,8 @@ def execute_run(task, callbacks=(), fit=None):
     if run_dir.is_symlink():  # never write (or delete) through a link out of the sweep
         raise ValueError(f"{run_dir} is a symbolic link; flowlab does not write through it")
     if run_dir.exists():
-        shutil.rmtree(run_dir)
-    run_dir.mkdir(parents=True)
+        clear_run_dir(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
     c = task.config
     start = time.time()
     status, error, details, trainer, model, initial = RunStatus.FAILED, None, None, None, None, None
@@ -342,14 +344,19 @@ def run_detached(fn, task, **kwargs):
 
 
 def write_run_files(run_dir, files):
-    """Replaces ``run_dir`` with a directory holding ``files`` ({relative path: bytes}).
+    """Replaces the run in ``run_dir`` with ``files`` ({relative path: bytes}); the user's own files there stay.
 
     The files are written beside it and swapped in by renames, so a reader sees the old run or the
-    new one, and a redone run leaves no stale event files.
+    new one, and a redone run leaves no stale event files. What flowlab did not write in the old
+    directory (``clear_run_dir``'s rule) is moved into the new one before the swap, and moved back
+    if the swap fails.
     """
     run_dir = Path(run_dir)
+    if run_dir.is_symlink():
+        raise ValueError(f"{run_dir} is a symbolic link; flowlab does not write through it")
     run_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=run_dir.parent, prefix=f".{run_dir.name}.", suffix=".new"))
+    moved = []  # the user's entries, moved from run_dir into staging
     try:
         os.chmod(staging, 0o777 & ~_UMASK)  # mkdtemp makes 0700
         for rel, payload in files.items():
@@ -361,6 +368,15 @@ def write_run_files(run_dir, files):
             path.write_bytes(payload)
         old = run_dir.with_name(f".{run_dir.name}.{os.urandom(4).hex()}.old")
         if run_dir.exists():
+            mine = [rel for rel, is_ours in run_entries(run_dir) if not is_ours]
+            clash = next((rel for rel in mine if os.path.lexists(staging.joinpath(*rel))), None)
+            if clash is not None:
+                raise ValueError(f"{run_dir.joinpath(*clash)} is in the way of the run's own file of that "
+                                 "name, and flowlab did not write it: move it, then resume")
+            for rel in mine:
+                staging.joinpath(*rel[:-1]).mkdir(parents=True, exist_ok=True)
+                os.replace(run_dir.joinpath(*rel), staging.joinpath(*rel))
+                moved.append(rel)
             os.replace(run_dir, old)
         try:
             os.replace(staging, run_dir)
@@ -369,6 +385,10 @@ def write_run_files(run_dir, files):
                 os.replace(old, run_dir)
             raise
     except BaseException:
+        # The user's entries go back where they were before the staging folder goes; should that
+        # fail, the folder stays, with them in it.
+        for rel in moved:
+            os.replace(staging.joinpath(*rel), run_dir.joinpath(*rel))
         shutil.rmtree(staging, ignore_errors=True)
         raise
     shutil.rmtree(old, ignore_errors=True)

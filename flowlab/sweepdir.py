@@ -3,7 +3,8 @@
 A sweep directory holds a hidden ``.flowlab/`` folder that flowlab writes when the sweep starts:
 ``sweep.json`` (the marker: which grid and settings the sweep runs) and ``lock`` (the PID of the
 process that owns the sweep now). ``--resume`` works only on a directory with that marker, so it
-never deletes or writes into a folder flowlab did not create.
+never deletes or writes into a folder flowlab did not create. Inside a run's folder, only the files
+flowlab writes there are ever removed (``clear_run_dir``): a user's notes beside a run stay.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from .atomic import write_atomic
 from .status import RunStatus
 
 __all__ = ["HIDDEN", "NotASweep", "SweepLocked", "SweepLock", "sweep_path", "create_sweep_dir", "read_manifest",
-           "write_manifest", "open_sweep", "check_run_dir", "damage", "scratch_dir"]
+           "write_manifest", "open_sweep", "check_run_dir", "damage", "scratch_dir", "clear_run_dir", "run_entries"]
 
 HIDDEN = ".flowlab"
 MANIFEST = "sweep.json"
@@ -224,3 +225,59 @@ def _whole_records(path):
             return False
         offset = end
     return True
+
+
+# --- what in a run directory is flowlab's ---------------------------------------------------------------
+
+#: What flowlab writes in a run directory: run.json, model.npz, event files at the top and in train/ and
+#: validation/ (and the temporary files of an interrupted atomic write of the first two).
+_EVENT_DIRS = ("train", "validation")
+
+
+def _is_flowlab_file(rel):
+    name = rel[-1]
+    if len(rel) == 2:
+        return rel[0] in _EVENT_DIRS and name.startswith("events.out.tfevents.")
+    return (name in ("run.json", "model.npz") or name.startswith("events.out.tfevents.")
+            or (name.startswith(".run.json.") and name.endswith(".tmp"))
+            or (name.startswith(".model.npz.") and name.endswith(".partial")))
+
+
+def run_entries(run_dir):
+    """``(relative path parts, flowlab's?)`` for every entry of ``run_dir`` but its train/ and validation/
+    folders, whose entries come one by one instead. A folder, or a link, never counts as flowlab's file."""
+    out = []
+    with os.scandir(run_dir) as entries:
+        for entry in entries:
+            if entry.name in _EVENT_DIRS and entry.is_dir(follow_symlinks=False):
+                with os.scandir(entry.path) as inner:
+                    for e in inner:
+                        rel = (entry.name, e.name)
+                        out.append((rel, _is_flowlab_file(rel) and e.is_file(follow_symlinks=False)))
+            else:
+                rel = (entry.name,)
+                out.append((rel, _is_flowlab_file(rel) and entry.is_file(follow_symlinks=False)))
+    return out
+
+
+def clear_run_dir(run_dir):
+    """Removes what flowlab wrote in ``run_dir`` and leaves the rest: a redone run starts with no stale
+    event files, and a file of the user's beside a run (notes, plots) stays where it is.
+
+    flowlab's files are ``run.json``, ``model.npz`` and ``events.out.tfevents.*`` at the top,
+    ``events.out.tfevents.*`` in ``train/`` and ``validation/`` (which go too once empty), and the
+    temporary files of an interrupted write of the first two. A link in place of ``train/`` or
+    ``validation/`` is refused: flowlab does not write through it.
+    """
+    run_dir = Path(run_dir)
+    for sub in _EVENT_DIRS:
+        if (run_dir / sub).is_symlink():
+            raise ValueError(f"{run_dir / sub} is a symbolic link; flowlab does not write through it")
+    for rel, is_ours in run_entries(run_dir):
+        if is_ours:
+            os.unlink(run_dir.joinpath(*rel))
+    for sub in _EVENT_DIRS:
+        try:
+            (run_dir / sub).rmdir()
+        except OSError:  # missing, or holding the user's files
+            pass
