@@ -1,4 +1,4 @@
-# Size: over 450 lines (525): one subject, the sweep's driver (plan, run, resume, publishing results and the
+# Size: over 450 lines (580): one subject, the sweep's driver (plan, run, resume, publishing results and the
 # full-disk and Ctrl-C policies); the run config is in config.py, the records in results.py, the
 # single-run payload in runner.py.
 """Experiment: plans a grid of run configs (checked once, nothing written), runs it, resumes it, and
@@ -12,6 +12,7 @@ import json
 import multiprocessing
 import os
 import re
+import shlex
 import shutil
 import tempfile
 import warnings
@@ -316,8 +317,8 @@ class Experiment:
                 run_jobs(executor, tasks, on_done, self.stack if local else False, execute_run, _load_data)
             except ClusterError as exc:  # the cluster went away: what finished is saved
                 raise ClusterError(f"{exc}; {len(order) - results.remaining} finished run(s) are kept in "
-                                   f"{sweep_dir / 'results.csv'}: `--resume {sweep_dir}` runs the rest once the "
-                                   "cluster is back") from None
+                                   f"{sweep_dir / 'results.csv'}: `--resume {shlex.quote(str(sweep_dir))}` runs "
+                                   "the rest once the cluster is back") from None
             except _DiskFull as exc:
                 reason = f"not written: the disk is full ({exc.reason})"
                 for task in tasks:
@@ -391,7 +392,7 @@ def _resume_plan(exp, sweep_dir, manifest, axes, redo_changed):
         configs = [rebuild(c) for c in recorded.values()]
         return configs, list(manifest.get("varied", [])), list(recorded)
     if axes:
-        configs, varied = exp.grid(**axes)
+        configs, varied = exp.grid(**_inherited_axes(exp, recorded, manifest, axes))
     else:  # only base settings given: the recorded grid with them applied
         configs = [rebuild(c, **{k: getattr(exp.base, k) for k in exp.explicit if k in CONFIG_FIELDS})
                    for c in recorded.values()]
@@ -407,7 +408,21 @@ def _resume_plan(exp, sweep_dir, manifest, axes, redo_changed):
                     entry[0].add(_show(old.get(key)))
                     entry[1].add(_show(new[name].get(key)))
                     entry[2] += 1
-    # Recorded runs left out of the grid stay on disk, and the sweep warns of them; changed ones would be lost.
+    # A resume adds runs to a sweep and finishes it; it never drops a finished run from its results.
+    left_out = [name for name in recorded if name not in new]
+    if left_out:
+        added = [k for k in varied if k not in manifest.get("varied", [])]
+        if added:
+            how = (f"{', '.join(added)} {'was' if len(added) == 1 else 'were'} not varied in it, and a new axis "
+                   "renames the runs: start a new sweep (without --resume) for that")
+        else:
+            hint = "; ".join(f"{key}={' '.join(map(_show, vals))}"
+                             for key, vals in _with_recorded(recorded, axes).items())
+            how = f"to add values to an axis, give its recorded values with them ({hint}), or start a new sweep"
+        raise ValueError(
+            f"resume: the grid given leaves out {len(left_out)} of the {len(recorded)} runs of {sweep_dir} "
+            f"({', '.join(left_out[:5])}{', ...' if len(left_out) > 5 else ''}): a resume adds runs to a sweep "
+            f"and never drops one; {how}")
     if changed and not redo_changed:
         parts = [f"{key} {'/'.join(sorted(a))} -> {'/'.join(sorted(b))} in {n} run(s)"
                  for key, (a, b, n) in changed.items()]
@@ -417,6 +432,47 @@ def _resume_plan(exp, sweep_dir, manifest, axes, redo_changed):
             "the sweep as it was started, start a new sweep (without --resume), or add --redo-changed "
             "(redo_changed=True) to redo the changed runs with the new settings")
     return configs, varied, order
+
+
+def _inherited_axes(exp, recorded, manifest, axes):
+    """The axes of a resumed grid: those given, and for every other field the sweep's own values (its axes'
+    values, its constant settings), unless set on this Experiment; the sweep's axes first, in its order."""
+    configs = list(recorded.values())
+    varied = [k for k in manifest.get("varied", []) if k in configs[0] or k in (configs[0].get("extra") or {})]
+    fields = [*varied, *(k for k in CONFIG_FIELDS if k not in varied), *(k for k in axes if k not in CONFIG_FIELDS)]
+    out = {}
+    for key in dict.fromkeys(fields):
+        if key in axes:
+            out[key] = axes[key]
+        elif key in exp.explicit and key in CONFIG_FIELDS:
+            continue  # this Experiment's own setting: a change to the sweep is found (and refused) below
+        elif key in CONFIG_FIELDS and key in configs[0]:
+            vals = [c[key] for c in configs]
+            out[key] = _distinct(vals if key in varied else vals[:1], key)
+        elif any(key in (c.get("extra") or {}) for c in configs):
+            out[key] = _distinct([(c.get("extra") or {}).get(key) for c in configs], key)
+    return out
+
+
+def _distinct(values, key):
+    """The values in first-seen order, once each (lists as tuples, as a config holds them)."""
+    seen = []
+    for v in values:
+        v = tuple(v) if key == "hidden" and isinstance(v, list) else v
+        if v not in seen:
+            seen.append(v)
+    return seen
+
+
+def _with_recorded(recorded, axes):
+    """For each axis given that leaves out a recorded value: the recorded values, then the new ones."""
+    configs, out = list(recorded.values()), {}
+    for key, vals in axes.items():
+        vals = [vals] if isinstance(vals, (str, bytes)) or not hasattr(vals, "__iter__") else list(vals)
+        old = _distinct([c[key] if key in c else (c.get("extra") or {}).get(key) for c in configs], key)
+        if any(v not in vals for v in old):
+            out[key] = old + [v for v in vals if v not in old]
+    return out
 
 
 def _show(value):

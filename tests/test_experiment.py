@@ -123,9 +123,48 @@ def test_resume_with_changed_settings_refuses_unless_asked_to_redo_them(tmp_path
     assert {p: p.read_bytes() for p in before} == before   # nothing touched
     again = small(tmp_path, epochs=3).sweep(resume=first.sweep_dir, redo_changed=True, learning_rate=[0.01, 0.1])
     assert [r.metrics["epochs_run"] for r in again] == [3, 3]
-    with pytest.warns(UserWarning, match="holds runs outside this grid"):
+    kept = {p: p.read_bytes() for p in first.sweep_dir.rglob("*") if p.is_file()}
+    with pytest.raises(ValueError, match=r"leaves out 2 of the 2 runs.*optimizer was not varied in it.*new sweep"):
         small(tmp_path, epochs=3).sweep(resume=first.sweep_dir, redo_changed=True, learning_rate=[0.01, 0.1],
                                         optimizer=["sgd", "adam"])
+    assert {p: p.read_bytes() for p in first.sweep_dir.rglob("*") if p.is_file()} == kept
+
+
+def test_resume_with_one_new_value_is_refused_and_names_the_full_axis(tmp_path):
+    # Found by a probe: `--resume S --lr 0.5` used to replace the sweep's grid with that one run (on the
+    # default settings) and dropped the finished runs from results.csv and the sweep's record.
+    first = Experiment("test", logdir=tmp_path, dataset="iris", workers=1, histograms=False).sweep(
+        learning_rate=[0.01, 0.1], activation=["tanh"], optimizer=["sgd"], epochs=[2], hidden=[[8]])
+    kept = {p: p.read_bytes() for p in first.sweep_dir.rglob("*") if p.is_file()}
+    exp = Experiment("test", logdir=tmp_path, workers=1, histograms=False)
+    with pytest.raises(ValueError, match=r"leaves out 2 of the 2 runs .*\(lr=0.01, lr=0.1\).*never drops one; "
+                                         r"to add values to an axis, give its recorded values with them "
+                                         r"\(learning_rate=0.01 0.1 0.5\)"):
+        exp.sweep(resume=first.sweep_dir, learning_rate=[0.5])
+    assert {p: p.read_bytes() for p in first.sweep_dir.rglob("*") if p.is_file()} == kept
+
+
+def test_resume_that_adds_values_keeps_every_run_and_the_sweeps_own_settings(tmp_path):
+    # The fields not given come from the sweep (its dataset, width, activation, optimizer, epochs), not
+    # from the defaults: the recorded runs are kept as they are and the new one trains like them.
+    first = Experiment("test", logdir=tmp_path, dataset="iris", workers=1, histograms=False).sweep(
+        learning_rate=[0.01, 0.1], activation=["tanh"], optimizer=["sgd"], epochs=[2], hidden=[[8]])
+    sweep_dir = first.sweep_dir
+    before = {p: p.read_bytes() for p in sweep_dir.rglob("*") if p.is_file() and p.parent.name != ".flowlab"
+              and p.name != "results.csv"}
+    second = Experiment("test", logdir=tmp_path, workers=1, histograms=False).sweep(
+        resume=sweep_dir, learning_rate=[0.01, 0.1, 0.5])
+    assert [r.name for r in second] == ["lr=0.01", "lr=0.1", "lr=0.5"]
+    assert all(p.read_bytes() == b for p, b in before.items())   # the finished runs untouched
+    added = json.loads((sweep_dir / "lr=0.5" / "run.json").read_text())["config"]
+    recorded = json.loads((sweep_dir / "lr=0.1" / "run.json").read_text())["config"]
+    assert {k: v for k, v in added.items() if k != "learning_rate"} == \
+        {k: v for k, v in recorded.items() if k != "learning_rate"}
+    assert added["learning_rate"] == 0.5 and recorded["dataset"] == "iris" and recorded["epochs"] == 2
+    rows = (sweep_dir / "results.csv").read_text().splitlines()
+    assert [r.split(",")[0] for r in rows[1:]] == ["lr=0.01", "lr=0.1", "lr=0.5"]
+    manifest = json.loads((sweep_dir / ".flowlab" / "sweep.json").read_text())
+    assert [r["name"] for r in manifest["runs"]] == ["lr=0.01", "lr=0.1", "lr=0.5"]
 
 
 def test_best_is_the_first_row_of_the_table(tmp_path):

@@ -232,9 +232,12 @@ def test_resume_keeps_finished_runs_of_user_axes(tmp_path):
     first = exp.sweep(width=[3, 4])
     again = exp.sweep(resume=first.sweep_dir, width=[3, 4])
     assert [r.seconds for r in again] == [r.seconds for r in first]  # kept, not redone
-    with pytest.warns(UserWarning, match=r"runs outside this grid \(width=4\)"):
-        redone = exp.sweep(resume=first.sweep_dir, width=[3, 5])
-    assert {r.name for r in redone} == {"width=3", "width=5"}
+    # A resume adds runs and never drops one: leaving width=4 out is refused, naming the full axis.
+    with pytest.raises(ValueError, match=r"leaves out 1 of the 2 runs .*\(width=4\).*\(width=3 4 5\)"):
+        exp.sweep(resume=first.sweep_dir, width=[3, 5])
+    grown = exp.sweep(resume=first.sweep_dir, width=[3, 4, 5])
+    assert [r.name for r in grown] == ["width=3", "width=4", "width=5"]
+    assert [r.seconds for r in grown][:2] == [r.seconds for r in first]  # the finished two kept
 
 
 @pytest.mark.parametrize("where", ["axis", "setting"])
