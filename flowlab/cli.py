@@ -6,6 +6,7 @@ import argparse
 import os
 import signal
 import sys
+import warnings
 
 __all__ = ["main", "build_parser"]
 
@@ -43,7 +44,7 @@ def _add_config_flags(parser, many):
                         help="fraction held out for validation (default 0.2; MNIST uses its test files)")
     parser.add_argument("--standardize", nargs=nargs, choices=("on", "off"), default=None,
                         help="scale features with training statistics: on (default) or off")
-    parser.add_argument("--logdir", default="tensorboard-logs", help="TensorBoard log directory")
+    parser.add_argument("--logdir", default=None, help="TensorBoard log directory (default tensorboard-logs)")
     parser.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core; "
                         "1 runs in this process)")
     parser.add_argument("--executor", default=None,
@@ -175,7 +176,9 @@ def _convert(key, text):
 FLAGS = {"learning_rate": "--lr", "batch_size": "--batch-size", "data_dir": "--data-dir", "hidden": "--hidden",
          "epochs": "--epochs", "seed": "--seed", "dtype": "--dtype", "activation": "--activation",
          "optimizer": "--optimizer", "init": "--init", "dataset": "--dataset", "workers": "--workers",
-         "redo_changed=True": "--redo-changed", "name": "--name"}
+         "redo_changed=True": "--redo-changed", "name": "--name", "n_samples": "--samples",
+         "val_fraction": "--val-fraction", "noise": "--noise", "standardize": "--standardize",
+         **{field: flag for flag, (field, _) in SETTING_FLAGS.items()}}
 
 
 def _as_typed(message):
@@ -185,8 +188,28 @@ def _as_typed(message):
     message = re.sub(r" \((?:Python: )?redo_changed=True\)| \(sweep\(resume=DIR\)\)", "", message)
     for field, flag in FLAGS.items():
         message = re.sub(rf"(?<![\w-]){re.escape(field)}=(?=\S)", f"{flag} ", message)
-        message = re.sub(rf"(^|: |, )(?:Experiment: )?{re.escape(field)}(?= must| is |: )", rf"\g<1>{flag}", message)
+        message = re.sub(rf"(^|: |, )(?:Experiment: )?{re.escape(field)}(?= must| is |: | applies)", rf"\g<1>{flag}",
+                         message)
+        message = re.sub(rf"(?<![\w-]){re.escape(field)}(?=(?:, \w+)* (?:was|were) not varied)", flag, message)
     return message
+
+
+def _warning_line(command, show):
+    """``warnings.showwarning`` for the command line: flowlab's warnings as one plain line,
+    ``flowlab sweep: warning: ...``; others (numpy's, say) as Python shows them."""
+    def showwarning(message, category, filename, lineno, file=None, line=None):
+        if category is UserWarning and filename.startswith(os.path.dirname(__file__) + os.sep):
+            print(f"{command}: warning: {_as_typed(str(message))}", file=sys.stderr if file is None else file)
+        else:
+            show(message, category, filename, lineno, file, line)
+    return showwarning
+
+
+def _quoted(path):
+    """A path as the shell reads it back (a printed command the user pastes must work with spaces in it)."""
+    import shlex
+
+    return shlex.quote(str(path))
 
 
 def _download(names, directory):
@@ -203,6 +226,13 @@ def _download(names, directory):
             print(f"flowlab datasets: error: --download {name}: {name} needs no download (it is built in); "
                   f"downloadable: {', '.join(CHECKSUMS)}", file=sys.stderr)
             return 2
+    base = download_dir(directory)
+    blocking = next((p for p in (base, *base.parents) if p.exists()), None)
+    if blocking is not None and not blocking.is_dir():
+        where = f"--download-dir {directory}" if directory is not None else f"the download folder {base}"
+        print(f"flowlab datasets: error: {where}: {blocking} is a file, not a folder; give a folder "
+              "(flowlab makes it if it is missing)", file=sys.stderr)
+        return 2
     for name in names:
         try:
             folder = download(name, directory, progress=True)
@@ -276,7 +306,9 @@ def main(argv=None):
         parser = build_parser()
         args = parser.parse_args(argv)
         command = f"flowlab {args.command}" if args.command else command
-        return _main(parser, args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _warning_line(command, warnings.showwarning)
+            return _main(parser, args)
     except KeyboardInterrupt:  # before the sweep started, or while its table printed
         print(f"{command}: interrupted", file=sys.stderr)
         return 130
@@ -302,6 +334,9 @@ def _main(parser, args):
     if args.redo_changed and not args.resume:
         print(f"flowlab {args.command}: error: --redo-changed goes with --resume DIR", file=sys.stderr)
         return 2
+    if args.logdir is not None and not args.logdir.strip():
+        print(f"flowlab {args.command}: error: --logdir must name a folder, got {args.logdir!r}", file=sys.stderr)
+        return 2
     if _local_pool(args):  # its interpreter and imports take the other core while this one imports and checks
         from . import forkserver
 
@@ -320,12 +355,18 @@ def _main(parser, args):
     from .sweepdir import SweepLocked
 
     try:
-        exp = Experiment(name, logdir=args.logdir, workers=args.workers, executor=_executor(args),
+        exp = Experiment(name, logdir=args.logdir or "tensorboard-logs", workers=args.workers, executor=_executor(args),
                          histograms=not args.no_histograms, progress=not args.no_progress,
                          stack={"on": True, "off": False}.get(args.stack, "auto"))
         plan = exp.plan(resume=args.resume, redo_changed=args.redo_changed, **axes)  # nothing written yet
     except (ValueError, ImportError) as exc:
         print(f"flowlab {args.command}: error: {_as_typed(str(exc))}", file=sys.stderr)
+        return 2
+    if args.resume and (args.logdir is not None or args.name is not None):  # after plan: a folder that is no
+        flag = "--logdir" if args.logdir is not None else "--name"              # sweep is named as such first
+        print(f"flowlab {args.command}: error: {flag} does not go with --resume: a resumed sweep stays in its own "
+              f"folder ({args.resume}) under its own name; give --resume DIR without it, or start a new sweep",
+              file=sys.stderr)
         return 2
 
     interrupted = full = None
@@ -354,16 +395,16 @@ def _main(parser, args):
         metric = results.default_metric()
         print(f"best: {best.name}  {metric}={best.metrics[metric]:.4f}")
     print(f"results: {results.sweep_dir / 'results.csv'}")
-    print(f"next:    tensorboard --logdir {results.sweep_dir}")
+    print(f"next:    tensorboard --logdir {_quoted(results.sweep_dir)}")
     left = results.remaining
     if full:
         kept = sum(r.status in FINISHED for r in results)
         print(f"flowlab {args.command}: error: the disk is full ({full.reason.splitlines()[0]}); {kept} finished "
               f"run(s) are in {results.sweep_dir / 'results.csv'}, the runs that could not be written are failed; "
-              f"free some space, then `flowlab {args.command} --resume {results.sweep_dir}`", file=sys.stderr)
+              f"free some space, then `flowlab {args.command} --resume {_quoted(results.sweep_dir)}`", file=sys.stderr)
         return 1
     if interrupted:
-        print(f"interrupted: finished runs are kept; `flowlab {args.command} --resume {results.sweep_dir}` "
+        print(f"interrupted: finished runs are kept; `flowlab {args.command} --resume {_quoted(results.sweep_dir)}` "
               f"runs the remaining {left} run(s) of this sweep", file=sys.stderr)
         return 130
     return 0 if any(r.status in FINISHED for r in results) else 1

@@ -86,6 +86,9 @@ class RunConfig:
             c = replace(c, dataset=dataset_info(c.dataset).name)
         if c.data_dir is not None and not isinstance(c.data_dir, (str, os.PathLike)):
             raise ValueError(f"data_dir must be a folder path, got data_dir={c.data_dir!r}")
+        if c.data_dir is not None and os.path.exists(c.data_dir) and not os.path.isdir(c.data_dir):
+            raise ValueError(f"data_dir must be a folder holding the dataset's files, got data_dir={c.data_dir} "
+                             "(a file)")
         try:
             check_files(c.dataset, c.data_dir)
         except FileNotFoundError as exc:

@@ -132,7 +132,9 @@ def find_idx_files(name, data_dir) -> list[Path]:
         if hit is None:
             missing.append(f"{base}[.gz]")
     if missing:
-        where = f"in {directory.resolve()}" if directory.is_dir() else f"(directory {directory.resolve()} does not exist)"
+        where = (f"in {directory.resolve()}" if directory.is_dir() else
+                 f"({directory.resolve()} is a file, not a folder)" if directory.exists() else
+                 f"(directory {directory.resolve()} does not exist)")
         raise FileNotFoundError(
             f"{name}: missing {', '.join(missing)} {where}. Download the four IDX files "
             f"({', '.join(MNIST_FILES)}, gzipped or not) from {_MNIST_SOURCES[name]} into that directory, "

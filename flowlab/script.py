@@ -106,7 +106,9 @@ def script_parser(description, *flags, epochs=None, quick=1) -> ScriptParser:
 
 def print_next(logdir) -> None:
     """Print the command that opens ``logdir`` in TensorBoard, after a blank line."""
-    print(f"\nnext: tensorboard --logdir {logdir}")
+    import shlex
+
+    print(f"\nnext: tensorboard --logdir {shlex.quote(str(logdir))}")
 
 
 def print_results(results, *, metric=None, logdir=None):

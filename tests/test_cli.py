@@ -177,3 +177,111 @@ def test_an_unreachable_cluster_with_a_good_grid_is_exit_1_and_writes_nothing(tm
     assert f"cannot reach the Dask scheduler at tcp://127.0.0.1:{port}" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert not logdir.exists()
+
+
+def _mine(run_dir):
+    """Files of the user's in a run directory: a note, a plot in a folder, a file beside the event files."""
+    (run_dir / "plots").mkdir()
+    files = {"my_analysis.txt": b"notes", "plots/p.png": b"\x89PNG", "train/mine.txt": b"beside the events"}
+    for rel, payload in files.items():
+        (run_dir / rel).write_bytes(payload)
+    return files
+
+
+def test_resume_after_sigterm_keeps_the_users_files_in_the_interrupted_run(tmp_path):
+    # Found by a probe: a resume emptied the interrupted run's directory, the user's files in it too.
+    command = [sys.executable, "-m", "flowlab", "sweep", "--dataset", "iris", "--hidden", "8", "--epochs", "3",
+               "4000", "--batch-size", "full", "--lr", "0.01", "--optimizer", "sgd", "--activation", "relu",
+               "--logdir", str(tmp_path), "--workers", "2", "--no-progress", "--no-histograms"]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    out, err = sigterm_when(proc, lambda: list(tmp_path.glob("*/epochs=3/run.json"))
+                            and list(tmp_path.glob("*/epochs=4000/train/events.*")), settle=0.5)
+    assert proc.returncode == 130, err
+    sweep_dir = next(tmp_path.iterdir())
+    long_run = sweep_dir / "epochs=4000"
+    assert json.loads((long_run / "run.json").read_text())["status"] == "interrupted"
+    mine = {**{f"epochs=4000/{k}": v for k, v in _mine(long_run).items()},
+            **{f"epochs=3/{k}": v for k, v in _mine(sweep_dir / "epochs=3").items()}}
+    done = subprocess.run([sys.executable, "-m", "flowlab", "sweep", "--resume", str(sweep_dir), "--workers", "2",
+                           "--no-progress", "--no-histograms"], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert {rel: (sweep_dir / rel).read_bytes() for rel in mine} == mine
+    record = json.loads((long_run / "run.json").read_text())
+    assert record["status"] == "completed" and record["metrics"]["epochs_run"] == 4000
+    ea = EventAccumulator(str(long_run / "train"), size_guidance=STORE_EVERYTHING_SIZE_GUIDANCE).Reload()
+    assert [e.step for e in ea.Scalars("epoch_loss")] == list(range(4000))   # the old steps went, not the notes
+    assert len(list((long_run / "train").glob("events.*"))) == 1
+
+
+def test_redo_changed_keeps_the_users_files_in_the_redone_runs(tmp_path, capsys):
+    common = ["--workers", "1", "--no-progress", "--no-histograms"]
+    assert main(["sweep", "--dataset", "iris", "--hidden", "8", "--epochs", "2", "--lr", "0.01", "0.1",
+                 "--optimizer", "sgd", "--logdir", str(tmp_path), *common]) == 0
+    sweep_dir = next(tmp_path.iterdir())
+    mine = {f"lr=0.1/{k}": v for k, v in _mine(sweep_dir / "lr=0.1").items()}
+    assert main(["sweep", "--resume", str(sweep_dir), "--epochs", "3", "--redo-changed", *common]) == 0
+    assert {rel: (sweep_dir / rel).read_bytes() for rel in mine} == mine
+    for name in ("lr=0.01", "lr=0.1"):
+        record = json.loads((sweep_dir / name / "run.json").read_text())
+        assert record["metrics"]["epochs_run"] == 3 and record["config"]["hidden"] == [8]
+        assert len(list((sweep_dir / name / "train").glob("events.*"))) == 1
+    capsys.readouterr()
+
+
+def test_printed_commands_paste_back_into_a_shell_with_spaces_in_the_path(tmp_path, capsys):
+    # Found by a probe: `--resume my logs/...` split into two arguments when pasted.
+    logdir = tmp_path / "my logs"
+    assert main(["sweep", "--dataset", "iris", "--hidden", "4", "--epochs", "1", "--lr", "0.1", "--logdir",
+                 str(logdir), "--workers", "1", "--no-progress", "--no-histograms"]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("next:"))
+    import shlex
+
+    assert shlex.split(line) == ["next:", "tensorboard", "--logdir", str(next(logdir.iterdir()))]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--logdir", ""], "--logdir must name a folder, got ''"),
+    (["--dropout", "1"], "--dropout must be a number in [0, 1)"),
+    (["--samples", "10000000"], "--samples 10000000 but 'digits' has only 1797 examples"),
+    (["--val-fraction", "0"], "--val-fraction must be a number between 0 and 1, got --val-fraction 0.0"),
+    (["--momentum", "-1"], "--momentum must be a number >= 0, got --momentum -1.0"),
+])
+def test_more_bad_values_name_the_flag_as_typed_and_write_nothing(tmp_path, capsys, argv, message, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["sweep", *argv, "--no-progress", "--workers", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("flowlab sweep: error: ") and message in err and len(err.splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("flag", [["--name", "other"], ["--logdir", "elsewhere"]])
+def test_flags_a_resume_would_ignore_are_refused(tmp_path, capsys, flag, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["sweep", "--dataset", "iris", "--hidden", "4", "--epochs", "1", "--lr", "0.1", "--logdir", "logs",
+                 "--workers", "1", "--no-progress", "--no-histograms"]) == 0
+    sweep_dir = next((tmp_path / "logs").iterdir())
+    capsys.readouterr()
+    assert main(["sweep", "--resume", str(sweep_dir), *flag, "--no-progress"]) == 2
+    assert f"{flag[0]} does not go with --resume" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["logs"]
+
+
+def test_a_warning_is_one_plain_line(tmp_path, capsys):
+    assert main(["sweep", "--dataset", "iris", "--hidden", "4", "--epochs", "1", "--lr", "0.1", "--logdir",
+                 str(tmp_path), "--workers", "1", "--no-progress", "--no-histograms"]) == 0
+    sweep_dir = next(tmp_path.iterdir())
+    (sweep_dir / "run" / "model.npz").unlink()
+    capsys.readouterr()
+    assert main(["sweep", "--resume", str(sweep_dir), "--workers", "1", "--no-progress"]) == 0
+    err = capsys.readouterr().err
+    assert err == "flowlab sweep: warning: resume: redoing 1 damaged run(s): run (model.npz is missing)\n"
+
+
+def test_download_dir_that_is_a_file_is_one_line(tmp_path, capsys):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("mine")
+    assert main(["datasets", "--download", "mnist", "--download-dir", str(notes / "sub")]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"flowlab datasets: error: --download-dir {notes / 'sub'}: {notes} is a file, not a folder; "
+                   "give a folder (flowlab makes it if it is missing)\n")
+    assert notes.read_text() == "mine" and sorted(tmp_path.iterdir()) == [notes]

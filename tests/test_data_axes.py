@@ -123,7 +123,7 @@ def test_cli_data_flags(tmp_path, capsys):
     settings = (config["noise"], config["n_samples"], config["val_fraction"], config["standardize"])
     assert settings == (0.2, 120, 0.25, False)
     assert main(["sweep", "--dataset", "moons", "--noise", "-0.5", "--lr", "0.1", "--logdir", str(tmp_path / "x")]) == 2
-    assert "noise must be a number >= 0, got noise=-0.5" in capsys.readouterr().err
+    assert "--noise must be a number >= 0, got --noise -0.5" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exit_:
         main(["train", "--standardize", "maybe"])
     assert exit_.value.code == 2 and "invalid choice: 'maybe'" in capsys.readouterr().err

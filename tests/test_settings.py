@@ -144,8 +144,8 @@ def run_main(argv):
     (["--weight-decay", "x"], "--weight-decay must be a number, got 'x'"),
     (["--nesterov", "perhaps"], "--nesterov must be on or off (true/false), got --nesterov='perhaps'"),
     (["--betas", "0.9"], "--betas takes one pair B1,B2 such as 0.9,0.999"),
-    (["--momentum", "0.9"], "momentum=0.9 does not apply to optimizer 'adam'"),
-    (["--optimizer", "adam", "--beta2", "1.5"], "beta2 must be a number in [0, 1), got beta2=1.5"),
+    (["--momentum", "0.9"], "--momentum 0.9 does not apply to optimizer 'adam'"),
+    (["--optimizer", "adam", "--beta2", "1.5"], "--beta2 must be a number in [0, 1), got --beta2 1.5"),
     (["--schedule", "cosin"], "unknown schedule 'cosin'"),
 ])
 def test_cli_bad_settings_exit_2_and_write_nothing(tmp_path, capsys, argv, message):
