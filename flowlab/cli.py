@@ -24,7 +24,7 @@ def _add_config_flags(parser, many):
     parser.add_argument("--data-dir", default=None, help="folder with the MNIST / Fashion-MNIST IDX files")
     parser.add_argument("--hidden", nargs=nargs, default=None,
                         help="hidden layer widths, comma-separated: 64 or 64,32 (default 64)")
-    parser.add_argument("--epochs", nargs=nargs, type=int, default=None, help="epochs (default 20)")
+    parser.add_argument("--epochs", nargs=nargs, type=_whole, default=None, help="epochs (default 20)")
     parser.add_argument("--batch-size", nargs=nargs, default=None,
                         help="examples per step: n, 1 (stochastic) or full (default 32)")
     parser.add_argument("--lr", "--learning-rate", dest="learning_rate", nargs=nargs, default=None,
@@ -34,18 +34,18 @@ def _add_config_flags(parser, many):
                         help="sgd, momentum, nesterov, adam, rmsprop, adagrad, adadelta, adamax, nadam")
     parser.add_argument("--init", nargs=nargs, default=None, help="weight init (default: follows the activation)")
     _add_training_flags(parser, many)
-    parser.add_argument("--seed", nargs=nargs, type=int, default=None, help="random seed (default 0)")
+    parser.add_argument("--seed", nargs=nargs, type=_whole, default=None, help="random seed (default 0)")
     parser.add_argument("--dtype", nargs=nargs, default=None, help="float32 or float64 (default: float32 for MNIST-size inputs, float64 for the small sets)")
-    parser.add_argument("--noise", nargs=nargs, type=float, default=None,
+    parser.add_argument("--noise", nargs=nargs, type=_number, default=None,
                         help="noise of a generated dataset (spiral, moons, circles, xor, blobs; default: its own)")
-    parser.add_argument("--samples", dest="n_samples", nargs=nargs, type=int, default=None, metavar="N",
+    parser.add_argument("--samples", dest="n_samples", nargs=nargs, type=_whole, default=None, metavar="N",
                         help="examples: points to generate, or a seeded subset of a bundled/MNIST training set")
-    parser.add_argument("--val-fraction", nargs=nargs, type=float, default=None,
+    parser.add_argument("--val-fraction", nargs=nargs, type=_number, default=None,
                         help="fraction held out for validation (default 0.2; MNIST uses its test files)")
     parser.add_argument("--standardize", nargs=nargs, choices=("on", "off"), default=None,
                         help="scale features with training statistics: on (default) or off")
     parser.add_argument("--logdir", default=None, help="TensorBoard log directory (default tensorboard-logs)")
-    parser.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core; "
+    parser.add_argument("--workers", type=_whole, default=None, help="worker processes (default: one per core; "
                         "1 runs in this process)")
     parser.add_argument("--executor", default=None,
                         help="local (default), a Dask scheduler tcp://host:port, or a scheduler file .json "
@@ -94,6 +94,30 @@ def _add_training_flags(parser, many):
     parser.add_argument("--betas", default=None, metavar="B1,B2", help="both of Adam's betas, e.g. 0.9,0.99")
 
 
+def _unknown_arguments(parser, args, unknown):
+    """Exits 2 naming the arguments the command does not take, as the command's own parser (its name in front)."""
+    sub = parser._subcommands.get(args.command, parser)
+    hint = f"see `flowlab {args.command} --help`" if args.command else "see `flowlab --help`"
+    if args.command == "train" and not any(u.startswith("-") for u in unknown):
+        hint = "`flowlab train` takes one value per flag; `flowlab sweep` takes several, as sweep axes"
+    sub.error(f"unrecognized arguments: {' '.join(unknown)} ({hint})")
+
+
+def _whole(text):
+    """argparse's type for a count: the message says what would work (argparse's own: "invalid int value")."""
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+
+
+def _number(text):
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="flowlab",
@@ -112,6 +136,7 @@ def build_parser():
     datasets.add_argument("--download", nargs="+", metavar="NAME", help="mnist and/or fashion-mnist")
     datasets.add_argument("--download-dir", default=None, metavar="DIR",
                           help="where downloads go (default: $FLOWLAB_DOWNLOAD_DIR, else ~/.cache/flowlab)")
+    parser._subcommands = {"sweep": sweep, "train": train, "datasets": datasets}
     return parser
 
 
@@ -304,7 +329,9 @@ def main(argv=None):
     command = "flowlab"
     try:
         parser = build_parser()
-        args = parser.parse_args(argv)
+        args, unknown = parser.parse_known_args(argv)
+        if unknown:
+            _unknown_arguments(parser, args, unknown)
         command = f"flowlab {args.command}" if args.command else command
         with warnings.catch_warnings():
             warnings.showwarning = _warning_line(command, warnings.showwarning)

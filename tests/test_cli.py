@@ -191,25 +191,25 @@ def _mine(run_dir):
 def test_resume_after_sigterm_keeps_the_users_files_in_the_interrupted_run(tmp_path):
     # Found by a probe: a resume emptied the interrupted run's directory, the user's files in it too.
     command = [sys.executable, "-m", "flowlab", "sweep", "--dataset", "iris", "--hidden", "8", "--epochs", "3",
-               "4000", "--batch-size", "full", "--lr", "0.01", "--optimizer", "sgd", "--activation", "relu",
+               "12000", "--batch-size", "full", "--lr", "0.01", "--optimizer", "sgd", "--activation", "relu",
                "--logdir", str(tmp_path), "--workers", "2", "--no-progress", "--no-histograms"]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
     out, err = sigterm_when(proc, lambda: list(tmp_path.glob("*/epochs=3/run.json"))
-                            and list(tmp_path.glob("*/epochs=4000/train/events.*")), settle=0.5)
+                            and list(tmp_path.glob("*/epochs=12000/train/events.*")), settle=0.2)
     assert proc.returncode == 130, err
     sweep_dir = next(tmp_path.iterdir())
-    long_run = sweep_dir / "epochs=4000"
+    long_run = sweep_dir / "epochs=12000"
     assert json.loads((long_run / "run.json").read_text())["status"] == "interrupted"
-    mine = {**{f"epochs=4000/{k}": v for k, v in _mine(long_run).items()},
+    mine = {**{f"epochs=12000/{k}": v for k, v in _mine(long_run).items()},
             **{f"epochs=3/{k}": v for k, v in _mine(sweep_dir / "epochs=3").items()}}
     done = subprocess.run([sys.executable, "-m", "flowlab", "sweep", "--resume", str(sweep_dir), "--workers", "2",
                            "--no-progress", "--no-histograms"], capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0, done.stderr
     assert {rel: (sweep_dir / rel).read_bytes() for rel in mine} == mine
     record = json.loads((long_run / "run.json").read_text())
-    assert record["status"] == "completed" and record["metrics"]["epochs_run"] == 4000
+    assert record["status"] == "completed" and record["metrics"]["epochs_run"] == 12000
     ea = EventAccumulator(str(long_run / "train"), size_guidance=STORE_EVERYTHING_SIZE_GUIDANCE).Reload()
-    assert [e.step for e in ea.Scalars("epoch_loss")] == list(range(4000))   # the old steps went, not the notes
+    assert [e.step for e in ea.Scalars("epoch_loss")] == list(range(12000))   # the old steps went, not the notes
     assert len(list((long_run / "train").glob("events.*"))) == 1
 
 
@@ -285,3 +285,19 @@ def test_download_dir_that_is_a_file_is_one_line(tmp_path, capsys):
     assert err == (f"flowlab datasets: error: --download-dir {notes / 'sub'}: {notes} is a file, not a folder; "
                    "give a folder (flowlab makes it if it is missing)\n")
     assert notes.read_text() == "mine" and sorted(tmp_path.iterdir()) == [notes]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["sweep", "--epochs", "2.5"], "flowlab sweep: error: argument --epochs: must be a whole number, got '2.5'"),
+    (["train", "--val-fraction", "x"], "flowlab train: error: argument --val-fraction: must be a number, got 'x'"),
+    (["train", "--lr", "0.1", "0.01"], "flowlab train: error: unrecognized arguments: 0.01 (`flowlab train` takes "
+                                       "one value per flag; `flowlab sweep` takes several, as sweep axes)"),
+    (["sweep", "--bogus", "3"], "flowlab sweep: error: unrecognized arguments: --bogus 3 (see `flowlab sweep --help`)"),
+])
+def test_argparse_errors_name_the_command_and_what_would_work(tmp_path, capsys, argv, message, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == message
+    assert list(tmp_path.iterdir()) == []
