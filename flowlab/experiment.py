@@ -89,7 +89,7 @@ class Experiment:
         if unknown:
             raise ValueError(_unknown_field("config field", unknown[0]))
         if not re.fullmatch(r"[A-Za-z0-9._+=-]+", str(name)):
-            raise ValueError(f"Experiment: name must be letters, digits and . _ + = -, got name={name!r}")
+            raise ValueError(f"Experiment: name must be ASCII letters, digits and . _ + = -, got name={name!r}")
         if len(str(name)) > 100:
             raise ValueError(f"Experiment: name is {len(str(name))} characters long; keep it to 100 (it names a folder)")
         if workers is not None and (not is_whole(workers) or workers < 1):

@@ -73,7 +73,8 @@ def read_manifest(path):
     path = Path(path)
     marker = path / HIDDEN / MANIFEST
     if not path.is_dir():
-        raise NotASweep(f"not a flowlab sweep: {path} is not a directory; give --resume a sweep directory "
+        what = "is not a directory" if path.exists() else "does not exist"
+        raise NotASweep(f"not a flowlab sweep: {path} {what}; give --resume a sweep directory "
                         "that flowlab made (<logdir>/<name>-<time>)")
     try:
         data = json.loads(marker.read_text())

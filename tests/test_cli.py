@@ -301,3 +301,9 @@ def test_argparse_errors_name_the_command_and_what_would_work(tmp_path, capsys, 
     assert exit_.value.code == 2
     assert capsys.readouterr().err.splitlines()[-1] == message
     assert list(tmp_path.iterdir()) == []
+
+
+def test_resume_of_a_missing_folder_says_it_does_not_exist(tmp_path, capsys):
+    assert main(["sweep", "--resume", str(tmp_path / "nope"), "--no-progress"]) == 2
+    assert f"not a flowlab sweep: {tmp_path / 'nope'} does not exist" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
