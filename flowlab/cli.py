@@ -212,7 +212,8 @@ def _as_typed(message):
 
     message = re.sub(r" \((?:Python: )?redo_changed=True\)| \(sweep\(resume=DIR\)\)", "", message)
     for field, flag in FLAGS.items():
-        message = re.sub(rf"(?<![\w-]){re.escape(field)}=(?=\S)", f"{flag} ", message)
+        # Not inside a quoted run name or a path ('lr=0.1', .../epochs=3/...): those stay as they are.
+        message = re.sub(rf"(?<![\w'/=,-]){re.escape(field)}=(?=\S)", f"{flag} ", message)
         message = re.sub(rf"(^|: |, )(?:Experiment: )?{re.escape(field)}(?= must| is |: | applies)", rf"\g<1>{flag}",
                          message)
         message = re.sub(rf"(?<![\w-]){re.escape(field)}(?=(?:, \w+)* (?:was|were) not varied)", flag, message)
@@ -224,7 +225,7 @@ def _warning_line(command, show):
     ``flowlab sweep: warning: ...``; others (numpy's, say) as Python shows them."""
     def showwarning(message, category, filename, lineno, file=None, line=None):
         if category is UserWarning and filename.startswith(os.path.dirname(__file__) + os.sep):
-            print(f"{command}: warning: {_as_typed(str(message))}", file=sys.stderr if file is None else file)
+            print(f"{command}: warning: {message}", file=sys.stderr if file is None else file)  # names runs: as is
         else:
             show(message, category, filename, lineno, file, line)
     return showwarning

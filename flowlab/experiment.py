@@ -1,4 +1,4 @@
-# Size: over 450 lines (580): one subject, the sweep's driver (plan, run, resume, publishing results and the
+# Size: over 450 lines (605): one subject, the sweep's driver (plan, run, resume, publishing results and the
 # full-disk and Ctrl-C policies); the run config is in config.py, the records in results.py, the
 # single-run payload in runner.py.
 """Experiment: plans a grid of run configs (checked once, nothing written), runs it, resumes it, and
@@ -392,7 +392,7 @@ def _resume_plan(exp, sweep_dir, manifest, axes, redo_changed):
         configs = [rebuild(c) for c in recorded.values()]
         return configs, list(manifest.get("varied", [])), list(recorded)
     if axes:
-        configs, varied = exp.grid(**_inherited_axes(exp, recorded, manifest, axes))
+        configs, varied = exp.grid(**_inherited_axes(exp, recorded, manifest, axes, rebuild))
     else:  # only base settings given: the recorded grid with them applied
         configs = [rebuild(c, **{k: getattr(exp.base, k) for k in exp.explicit if k in CONFIG_FIELDS})
                    for c in recorded.values()]
@@ -412,17 +412,19 @@ def _resume_plan(exp, sweep_dir, manifest, axes, redo_changed):
     left_out = [name for name in recorded if name not in new]
     if left_out:
         added = [k for k in varied if k not in manifest.get("varied", [])]
+        hint = "; ".join(f"{key}={' '.join(vals)}" for key, vals in _with_recorded(recorded, axes, configs).items())
         if added:
             how = (f"{', '.join(added)} {'was' if len(added) == 1 else 'were'} not varied in it, and a new axis "
                    "renames the runs: start a new sweep (without --resume) for that")
-        else:
-            hint = "; ".join(f"{key}={' '.join(map(_show, vals))}"
-                             for key, vals in _with_recorded(recorded, axes).items())
+        elif hint:
             how = f"to add values to an axis, give its recorded values with them ({hint}), or start a new sweep"
+        else:  # the sweep's axes narrowed by this Experiment's own settings
+            how = ("this Experiment's own settings leave out values the sweep varied: give them as they were "
+                   "recorded, or start a new sweep")
         raise ValueError(
             f"resume: the grid given leaves out {len(left_out)} of the {len(recorded)} runs of {sweep_dir} "
-            f"({', '.join(left_out[:5])}{', ...' if len(left_out) > 5 else ''}): a resume adds runs to a sweep "
-            f"and never drops one; {how}")
+            f"(runs {', '.join(map(repr, left_out[:5]))}{', ...' if len(left_out) > 5 else ''}): a resume adds "
+            f"runs to a sweep and never drops one; {how}")
     if changed and not redo_changed:
         parts = [f"{key} {'/'.join(sorted(a))} -> {'/'.join(sorted(b))} in {n} run(s)"
                  for key, (a, b, n) in changed.items()]
@@ -434,23 +436,41 @@ def _resume_plan(exp, sweep_dir, manifest, axes, redo_changed):
     return configs, varied, order
 
 
-def _inherited_axes(exp, recorded, manifest, axes):
-    """The axes of a resumed grid: those given, and for every other field the sweep's own values (its axes'
-    values, its constant settings), unless set on this Experiment; the sweep's axes first, in its order."""
+def _inherited_axes(exp, recorded, manifest, axes, rebuild):
+    """The axes of a resumed grid: those given, and for every other field the sweep's own values, unless set on
+    this Experiment: its axes' values, and each setting it did not vary that its runs were given (a value every
+    run derived for itself, such as the dtype of its dataset, is left to each run: an added MNIST run trains
+    in float32 beside float64 digits runs). The sweep's axes come first, in its order (its run names')."""
     configs = list(recorded.values())
-    varied = [k for k in manifest.get("varied", []) if k in configs[0] or k in (configs[0].get("extra") or {})]
-    fields = [*varied, *(k for k in CONFIG_FIELDS if k not in varied), *(k for k in axes if k not in CONFIG_FIELDS)]
+
+    def value(c, key):
+        return c[key] if key in CONFIG_FIELDS else (c.get("extra") or {}).get(key)
+
+    def given(key):  # whether some run's value is not what it derives when the field is left unset
+        default = getattr(RunConfig(), key)
+        for c in configs:
+            try:
+                derived = _plain(config_dict(rebuild(c, **{key: default})))[key]
+            except ValueError:
+                return True
+            if derived != c[key]:
+                return True
+        return False
+
+    extra = dict.fromkeys(k for c in configs for k in (c.get("extra") or {}))
+    varied = [k for k in manifest.get("varied", []) if k in configs[0] or k in extra]
     out = {}
-    for key in dict.fromkeys(fields):
+    for key in dict.fromkeys([*varied, *CONFIG_FIELDS, *extra, *axes]):
         if key in axes:
             out[key] = axes[key]
-        elif key in exp.explicit and key in CONFIG_FIELDS:
+        elif key in exp.explicit or key in exp.base.extra:
             continue  # this Experiment's own setting: a change to the sweep is found (and refused) below
-        elif key in CONFIG_FIELDS and key in configs[0]:
-            vals = [c[key] for c in configs]
-            out[key] = _distinct(vals if key in varied else vals[:1], key)
-        elif any(key in (c.get("extra") or {}) for c in configs):
-            out[key] = _distinct([(c.get("extra") or {}).get(key) for c in configs], key)
+        elif key in varied:
+            out[key] = _distinct([value(c, key) for c in configs], key)
+        elif key in extra or (key in configs[0] and given(key)):
+            values = _distinct([value(c, key) for c in configs], key)
+            if len(values) == 1:
+                out[key] = values
     return out
 
 
@@ -464,14 +484,18 @@ def _distinct(values, key):
     return seen
 
 
-def _with_recorded(recorded, axes):
-    """For each axis given that leaves out a recorded value: the recorded values, then the new ones."""
-    configs, out = list(recorded.values()), {}
-    for key, vals in axes.items():
-        vals = [vals] if isinstance(vals, (str, bytes)) or not hasattr(vals, "__iter__") else list(vals)
-        old = _distinct([c[key] if key in c else (c.get("extra") or {}).get(key) for c in configs], key)
-        if any(v not in vals for v in old):
-            out[key] = old + [v for v in vals if v not in old]
+def _with_recorded(recorded, axes, configs):
+    """For each axis given that leaves out a recorded value: the recorded values, then the new ones, as they are
+    typed (``4,4`` for a hidden width list; the grid's ``configs`` give the new values as the runs hold them)."""
+    old_configs, out = list(recorded.values()), {}
+    for key in axes:
+        def typed(v):
+            v = tuple(v) if key == "hidden" and isinstance(v, list) else v
+            return ",".join(map(str, v)) if key == "hidden" else format_value(key, v)
+        old = list(dict.fromkeys(typed(c[key] if key in c else (c.get("extra") or {}).get(key)) for c in old_configs))
+        new = list(dict.fromkeys(typed(config_value(c, key)) for c in configs))
+        if any(v not in new for v in old):
+            out[key] = old + [v for v in new if v not in old]
     return out
 
 

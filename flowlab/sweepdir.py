@@ -161,11 +161,26 @@ def scratch_dir(sweep_dir):
 
 
 def check_run_dir(sweep_dir, name):
-    """Raises ValueError if run ``name`` would write outside ``sweep_dir`` (a symbolic link in its place)."""
+    """Raises ValueError if run ``name`` would write outside ``sweep_dir`` (a symbolic link in its place), or
+    onto something of the user's: a link or a file where its train/ or validation/ folder goes, a link or a
+    folder where its run.json or model.npz goes."""
     run = Path(sweep_dir) / name
     if run.is_symlink():
         raise ValueError(f"resume: {run} is a symbolic link (to {os.readlink(run)}); flowlab does not write "
                          "through links out of a sweep: remove the link, or start a new sweep")
+    if run.is_dir():  # what a redone run writes must not land on (or through) a thing of the user's
+        for sub in _EVENT_DIRS:
+            if (run / sub).is_symlink() or ((run / sub).exists() and not (run / sub).is_dir()):
+                kind = "a symbolic link" if (run / sub).is_symlink() else "a file"
+                raise ValueError(f"resume: {run / sub} is {kind}, where the run writes its event files; flowlab "
+                                 "does not write through links or over files it did not make: move it, or start a "
+                                 "new sweep")
+        for name in ("run.json", "model.npz"):
+            path = run / name
+            if path.is_symlink() or (path.exists() and not path.is_file()):
+                kind = "a symbolic link" if path.is_symlink() else "a folder"
+                raise ValueError(f"resume: {path} is {kind}, in the way of the run's own file of that name, and "
+                                 "flowlab did not make it: move it, or start a new sweep")
     return run
 
 

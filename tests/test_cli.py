@@ -307,3 +307,50 @@ def test_resume_of_a_missing_folder_says_it_does_not_exist(tmp_path, capsys):
     assert main(["sweep", "--resume", str(tmp_path / "nope"), "--no-progress"]) == 2
     assert f"not a flowlab sweep: {tmp_path / 'nope'} does not exist" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_warning_names_the_runs_as_they_are_named(tmp_path, capsys):
+    # Found in review: the warning printer turned the run name 'epochs=1' into '--epochs 1'.
+    assert main(["sweep", "--dataset", "iris", "--hidden", "4", "--epochs", "1", "2", "--lr", "0.1", "--logdir",
+                 str(tmp_path), "--workers", "1", "--no-progress", "--no-histograms"]) == 0
+    sweep_dir = next(tmp_path.iterdir())
+    (sweep_dir / "epochs=1" / "model.npz").unlink()
+    capsys.readouterr()
+    assert main(["sweep", "--resume", str(sweep_dir), "--workers", "1", "--no-progress"]) == 0
+    assert capsys.readouterr().err == \
+        "flowlab sweep: warning: resume: redoing 1 damaged run(s): epochs=1 (model.npz is missing)\n"
+    assert main(["sweep", "--resume", str(sweep_dir), "--epochs", "2", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "(runs 'epochs=1', 'epochs=2')" in err and "(--epochs 1 2)" in err
+
+
+@pytest.mark.parametrize("make", ["link validation", "file train", "folder model.npz", "link run.json"])
+def test_resume_refuses_a_users_thing_where_a_run_writes_before_writing_anything(tmp_path, capsys, make):
+    # Found in review: such a thing was found only when the run was redone, after the sweep was opened.
+    assert main(["sweep", "--dataset", "iris", "--hidden", "4", "--epochs", "1", "--lr", "0.1", "0.2", "--logdir",
+                 str(tmp_path / "logs"), "--workers", "1", "--no-progress", "--no-histograms"]) == 0
+    sweep_dir = next((tmp_path / "logs").iterdir())
+    run = sweep_dir / "lr=0.2"
+    (run / "run.json").write_text("{}")  # damaged: would be redone
+    kind, name = make.split()
+    target = run / name
+    if target.is_dir():
+        for p in target.iterdir():
+            p.unlink()
+        target.rmdir()
+    elif target.exists():
+        target.unlink()
+    (tmp_path / "elsewhere").mkdir()
+    if kind == "link":
+        target.symlink_to(tmp_path / "elsewhere")
+    elif kind == "file":
+        target.write_text("mine")
+    else:
+        target.mkdir()
+    before = {p: p.read_bytes() for p in sweep_dir.rglob("*") if p.is_file() and not p.is_symlink()}
+    capsys.readouterr()
+    assert main(["sweep", "--resume", str(sweep_dir), "--workers", "1", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"flowlab sweep: error: resume: {target} is ") and len(err.splitlines()) == 1
+    assert {p: p.read_bytes() for p in sweep_dir.rglob("*") if p.is_file() and not p.is_symlink()} == before
+    assert list((tmp_path / "elsewhere").iterdir()) == []

@@ -67,3 +67,29 @@ def test_cli_dtype_overrides_the_default(tmp_path):
                        check=True, capture_output=True)
         (run_json,) = logdir.glob("*/*/run.json")
         assert json.loads(run_json.read_text())["config"]["dtype"] == expected
+
+
+def test_a_resume_leaves_each_runs_dtype_to_its_dataset(tmp_path):
+    # Found in review: a resume copied the first run's dtype (float64, iris) onto an MNIST run.
+    folder = _learnable_mnist(tmp_path / "m", n_train=40, n_val=20)
+    exp = Experiment("d", logdir=tmp_path / "logs", workers=1, histograms=False, data_dir=str(folder),
+                     hidden=(8,), epochs=1)
+    first = exp.sweep(dataset=["iris", "mnist"])
+    assert [r.config["dtype"] for r in first] == ["float64", "float32"]
+    again = exp.sweep(resume=first.sweep_dir, dataset=["iris", "mnist"])   # the same grid: kept, not refused
+    assert [r.seconds for r in again] == [r.seconds for r in first]
+    redone = Experiment("d", logdir=tmp_path / "logs", workers=1, histograms=False).sweep(
+        resume=first.sweep_dir, epochs=[2], redo_changed=True)
+    assert [(r.config["dtype"], r.metrics["epochs_run"]) for r in redone] == [("float64", 2), ("float32", 2)]
+    small = Experiment("s", logdir=tmp_path / "logs", workers=1, histograms=False, data_dir=str(folder),
+                       hidden=(8,), epochs=1).sweep(dataset=["iris", "wine"])
+    grown = Experiment("s", logdir=tmp_path / "logs", workers=1, histograms=False).sweep(
+        resume=small.sweep_dir, dataset=["iris", "wine", "mnist"])
+    assert [r.config["dtype"] for r in grown] == ["float64", "float64", "float32"]
+    # A dtype no run would have derived was given to the sweep: it stays. (One equal to what every run derives,
+    # float64 on iris and wine, cannot be told from the derived one: the record holds values, not intentions.)
+    explicit = Experiment("e", logdir=tmp_path / "logs", workers=1, histograms=False, data_dir=str(folder),
+                          hidden=(8,), epochs=1, dtype="float64").sweep(dataset=["mnist"], learning_rate=[0.1, 0.2])
+    grown = Experiment("e", logdir=tmp_path / "logs", workers=1, histograms=False).sweep(
+        resume=explicit.sweep_dir, learning_rate=[0.1, 0.2, 0.3])
+    assert [r.config["dtype"] for r in grown] == ["float64"] * 3

@@ -137,7 +137,7 @@ def test_resume_with_one_new_value_is_refused_and_names_the_full_axis(tmp_path):
         learning_rate=[0.01, 0.1], activation=["tanh"], optimizer=["sgd"], epochs=[2], hidden=[[8]])
     kept = {p: p.read_bytes() for p in first.sweep_dir.rglob("*") if p.is_file()}
     exp = Experiment("test", logdir=tmp_path, workers=1, histograms=False)
-    with pytest.raises(ValueError, match=r"leaves out 2 of the 2 runs .*\(lr=0.01, lr=0.1\).*never drops one; "
+    with pytest.raises(ValueError, match=r"leaves out 2 of the 2 runs .*\(runs 'lr=0.01', 'lr=0.1'\).*never drops one; "
                                          r"to add values to an axis, give its recorded values with them "
                                          r"\(learning_rate=0.01 0.1 0.5\)"):
         exp.sweep(resume=first.sweep_dir, learning_rate=[0.5])

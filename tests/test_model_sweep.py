@@ -233,7 +233,7 @@ def test_resume_keeps_finished_runs_of_user_axes(tmp_path):
     again = exp.sweep(resume=first.sweep_dir, width=[3, 4])
     assert [r.seconds for r in again] == [r.seconds for r in first]  # kept, not redone
     # A resume adds runs and never drops one: leaving width=4 out is refused, naming the full axis.
-    with pytest.raises(ValueError, match=r"leaves out 1 of the 2 runs .*\(width=4\).*\(width=3 4 5\)"):
+    with pytest.raises(ValueError, match=r"leaves out 1 of the 2 runs .*\(runs 'width=4'\).*\(width=3 4 5\)"):
         exp.sweep(resume=first.sweep_dir, width=[3, 5])
     grown = exp.sweep(resume=first.sweep_dir, width=[3, 4, 5])
     assert [r.name for r in grown] == ["width=3", "width=4", "width=5"]
@@ -333,3 +333,18 @@ def test_a_builders_runs_train_on_the_dataset_their_config_names(tmp_path):
         log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
         assert r.metrics["val_loss"] == pytest.approx(-log_p[np.arange(len(data.y_val)), data.y_val].mean(), rel=1e-9)
         assert r.metrics["val_accuracy"] == np.mean(z.argmax(axis=1) == data.y_val)
+
+
+def test_resume_inherits_a_user_defined_setting_and_refuses_a_changed_one(tmp_path):
+    # Found in review: a constant user-defined setting was not inherited (the resume was refused), and one
+    # given on the Experiment was silently ignored.
+    first = Experiment("r", logdir=tmp_path, workers=1, model=user_nodes.build, dataset="diabetes", epochs=1,
+                       width=3).sweep(learning_rate=[0.01, 0.02])
+    grown = Experiment("r", logdir=tmp_path, workers=1, model=user_nodes.build).sweep(
+        resume=first.sweep_dir, learning_rate=[0.01, 0.02, 0.03])
+    assert [r.name for r in grown] == ["lr=0.01", "lr=0.02", "lr=0.03"]
+    assert [r.seconds for r in grown][:2] == [r.seconds for r in first]
+    assert grown[2].config["extra"] == {"width": 3} and grown[2].config["dataset"] == "diabetes"
+    with pytest.raises(ValueError, match=r"differ from the ones .* was started with: extra"):
+        Experiment("r", logdir=tmp_path, workers=1, model=user_nodes.build, width=9).sweep(
+            resume=first.sweep_dir, learning_rate=[0.01, 0.02, 0.03])
