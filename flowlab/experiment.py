@@ -138,6 +138,10 @@ class Experiment:
         if duplicates:
             raise ValueError(f"sweep: several runs would share the name {sorted(duplicates)[0]!r}; "
                              "remove repeated values from the axes")
+        if "activation" in varied and self.model is None and any(not c.hidden for c in configs):
+            warnings.warn("sweep: a network with no hidden layer has no activation to apply: the activation "
+                          "axis only picks its initializer, and runs alike in that train the same network",
+                          stacklevel=2)
         return configs, varied
 
     def sweep(self, resume=None, redo_changed=False, **axes):

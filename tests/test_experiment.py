@@ -206,3 +206,10 @@ def test_hparams_rows_are_named_by_run_and_sweep_and_seeds_share_one(tmp_path):
     sweep = results.sweep_dir.name
     assert groups["lr=0.01,seed=0"] == groups["lr=0.01,seed=1"] == f"lr=0.01 [{sweep}]"
     assert groups["lr=0.1,seed=0"] == f"lr=0.1 [{sweep}]"
+
+
+def test_an_activation_axis_without_hidden_layers_is_warned_of(tmp_path):
+    # Found by a probe: `flowlab sweep --hidden ''` swept activations over networks that have none to apply.
+    with pytest.warns(UserWarning, match="no hidden layer has no activation to apply"):
+        configs, varied = small(tmp_path, hidden=()).grid(activation=["sigmoid", "tanh"])
+    assert varied == ["activation"] and all(c.hidden == () for c in configs)
