@@ -222,7 +222,12 @@ class Experiment:
         sweep_dir = plan.sweep_dir
         try:
             if plan.resume:
-                sweep_dir, _, lock = sweepdir.open_sweep(plan.sweep_dir)
+                sweep_dir, recorded, lock = sweepdir.open_sweep(plan.sweep_dir)
+                stuck = sweepdir.recover_run_writes(sweep_dir, {r["name"] for r in recorded["runs"]} | set(plan.names))
+                if stuck:
+                    warnings.warn(f"resume: an interrupted write moved {len(stuck)} of your entries aside, and "
+                                  f"their places are taken now; they stay where they are: {'; '.join(stuck[:5])}"
+                                  f"{'; ...' if len(stuck) > 5 else ''}", stacklevel=3)
             _fetch_files(plan.configs, self.progress)
             if self.model is not None:
                 _check_builder(self.model, plan.configs[0], plan.varied)

@@ -349,7 +349,8 @@ def write_run_files(run_dir, files):
     The files are written beside it and swapped in by renames, so a reader sees the old run or the
     new one, and a redone run leaves no stale event files. What flowlab did not write in the old
     directory (``clear_run_dir``'s rule) is moved into the new one before the swap, and moved back
-    if the swap fails.
+    if the swap fails; a swap a killed process left half done is finished or undone by the next
+    resume (``sweepdir.recover_run_writes``).
     """
     run_dir = Path(run_dir)
     if run_dir.is_symlink():

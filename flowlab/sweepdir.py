@@ -13,6 +13,7 @@ import errno
 import fcntl
 import json
 import os
+import re
 import shutil
 from datetime import datetime
 from pathlib import Path
@@ -21,7 +22,8 @@ from .atomic import write_atomic
 from .status import RunStatus
 
 __all__ = ["HIDDEN", "NotASweep", "SweepLocked", "SweepLock", "sweep_path", "create_sweep_dir", "read_manifest",
-           "write_manifest", "open_sweep", "check_run_dir", "damage", "scratch_dir", "clear_run_dir", "run_entries"]
+           "write_manifest", "open_sweep", "check_run_dir", "damage", "scratch_dir", "clear_run_dir", "run_entries",
+           "recover_run_writes"]
 
 HIDDEN = ".flowlab"
 MANIFEST = "sweep.json"
@@ -297,3 +299,52 @@ def clear_run_dir(run_dir):
             (run_dir / sub).rmdir()
         except OSError:  # missing, or holding the user's files
             pass
+
+
+# --- a swap (``runner.write_run_files``) that a killed driver left half done ---------------------------
+
+#: ``write_run_files`` stages run R in ``.R.<8 of mkdtemp's letters>.new`` and moves the old R to
+#: ``.R.<8 hex>.old`` during the swap.
+_LEFT_OVER = re.compile(r"\.(?P<run>.+)\.(?:(?P<new>[a-z0-9_]{8})\.new|(?P<old>[0-9a-f]{8})\.old)")
+
+
+def recover_run_writes(sweep_dir, names):
+    """Finishes or undoes the run-folder swaps a killed driver left in ``sweep_dir``, for runs ``names``;
+    returns a line for each user's entry it could not put back (they stay where they are, named).
+
+    A run's folder that is missing while its staged copy exists was swapped out after the copy was
+    whole: the copy becomes the run. Otherwise the run's folder stands, and the user's entries the swap
+    had moved aside go back into it. What is left in the hidden folders then is flowlab's alone, and goes.
+    """
+    sweep_dir = Path(sweep_dir)
+    names = set(names)
+    found = {}
+    with os.scandir(sweep_dir) as entries:
+        for entry in entries:
+            m = _LEFT_OVER.fullmatch(entry.name)
+            if m and m["run"] in names and entry.is_dir(follow_symlinks=False):
+                found.setdefault(m["run"], []).append((m["new"] is None, entry.stat().st_mtime_ns, Path(entry.path)))
+    kept = []
+    for run, folders in sorted(found.items()):
+        target = sweep_dir / run
+        folders.sort()  # staged copies (False) first, the newest last
+        if not os.path.lexists(target):
+            staged = [f for is_old, _, f in folders if not is_old]
+            back = staged[-1] if staged else folders[-1][2]
+            os.replace(back, target)
+            folders = [f for f in folders if f[2] != back]
+        for _, _, folder in folders:
+            stuck = []
+            for rel, is_ours in run_entries(folder):
+                if is_ours:
+                    continue
+                if os.path.lexists(target.joinpath(*rel)):
+                    stuck.append(rel)
+                    continue
+                target.joinpath(*rel[:-1]).mkdir(parents=True, exist_ok=True)
+                os.replace(folder.joinpath(*rel), target.joinpath(*rel))
+            if stuck:
+                kept += [f"{folder.joinpath(*rel)} (its place, {target.joinpath(*rel)}, is taken)" for rel in stuck]
+            else:
+                shutil.rmtree(folder)
+    return kept

@@ -140,3 +140,66 @@ def test_resume_redoes_and_names_damaged_runs_and_never_follows_a_link_out(tmp_p
     assert [r.status for r in results] == ["completed"] * 5
     assert snapshot(sweep_dir / "lr=0.05") == kept and snapshot(outside) == away
     assert (sweep_dir / "lr=0.03" / "model.npz").is_file()
+
+
+KILL_IN_WRITE_RUN_FILES = """
+import os, shutil, signal, sys
+from pathlib import Path
+from flowlab.runner import write_run_files
+from flowlab.sweepdir import run_entries
+
+run_dir, k = Path(sys.argv[1]), int(sys.argv[2])
+files = {"/".join(rel): run_dir.joinpath(*rel).read_bytes() for rel, ours in run_entries(run_dir) if ours}
+calls, replace, rmtree = [0], os.replace, shutil.rmtree
+
+def die_at_call(real):
+    def call(*args, **kwargs):
+        calls[0] += 1
+        if calls[0] == k:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(*args, **kwargs)
+    return call
+
+os.replace, shutil.rmtree = die_at_call(replace), die_at_call(rmtree)
+write_run_files(run_dir, files)
+"""
+
+
+def test_resume_puts_back_what_a_driver_killed_inside_a_run_swap_had_moved_aside(tmp_path, capsys):
+    # write_run_files (the Dask path) moves the user's 3 entries into the staged run (3 replaces), the old
+    # run aside (1) and the staged one in (1), then removes the old one (rmtree): a SIGKILL before each.
+    lrs = ["0.01", "0.02", "0.03", "0.04", "0.05", "0.06"]
+    sweep_dir = sweep(tmp_path, "--lr", *lrs)
+    theirs = {"notes.txt": b"my notes", "plots/a.png": b"\x89PNG", "train/mine.txt": b"beside the events"}
+    before = {}
+    for k, lr in enumerate(lrs, 1):
+        run = sweep_dir / f"lr={lr}"
+        for rel, data in theirs.items():
+            (run / rel).parent.mkdir(exist_ok=True)
+            (run / rel).write_bytes(data)
+        before[run] = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+        died = subprocess.run([sys.executable, "-c", KILL_IN_WRITE_RUN_FILES, str(run), str(k)])
+        assert died.returncode == -signal.SIGKILL
+        assert any(p.name.startswith(f".lr={lr}.") for p in sweep_dir.iterdir())  # the swap was left half done
+    assert not (sweep_dir / "lr=0.05").exists()  # killed between its two renames
+    capsys.readouterr()
+    assert main(["sweep", "--resume", str(sweep_dir), "--workers", "1", "--no-progress"]) == 0
+    assert "redoing" not in capsys.readouterr().err  # every run is whole again: nothing is redone
+    for run, files in before.items():
+        assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == files
+    assert sorted(p.name for p in sweep_dir.iterdir()) == [HIDDEN, *(f"lr={lr}" for lr in lrs), "results.csv"]
+
+
+def test_an_entry_whose_place_was_taken_since_stays_aside_and_is_named(tmp_path, capsys):
+    sweep_dir = sweep(tmp_path, "--lr", "0.01", "0.02")
+    run = sweep_dir / "lr=0.01"
+    (run / "notes.txt").write_bytes(b"first")
+    died = subprocess.run([sys.executable, "-c", KILL_IN_WRITE_RUN_FILES, str(run), "2"])  # after moving it aside
+    assert died.returncode == -signal.SIGKILL
+    (run / "notes.txt").write_bytes(b"written since")
+    capsys.readouterr()
+    assert main(["sweep", "--resume", str(sweep_dir), "--workers", "1", "--no-progress"]) == 0
+    err = capsys.readouterr().err
+    aside, = sweep_dir.glob(".lr=0.01.*.new")
+    assert (aside / "notes.txt").read_bytes() == b"first" and (run / "notes.txt").read_bytes() == b"written since"
+    assert f"{aside / 'notes.txt'} (its place, {run / 'notes.txt'}, is taken)" in err
