@@ -10,10 +10,14 @@ that brings the rate down lets the network settle into a minimum: its training l
 and its validation accuracy well above the constant run's. Warmup only changes the first 5 epochs,
 so from then on it trains like the constant run and can blow up in the same way.
 
-What we measured (seed 0): the constant run ends with a training loss of about 1e10 and 0.91
-validation accuracy; step, exponential, cosine and plateau end below 0.01 training loss and at
-0.955-0.97 validation accuracy; warmup ends with a training loss in the thousands. Other seeds
-give the same picture (the constant run's numbers vary widely: it is chaotic).
+What we measured (seed 0, OpenBLAS' Haswell kernel): the constant run ends with a training loss of
+about 1e10 and 0.91 validation accuracy; step, exponential, cosine and plateau end below 0.01
+training loss and at 0.955-0.97 validation accuracy; warmup ends with a training loss in the
+thousands. Other seeds give the same picture (the constant run's numbers vary widely: it is
+chaotic). So does another BLAS kernel, though every number moves, because at this rate the last bit
+of a product changes where training goes: with SkylakeX (which OpenBLAS picks on AVX-512 machines)
+the constant run ends at about 1e6 and 0.93, the four decaying schedules below 0.01 training loss at
+0.947-0.967, and warmup at 1.7e5 and 0.86.
 
 In TensorBoard:
 - Scalars, `learning_rate` (train; Keras calls it `epoch_learning_rate`): each schedule's curve:

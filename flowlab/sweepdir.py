@@ -206,6 +206,8 @@ def damage(run_dir, record):
     events = [p for p in run_dir.rglob("events.out.tfevents.*") if p.is_file()]
     if not any(p.parent.name == "train" for p in events):
         return "its training event file is missing"
+    if not any(p.parent == run_dir for p in events):
+        return "its HParams event file (beside run.json) is missing"
     for p in events:
         if not _whole_records(p):
             return f"{p.relative_to(run_dir)} is truncated or damaged"
@@ -312,8 +314,10 @@ def recover_run_writes(sweep_dir, names):
     """Finishes or undoes the run-folder swaps a killed driver left in ``sweep_dir``, for runs ``names``;
     returns a line for each user's entry it could not put back (they stay where they are, named).
 
-    A run's folder that is missing while its staged copy exists was swapped out after the copy was
-    whole: the copy becomes the run. Otherwise the run's folder stands, and the user's entries the swap
+    A run's folder that is missing while its old copy (``.old``) exists was moved aside after the staged
+    copy was whole: the staged copy becomes the run (or the old one, if none is staged). A missing folder
+    with no old copy is a run written for the first time, whose staged copy may be partial: it is not
+    taken, and resume redoes the run. Otherwise the run's folder stands, and the user's entries the swap
     had moved aside go back into it. What is left in the hidden folders then is flowlab's alone, and goes.
     """
     sweep_dir = Path(sweep_dir)
@@ -328,7 +332,7 @@ def recover_run_writes(sweep_dir, names):
     for run, folders in sorted(found.items()):
         target = sweep_dir / run
         folders.sort()  # staged copies (False) first, the newest last
-        if not os.path.lexists(target):
+        if not os.path.lexists(target) and any(is_old for is_old, _, _ in folders):
             staged = [f for is_old, _, f in folders if not is_old]
             back = staged[-1] if staged else folders[-1][2]
             os.replace(back, target)

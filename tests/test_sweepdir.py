@@ -203,3 +203,59 @@ def test_an_entry_whose_place_was_taken_since_stays_aside_and_is_named(tmp_path,
     aside, = sweep_dir.glob(".lr=0.01.*.new")
     assert (aside / "notes.txt").read_bytes() == b"first" and (run / "notes.txt").read_bytes() == b"written since"
     assert f"{aside / 'notes.txt'} (its place, {run / 'notes.txt'}, is taken)" in err
+
+
+KILL_IN_FIRST_WRITE = """
+import os, signal, shutil, sys
+from pathlib import Path
+from flowlab.runner import write_run_files
+from flowlab.sweepdir import run_entries
+
+run_dir, k = Path(sys.argv[1]), int(sys.argv[2])
+files = {"/".join(rel): run_dir.joinpath(*rel).read_bytes() for rel, ours in run_entries(run_dir) if ours}
+files = dict(sorted(files.items(), key=lambda item: item[0].startswith("events.")))  # the top-level one last
+shutil.rmtree(run_dir)  # a run the driver had not written before
+calls, write_bytes = [0], Path.write_bytes
+
+def write(self, data):
+    calls[0] += 1
+    if calls[0] == k:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return write_bytes(self, data)
+
+Path.write_bytes = write
+write_run_files(run_dir, files)
+"""
+
+
+def test_a_run_whose_first_write_was_killed_is_redone_not_taken_from_its_partial_copy(tmp_path, capsys):
+    from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+
+    sweep_dir = sweep(tmp_path, "--lr", "0.01", "0.02")
+    run = sweep_dir / "lr=0.01"
+    names = sorted(str(p.relative_to(run)) for p in run.rglob("*"))
+    count = sum(p.is_file() for p in run.rglob("*"))
+    died = subprocess.run([sys.executable, "-c", KILL_IN_FIRST_WRITE, str(run), str(count)])  # all but one file
+    assert died.returncode == -signal.SIGKILL
+    staged, = sweep_dir.glob(".lr=0.01.*.new")
+    assert not run.exists() and sum(p.is_file() for p in staged.rglob("*")) == count - 1
+    assert main(["sweep", "--resume", str(sweep_dir), "--workers", "1", "--no-progress"]) == 0
+    assert sorted(p.name for p in sweep_dir.iterdir()) == [HIDDEN, "lr=0.01", "lr=0.02", "results.csv"]
+    assert len(sorted(str(p.relative_to(run)) for p in run.rglob("*"))) == len(names)
+    for events in run.rglob("events.out.tfevents.*"):
+        assert list(EventFileLoader(str(events)).Load())  # TensorBoard reads every one of them whole
+    assert json.loads((run / "run.json").read_text())["status"] == "completed"
+
+
+def test_a_run_without_its_hparams_event_file_is_redone(tmp_path, capsys):
+    from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+
+    sweep_dir = sweep(tmp_path, "--lr", "0.01", "0.02")
+    top, = (sweep_dir / "lr=0.01").glob("events.out.tfevents.*")
+    top.unlink()  # without it, the run has no row in the HParams table
+    capsys.readouterr()
+    assert main(["sweep", "--resume", str(sweep_dir), "--workers", "1", "--no-progress"]) == 0
+    assert "lr=0.01 (its HParams event file (beside run.json) is missing)" in capsys.readouterr().err
+    top, = (sweep_dir / "lr=0.01").glob("events.out.tfevents.*")
+    tags = {v.tag for event in EventFileLoader(str(top)).Load() for v in event.summary.value}
+    assert {"_hparams_/session_start_info", "_hparams_/session_end_info"} <= tags
