@@ -223,7 +223,7 @@ class Experiment:
         try:
             if plan.resume:
                 sweep_dir, recorded, lock = sweepdir.open_sweep(plan.sweep_dir)
-                stuck = sweepdir.recover_run_writes(sweep_dir, {r["name"] for r in recorded["runs"]} | set(plan.names))
+                stuck = sweepdir.recover_run_writes(sweep_dir)
                 if stuck:
                     warnings.warn(f"resume: an interrupted write moved {len(stuck)} of your entries aside, and "
                                   f"their places are taken now; they stay where they are: {'; '.join(stuck[:5])}"

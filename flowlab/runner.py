@@ -23,12 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .atomic import UMASK as _UMASK
 from .atomic import write_atomic as _write_atomic
 from .config import RunConfig, config_dict, run_name
 from .results import METRICS, MLP_ONLY, RunResult, _to_result, read_run
 from .settings import MODEL_SETTINGS, model_kwargs, optimizer_kwargs
-from .sweepdir import clear_run_dir, run_entries
+from .sweepdir import begin_swap, clear_run_dir, run_entries
 from .status import INTERRUPTED_MESSAGE, INTERRUPTED_QUEUED_MESSAGE, RunStatus
 
 __all__ = ["RunTask", "RunOutcome", "execute_run", "settle", "run_hparams", "run_detached", "write_run_files",
@@ -349,17 +348,23 @@ def write_run_files(run_dir, files):
     The files are written beside it and swapped in by renames, so a reader sees the old run or the
     new one, and a redone run leaves no stale event files. What flowlab did not write in the old
     directory (``clear_run_dir``'s rule) is moved into the new one before the swap, and moved back
-    if the swap fails; a swap a killed process left half done is finished or undone by the next
-    resume (``sweepdir.recover_run_writes``).
+    if the swap fails. In a sweep, the swap's two folder names are first noted in the sweep's hidden
+    folder (``.flowlab/swap.*.json``), so that a swap a killed process left half done is finished or
+    undone by the next resume (``sweepdir.recover_run_writes``), which touches no folder not noted.
     """
     run_dir = Path(run_dir)
     if run_dir.is_symlink():
         raise ValueError(f"{run_dir} is a symbolic link; flowlab does not write through it")
     run_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=run_dir.parent, prefix=f".{run_dir.name}.", suffix=".new"))
+    for _ in range(100):
+        token = os.urandom(6).hex()
+        staging, old = (run_dir.with_name(f".{run_dir.name}.{token}.{end}") for end in ("new", "old"))
+        if not os.path.lexists(staging) and not os.path.lexists(old):
+            break
+    note = begin_swap(run_dir, staging, old)
+    os.mkdir(staging)  # FileExistsError rather than write into a folder that appeared since
     moved = []  # the user's entries, moved from run_dir into staging
     try:
-        os.chmod(staging, 0o777 & ~_UMASK)  # mkdtemp makes 0700
         for rel, payload in files.items():
             parts = rel.split("/")
             if rel.startswith("/") or ".." in parts:
@@ -367,7 +372,6 @@ def write_run_files(run_dir, files):
             path = staging.joinpath(*parts)
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(payload)
-        old = run_dir.with_name(f".{run_dir.name}.{os.urandom(4).hex()}.old")
         if run_dir.exists():
             mine = [rel for rel, is_ours in run_entries(run_dir) if not is_ours]
             clash = next((rel for rel in mine if os.path.lexists(staging.joinpath(*rel))), None)
@@ -387,12 +391,16 @@ def write_run_files(run_dir, files):
             raise
     except BaseException:
         # The user's entries go back where they were before the staging folder goes; should that
-        # fail, the folder stays, with them in it.
+        # fail, the folder stays, with them in it, and so does the note that leads a resume to it.
         for rel in moved:
             os.replace(staging.joinpath(*rel), run_dir.joinpath(*rel))
         shutil.rmtree(staging, ignore_errors=True)
+        if note is not None and not staging.exists():
+            note.unlink(missing_ok=True)
         raise
     shutil.rmtree(old, ignore_errors=True)
+    if note is not None:
+        note.unlink(missing_ok=True)
     return run_dir
 
 

@@ -1,8 +1,9 @@
 """A sweep directory's own bookkeeping: the marker and manifest, the owner's lock, and the checks resume makes.
 
 A sweep directory holds a hidden ``.flowlab/`` folder that flowlab writes when the sweep starts:
-``sweep.json`` (the marker: which grid and settings the sweep runs) and ``lock`` (the PID of the
-process that owns the sweep now). ``--resume`` works only on a directory with that marker, so it
+``sweep.json`` (the marker: which grid and settings the sweep runs), ``lock`` (the PID of the
+process that owns the sweep now) and, while a run's folder is swapped in, ``swap.*.json`` (a note of
+the swap's folders, for a resume to finish what a killed process left half done). ``--resume`` works only on a directory with that marker, so it
 never deletes or writes into a folder flowlab did not create. Inside a run's folder, only the files
 flowlab writes there are ever removed (``clear_run_dir``): a user's notes beside a run stay.
 """
@@ -13,8 +14,8 @@ import errno
 import fcntl
 import json
 import os
-import re
 import shutil
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from .status import RunStatus
 
 __all__ = ["HIDDEN", "NotASweep", "SweepLocked", "SweepLock", "sweep_path", "create_sweep_dir", "read_manifest",
            "write_manifest", "open_sweep", "check_run_dir", "damage", "scratch_dir", "clear_run_dir", "run_entries",
-           "recover_run_writes"]
+           "recover_run_writes", "begin_swap"]
 
 HIDDEN = ".flowlab"
 MANIFEST = "sweep.json"
@@ -305,39 +306,61 @@ def clear_run_dir(run_dir):
 
 # --- a swap (``runner.write_run_files``) that a killed driver left half done ---------------------------
 
-#: ``write_run_files`` stages run R in ``.R.<8 of mkdtemp's letters>.new`` and moves the old R to
-#: ``.R.<8 hex>.old`` during the swap.
-_LEFT_OVER = re.compile(r"\.(?P<run>.+)\.(?:(?P<new>[a-z0-9_]{8})\.new|(?P<old>[0-9a-f]{8})\.old)")
+#: In HIDDEN, ``swap.<time>.<pid>.<token>.json`` notes a run swap under way, naming its two folders.
 
 
-def recover_run_writes(sweep_dir, names):
-    """Finishes or undoes the run-folder swaps a killed driver left in ``sweep_dir``, for runs ``names``;
-    returns a line for each user's entry it could not put back (they stay where they are, named).
+def begin_swap(run_dir, staging, old):
+    """Notes, in the sweep's hidden folder, that run ``run_dir`` is about to be swapped through the folders
+    ``staging`` and ``old`` (siblings of it); returns the note's path (for the swap to remove once done),
+    or None outside a sweep. Only folders so noted are ever recovered: a folder of the user's that
+    happens to be named like one is not touched."""
+    run_dir = Path(run_dir)
+    hidden = run_dir.parent / HIDDEN
+    if not hidden.is_dir() or hidden.is_symlink():
+        return None
+    note = hidden / f"swap.{time.time_ns():020d}.{os.getpid()}.{Path(staging).name[-16:-4]}.json"
+    # One small write: a process killed during it leaves no note or an unreadable one, and no folders yet.
+    note.write_text(json.dumps({"run": run_dir.name, "new": Path(staging).name, "old": Path(old).name}))
+    return note
 
-    A run's folder that is missing while its old copy (``.old``) exists was moved aside after the staged
-    copy was whole: the staged copy becomes the run (or the old one, if none is staged). A missing folder
-    with no old copy is a run written for the first time, whose staged copy may be partial: it is not
-    taken, and resume redoes the run. Otherwise the run's folder stands, and the user's entries the swap
-    had moved aside go back into it. What is left in the hidden folders then is flowlab's alone, and goes.
+
+def recover_run_writes(sweep_dir, names=None):
+    """Finishes or undoes the run-folder swaps a killed driver left in ``sweep_dir`` (those its hidden
+    folder has a note of; ``names``, if given, limits them to these runs); returns a line for each
+    user's entry it could not put back, which stays where it is, named.
+
+    A run's folder that is missing while its old copy exists was moved aside after the staged copy was
+    whole: the staged copy becomes the run (or the old one, if none is staged). A missing folder with
+    no old copy is a run written for the first time, whose staged copy may be partial: it is not taken,
+    and resume redoes the run. Otherwise the run's folder stands, and the user's entries the swap had
+    moved aside go back into it. What is left of flowlab's in the two folders then goes; a folder that
+    still holds an entry of the user's (its place in the run taken since) keeps only that.
     """
     sweep_dir = Path(sweep_dir)
-    names = set(names)
-    found = {}
-    with os.scandir(sweep_dir) as entries:
-        for entry in entries:
-            m = _LEFT_OVER.fullmatch(entry.name)
-            if m and m["run"] in names and entry.is_dir(follow_symlinks=False):
-                found.setdefault(m["run"], []).append((m["new"] is None, entry.stat().st_mtime_ns, Path(entry.path)))
+    hidden = sweep_dir / HIDDEN
+    if not hidden.is_dir() or hidden.is_symlink():
+        return []
     kept = []
-    for run, folders in sorted(found.items()):
-        target = sweep_dir / run
-        folders.sort()  # staged copies (False) first, the newest last
-        if not os.path.lexists(target) and any(is_old for is_old, _, _ in folders):
-            staged = [f for is_old, _, f in folders if not is_old]
-            back = staged[-1] if staged else folders[-1][2]
+    for note in sorted(hidden.glob("swap.*.json")):
+        try:
+            swap = json.loads(note.read_text())
+            run, new, old = swap["run"], swap["new"], swap["old"]
+            if not all(isinstance(n, str) and n and "/" not in n and n not in (".", "..") for n in (run, new, old)) \
+                    or not (new.startswith(f".{run}.") and new.endswith(".new")) \
+                    or not (old.startswith(f".{run}.") and old.endswith(".old")):
+                raise ValueError
+        except (OSError, ValueError, TypeError, KeyError):
+            note.unlink(missing_ok=True)  # cut short as it was written: no folder was made after it
+            continue
+        if names is not None and run not in names:
+            continue
+        target, staged, older = sweep_dir / run, sweep_dir / new, sweep_dir / old
+        real = [f for f in (staged, older) if f.is_dir() and not f.is_symlink()]
+        if not os.path.lexists(target) and older in real:
+            back = staged if staged in real else older
             os.replace(back, target)
-            folders = [f for f in folders if f[2] != back]
-        for _, _, folder in folders:
+            real.remove(back)
+        for folder in real:
             stuck = []
             for rel, is_ours in run_entries(folder):
                 if is_ours:
@@ -348,7 +371,9 @@ def recover_run_writes(sweep_dir, names):
                 target.joinpath(*rel[:-1]).mkdir(parents=True, exist_ok=True)
                 os.replace(folder.joinpath(*rel), target.joinpath(*rel))
             if stuck:
+                clear_run_dir(folder)
                 kept += [f"{folder.joinpath(*rel)} (its place, {target.joinpath(*rel)}, is taken)" for rel in stuck]
             else:
                 shutil.rmtree(folder)
+        note.unlink()
     return kept

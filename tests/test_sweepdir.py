@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -143,13 +144,15 @@ def test_resume_redoes_and_names_damaged_runs_and_never_follows_a_link_out(tmp_p
 
 
 KILL_IN_WRITE_RUN_FILES = """
-import os, shutil, signal, sys
+import json, os, shutil, signal, sys
 from pathlib import Path
 from flowlab.runner import write_run_files
 from flowlab.sweepdir import run_entries
 
 run_dir, k = Path(sys.argv[1]), int(sys.argv[2])
 files = {"/".join(rel): run_dir.joinpath(*rel).read_bytes() for rel, ours in run_entries(run_dir) if ours}
+# The new run.json says so, to tell which copy a resume keeps.
+files["run.json"] = json.dumps({**json.loads(files["run.json"]), "swap": "new"}).encode()
 calls, replace, rmtree = [0], os.replace, shutil.rmtree
 
 def die_at_call(real):
@@ -177,7 +180,7 @@ def test_resume_puts_back_what_a_driver_killed_inside_a_run_swap_had_moved_aside
         for rel, data in theirs.items():
             (run / rel).parent.mkdir(exist_ok=True)
             (run / rel).write_bytes(data)
-        before[run] = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+        before[run] = {p: p.read_bytes() for p in run.rglob("*") if p.is_file() and p.name != "run.json"}
         died = subprocess.run([sys.executable, "-c", KILL_IN_WRITE_RUN_FILES, str(run), str(k)])
         assert died.returncode == -signal.SIGKILL
         assert any(p.name.startswith(f".lr={lr}.") for p in sweep_dir.iterdir())  # the swap was left half done
@@ -185,12 +188,15 @@ def test_resume_puts_back_what_a_driver_killed_inside_a_run_swap_had_moved_aside
     capsys.readouterr()
     assert main(["sweep", "--resume", str(sweep_dir), "--workers", "1", "--no-progress"]) == 0
     assert "redoing" not in capsys.readouterr().err  # every run is whole again: nothing is redone
-    for run, files in before.items():
-        assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == files
+    for k, (run, files) in enumerate(before.items(), 1):
+        assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file() and p.name != "run.json"} == files
+        # Killed before the old run was moved aside, the old run stands; after, the new one.
+        assert json.loads((run / "run.json").read_text()).get("swap") == ("new" if k >= 5 else None), run.name
     assert sorted(p.name for p in sweep_dir.iterdir()) == [HIDDEN, *(f"lr={lr}" for lr in lrs), "results.csv"]
+    assert not list((sweep_dir / HIDDEN).glob("swap.*"))  # every note of a swap under way is gone
 
 
-def test_an_entry_whose_place_was_taken_since_stays_aside_and_is_named(tmp_path, capsys):
+def test_an_entry_whose_place_was_taken_since_stays_aside_alone_and_is_named_once(tmp_path, capsys):
     sweep_dir = sweep(tmp_path, "--lr", "0.01", "0.02")
     run = sweep_dir / "lr=0.01"
     (run / "notes.txt").write_bytes(b"first")
@@ -201,8 +207,24 @@ def test_an_entry_whose_place_was_taken_since_stays_aside_and_is_named(tmp_path,
     assert main(["sweep", "--resume", str(sweep_dir), "--workers", "1", "--no-progress"]) == 0
     err = capsys.readouterr().err
     aside, = sweep_dir.glob(".lr=0.01.*.new")
+    assert [p.name for p in aside.rglob("*")] == ["notes.txt"]  # flowlab's copies of the run are gone
     assert (aside / "notes.txt").read_bytes() == b"first" and (run / "notes.txt").read_bytes() == b"written since"
     assert f"{aside / 'notes.txt'} (its place, {run / 'notes.txt'}, is taken)" in err
+    assert main(["sweep", "--resume", str(sweep_dir), "--workers", "1", "--no-progress"]) == 0
+    assert "warning" not in capsys.readouterr().err and (aside / "notes.txt").read_bytes() == b"first"
+
+
+def test_a_folder_of_the_users_named_like_a_swaps_is_left_alone(tmp_path, capsys):
+    sweep_dir = sweep(tmp_path, "--lr", "0.01", "0.02")
+    theirs = [sweep_dir / ".lr=0.01.20240501.old", sweep_dir / ".lr=0.01.backup_1.new"]
+    for folder in theirs:
+        shutil.copytree(sweep_dir / "lr=0.01", folder)
+        (folder / "why.txt").write_text("the run as it was in May")
+    (sweep_dir / "lr=0.02" / "run.json").unlink()  # so that the resume has a run to do
+    before = {folder: snapshot(folder) for folder in theirs}
+    assert main(["sweep", "--resume", str(sweep_dir), "--workers", "1", "--no-progress"]) == 0
+    assert {folder: snapshot(folder) for folder in theirs} == before
+    assert not (sweep_dir / "lr=0.01" / "why.txt").exists()
 
 
 KILL_IN_FIRST_WRITE = """
@@ -211,9 +233,9 @@ from pathlib import Path
 from flowlab.runner import write_run_files
 from flowlab.sweepdir import run_entries
 
-run_dir, k = Path(sys.argv[1]), int(sys.argv[2])
+run_dir, k, last = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 files = {"/".join(rel): run_dir.joinpath(*rel).read_bytes() for rel, ours in run_entries(run_dir) if ours}
-files = dict(sorted(files.items(), key=lambda item: item[0].startswith("events.")))  # the top-level one last
+files = dict(sorted(files.items(), key=lambda item: item[0].startswith(last)))  # that one written last
 shutil.rmtree(run_dir)  # a run the driver had not written before
 calls, write_bytes = [0], Path.write_bytes
 
@@ -228,19 +250,21 @@ write_run_files(run_dir, files)
 """
 
 
-def test_a_run_whose_first_write_was_killed_is_redone_not_taken_from_its_partial_copy(tmp_path, capsys):
+@pytest.mark.parametrize("last", ["events.", "validation/"])
+def test_a_run_whose_first_write_was_killed_is_redone_not_taken_from_its_partial_copy(tmp_path, capsys, last):
     from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
 
     sweep_dir = sweep(tmp_path, "--lr", "0.01", "0.02")
     run = sweep_dir / "lr=0.01"
     names = sorted(str(p.relative_to(run)) for p in run.rglob("*"))
     count = sum(p.is_file() for p in run.rglob("*"))
-    died = subprocess.run([sys.executable, "-c", KILL_IN_FIRST_WRITE, str(run), str(count)])  # all but one file
+    died = subprocess.run([sys.executable, "-c", KILL_IN_FIRST_WRITE, str(run), str(count), last])  # all but one
     assert died.returncode == -signal.SIGKILL
     staged, = sweep_dir.glob(".lr=0.01.*.new")
     assert not run.exists() and sum(p.is_file() for p in staged.rglob("*")) == count - 1
     assert main(["sweep", "--resume", str(sweep_dir), "--workers", "1", "--no-progress"]) == 0
     assert sorted(p.name for p in sweep_dir.iterdir()) == [HIDDEN, "lr=0.01", "lr=0.02", "results.csv"]
+    assert sorted(str(p.relative_to(run)) for p in run.rglob("*")) != names  # redone: new event file names
     assert len(sorted(str(p.relative_to(run)) for p in run.rglob("*"))) == len(names)
     for events in run.rglob("events.out.tfevents.*"):
         assert list(EventFileLoader(str(events)).Load())  # TensorBoard reads every one of them whole
