@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 import warnings
+from pathlib import Path
 
 __all__ = ["main", "build_parser"]
 
@@ -118,8 +119,15 @@ def _number(text):
         raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, whose errors are one line (the usage it would print first is what ``--help`` shows)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
 def build_parser():
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="flowlab",
         description="Train small neural networks under a grid of settings and watch them learn in TensorBoard.",
     )
@@ -206,10 +214,15 @@ FLAGS = {"learning_rate": "--lr", "batch_size": "--batch-size", "data_dir": "--d
          **{field: flag for flag, (field, _) in SETTING_FLAGS.items()}}
 
 
-def _as_typed(message):
-    """``message`` with config field names as the flags the user typed: "--lr must be ..., got --lr 0"."""
+def _as_typed(message, paths=()):
+    """``message`` with config field names as the flags the user typed: "--lr must be ..., got --lr 0".
+    The ``paths`` the user gave (and the absolute forms of them) are left exactly as they are."""
     import re
 
+    kept = sorted({str(p) for path in paths if path for p in (path, Path(path).absolute(), Path(path).resolve())},
+                  key=len, reverse=True)
+    for i, path in enumerate(kept):
+        message = message.replace(path, f"\0{i}\0")
     message = re.sub(r" \((?:Python: )?redo_changed=True\)| \(sweep\(resume=DIR\)\)", "", message)
     for field, flag in FLAGS.items():
         # Not inside a quoted run name or a path ('lr=0.1', .../epochs=3/...): those stay as they are.
@@ -217,7 +230,19 @@ def _as_typed(message):
         message = re.sub(rf"(^|: |, )(?:Experiment: )?{re.escape(field)}(?= must| is |: | applies)", rf"\g<1>{flag}",
                          message)
         message = re.sub(rf"(?<![\w-]){re.escape(field)}(?=(?:, \w+)* (?:was|were) not varied)", flag, message)
+        message = re.sub(rf"\b(more|another|other) {re.escape(field)}\b", rf"\g<1> {flag}", message)
+    for i, path in enumerate(kept):
+        message = message.replace(f"\0{i}\0", path)
     return message
+
+
+def _given_paths(args):
+    """The paths on the command line (a message naming one must show it as typed)."""
+    paths = []
+    for name in ("resume", "logdir", "data_dir", "download_dir"):
+        value = getattr(args, name, None)
+        paths += value if isinstance(value, list) else [value]
+    return [p for p in paths if isinstance(p, str) and p]
 
 
 def _warning_line(command, show):
@@ -318,6 +343,16 @@ def _local_pool(args):
     return (args.executor or os.environ.get("DASK_SCHEDULER_ADDRESS") or "local") == "local"
 
 
+def _caused_by_interrupt(exc):
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 def _raise_interrupt(signum, frame):
     raise KeyboardInterrupt(f"signal {signum}")
 
@@ -340,6 +375,11 @@ def main(argv=None):
     except KeyboardInterrupt:  # before the sweep started, or while its table printed
         print(f"{command}: interrupted", file=sys.stderr)
         return 130
+    except ImportError as exc:  # a signal inside a C extension's import comes back as its ImportError
+        if not _caused_by_interrupt(exc):
+            raise
+        print(f"{command}: interrupted", file=sys.stderr)
+        return 130
     finally:
         signal.signal(signal.SIGTERM, previous)
         if "flowlab.forkserver" in sys.modules:  # the driver's BLAS choice: given back to the environment
@@ -358,6 +398,10 @@ def _main(parser, args):
         axes = _config(args, many)
     except ValueError as exc:
         print(f"flowlab {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    if args.resume is not None and not args.resume.strip():
+        print(f"flowlab {args.command}: error: --resume must name a sweep directory (<logdir>/<name>-<time>), "
+              f"got {args.resume!r}", file=sys.stderr)
         return 2
     if args.redo_changed and not args.resume:
         print(f"flowlab {args.command}: error: --redo-changed goes with --resume DIR", file=sys.stderr)
@@ -388,7 +432,7 @@ def _main(parser, args):
                          stack={"on": True, "off": False}.get(args.stack, "auto"))
         plan = exp.plan(resume=args.resume, redo_changed=args.redo_changed, **axes)  # nothing written yet
     except (ValueError, ImportError) as exc:
-        print(f"flowlab {args.command}: error: {_as_typed(str(exc))}", file=sys.stderr)
+        print(f"flowlab {args.command}: error: {_as_typed(str(exc), _given_paths(args))}", file=sys.stderr)
         return 2
     if args.resume and (args.logdir is not None or args.name is not None):  # after plan: a folder that is no
         flag = "--logdir" if args.logdir is not None else "--name"              # sweep is named as such first
@@ -405,7 +449,7 @@ def _main(parser, args):
     except DiskFullError as exc:
         results, full = exc.results, exc
     except ValueError as exc:
-        print(f"flowlab {args.command}: error: {_as_typed(str(exc))}", file=sys.stderr)
+        print(f"flowlab {args.command}: error: {_as_typed(str(exc), _given_paths(args))}", file=sys.stderr)
         return 2
     except (ClusterError, WorkerStartError, DownloadError, SweepLocked) as exc:
         print(f"flowlab {args.command}: error: {exc}", file=sys.stderr)

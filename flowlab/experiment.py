@@ -179,12 +179,24 @@ class Experiment:
         from . import sweepdir
         from .limits import check_resources
 
+        if resume is not None and not os.fspath(resume):
+            raise ValueError("resume must name a sweep directory (<logdir>/<name>-<time>), got ''")
         if resume:
             sweep_dir = Path(resume).resolve() if Path(resume).is_symlink() else Path(resume)
-            configs, varied, order = _resume_plan(self, sweep_dir, sweepdir.read_manifest(sweep_dir), axes,
-                                                  redo_changed)
+            manifest = sweepdir.read_manifest(sweep_dir)
+            try:
+                configs, varied, order = _resume_plan(self, sweep_dir, manifest, axes, redo_changed)
+            except (TypeError, AttributeError, KeyError) as exc:  # a field of the wrong kind in it
+                raise sweepdir.NotASweep(f"not a flowlab sweep: {sweep_dir / sweepdir.HIDDEN / sweepdir.MANIFEST} "
+                                         f"is damaged ({type(exc).__name__}: {exc}); start a new sweep") from None
             for name in order:
                 sweepdir.check_run_dir(sweep_dir, name)
+            results_csv = sweep_dir / "results.csv"
+            if results_csv.is_symlink() or (results_csv.exists() and not results_csv.is_file()):
+                kind = "a symbolic link" if results_csv.is_symlink() else "a folder"
+                raise ValueError(f"resume: {results_csv} is {kind}, where the sweep writes its results, and flowlab "
+                                 "did not make it: move it, or start a new sweep")
+            _check_recorded_runs(sweep_dir, manifest, zip(order, configs), redo_changed)
         else:
             configs, varied = self.grid(**axes)
             order = [run_name(c, varied) for c in configs]
@@ -384,6 +396,41 @@ class SweepPlan:
     tasks: tuple
 
 
+def _check_recorded_runs(sweep_dir, manifest, planned, redo_changed):
+    """Refuses, before anything is written, a resume that would silently replace a finished run because its
+    run.json disagrees with the sweep's record (an edited manifest), or write over files named as flowlab's
+    in the folder of a run this sweep never had."""
+    from .sweepdir import HIDDEN, MANIFEST, run_entries
+
+    recorded = {run["name"] for run in manifest["runs"]}
+    differ, foreign = [], []
+    for name, config in planned:
+        run_dir = Path(sweep_dir) / name
+        if name not in recorded:
+            if run_dir.is_dir():
+                ours = [rel for rel, is_ours in run_entries(run_dir) if is_ours]
+                if ours:
+                    foreign.append(str(run_dir.joinpath(*ours[0])))
+            continue
+        previous = _read_record(run_dir)
+        if previous is None or previous.get("status") not in FINISHED or redo_changed:
+            continue
+        trained, planned_config = previous.get("config") or {}, _plain(config_dict(config))
+        if trained != planned_config:
+            keys = [k for k in sorted(set(trained) | set(planned_config)) if trained.get(k) != planned_config.get(k)]
+            differ.append(f"{name} ({', '.join(f'{k} {_show(trained.get(k))} -> {_show(planned_config.get(k))}' for k in keys[:3])})")
+    if foreign:
+        raise ValueError(f"resume: {foreign[0]} is in the folder of a run {sweep_dir} never had, and flowlab did not "
+                         f"write it{f' (and {len(foreign) - 1} more such folders)' if len(foreign) > 1 else ''}: "
+                         "move it, or start a new sweep")
+    if differ:
+        raise ValueError(
+            f"resume: {len(differ)} finished run(s) of {sweep_dir} were trained with settings other than the ones "
+            f"its {HIDDEN}/{MANIFEST} records (was it edited?): {'; '.join(differ[:5])}"
+            f"{'; ...' if len(differ) > 5 else ''}. Finished runs are never replaced silently: add --redo-changed "
+            "(redo_changed=True) to redo them with the recorded settings, or start a new sweep")
+
+
 def _resume_plan(exp, sweep_dir, manifest, axes, redo_changed):
     """The configs, varied fields and run names a resume runs: the recorded grid, or the grid given if it
     changes no recorded run (else ValueError naming what changed, unless ``redo_changed``)."""
@@ -573,6 +620,11 @@ def _plain(value):
 def check_writable(logdir):
     """Raises ValueError unless ``logdir`` exists as a writable directory or can be created; writes nothing."""
     path = Path(logdir).absolute()
+    too_long = next((part for part in path.parts if len(os.fsencode(part)) > 255), None)
+    if too_long is not None:
+        raise ValueError(f"logdir {logdir} cannot be created: its part {too_long[:40]}... is "
+                         f"{len(os.fsencode(too_long))} bytes long, and a folder name holds at most 255; "
+                         "pass --logdir with a shorter path")
     probe = path
     while not probe.exists():
         probe = probe.parent

@@ -35,6 +35,8 @@ def estimate(config, histograms=True, num_features=None, num_classes=None, num_e
     # Weights, their gradients and up to two optimizer moments; activations and their gradients for
     # one batch; the history's floats (Python objects in lists, about 32 bytes each).
     memory = params * itemsize * 4 + batch * sum(widths) * itemsize * 3 + config["epochs"] * 6 * 32
+    if config.get("n_samples"):  # a generated set is made in memory: float64 points, then the split's copies
+        memory += int(config["n_samples"]) * (features * 8 * 3 + 16)
     per_epoch = EPOCH_BYTES + (HISTOGRAM_BYTES_PER_LAYER * (len(widths) - 1) if histograms else 0)
     disk = config["epochs"] * per_epoch + params * itemsize
     return memory, disk
@@ -52,10 +54,12 @@ def check_resources(configs, logdir, histograms=True, workers=1):
     ram = _physical_memory()
     memory, config = worst
     if ram and memory * max(1, workers) > 0.8 * ram:
+        samples = f", n_samples={config['n_samples']}" if config.get("n_samples") else ""
         raise ValueError(
-            f"a run with hidden={list(config['hidden'])}, epochs={config['epochs']} would need about "
+            f"a run with hidden={list(config['hidden'])}, epochs={config['epochs']}{samples} would need about "
             f"{_gb(memory)} of memory ({max(1, workers)} at once: {_gb(memory * max(1, workers))}), and this machine "
-            f"has {_gb(ram)}; use smaller hidden widths, fewer epochs, a smaller batch_size or fewer workers")
+            f"has {_gb(ram)}; use smaller hidden widths, fewer epochs{', fewer samples' if samples else ''}, a smaller "
+            "batch_size or fewer workers")
     free = _free_disk(logdir)
     if free is not None and total_disk > free:
         raise ValueError(

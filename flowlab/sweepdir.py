@@ -92,7 +92,28 @@ def read_manifest(path):
                        for r in data["runs"]):
         raise NotASweep(f"not a flowlab sweep: {marker} is not a sweep manifest this flowlab can read; "
                         "start a new sweep")
+    varied = data.get("varied", [])
+    if not isinstance(varied, list) or not all(isinstance(v, str) for v in varied) \
+            or not all(isinstance(r["config"].get("extra", {}) or {}, dict)
+                       and isinstance(r["config"].get("hidden", []), (list, tuple))
+                       and all(isinstance(w, int) and not isinstance(w, bool) for w in r["config"].get("hidden", []))
+                       for r in data["runs"]):
+        raise NotASweep(f"not a flowlab sweep: {marker} is damaged (a field holds the wrong kind of value: "
+                        "'varied' a list of names, 'hidden' a list of widths, 'extra' a mapping); start a new sweep")
+    names = [r["name"] for r in data["runs"]]
+    bad = next((n for n in names if not _is_run_name(n)), None)
+    if bad is not None or len(set(names)) != len(names):
+        what = (f"run name {bad!r} is not the name of a folder in the sweep" if bad is not None
+                else "it names a run twice")
+        raise NotASweep(f"not a flowlab sweep: {marker} is damaged ({what}); flowlab writes nothing outside a "
+                        "sweep's own run folders: start a new sweep")
     return data
+
+
+def _is_run_name(name):
+    """Whether ``name`` is a run folder's name: one path component, not hidden, with no control character."""
+    return (bool(name) and name not in (".", "..") and not name.startswith(".") and "/" not in name
+            and name.isprintable() and len(name.encode()) <= 255)
 
 
 def open_sweep(path):
@@ -114,7 +135,13 @@ class SweepLock:
 
     def __init__(self, sweep_dir):
         self.path = Path(sweep_dir) / HIDDEN / "lock"
-        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+        except OSError as exc:
+            if exc.errno != errno.ELOOP:
+                raise
+            raise ValueError(f"resume: {self.path} is a symbolic link (to {os.readlink(self.path)}); flowlab does "
+                             "not write through it: remove the link (flowlab makes the lock itself), then resume") from None
         try:
             fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:

@@ -299,7 +299,7 @@ def test_argparse_errors_name_the_command_and_what_would_work(tmp_path, capsys, 
     with pytest.raises(SystemExit) as exit_:
         main(argv)
     assert exit_.value.code == 2
-    assert capsys.readouterr().err.splitlines()[-1] == message
+    assert capsys.readouterr().err == message + "\n"  # one line: no usage block before it
     assert list(tmp_path.iterdir()) == []
 
 
@@ -354,3 +354,13 @@ def test_resume_refuses_a_users_thing_where_a_run_writes_before_writing_anything
     assert err.startswith(f"flowlab sweep: error: resume: {target} is ") and len(err.splitlines()) == 1
     assert {p: p.read_bytes() for p in sweep_dir.rglob("*") if p.is_file() and not p.is_symlink()} == before
     assert list((tmp_path / "elsewhere").iterdir()) == []
+
+
+def test_a_path_in_a_message_stays_as_typed_and_fields_become_flags(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "epochs=3").mkdir()  # a folder named like a setting
+    assert main(["sweep", "--resume", "epochs=3", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "not a flowlab sweep: epochs=3 " in err and "--epochs 3" not in err
+    assert main(["sweep", "--dataset", "blobs", "--val-fraction", "0.999", "--no-progress"]) == 2
+    assert "give more --samples or another --val-fraction" in capsys.readouterr().err

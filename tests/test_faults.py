@@ -206,3 +206,47 @@ def test_a_full_disk_is_one_line_fails_unwritten_runs_and_keeps_every_finished_o
     assert proc.returncode == 0, proc.stderr
     assert "runs: 10 completed" in proc.stdout
     assert {run: (run / "model.npz").read_bytes() for run in finished} == kept
+
+
+SIGNAL_WHILE_IMPORTING = """
+import builtins, os, runpy, signal, sys
+
+real_import = builtins.__import__
+
+def importing(name, *args, **kwargs):
+    if name == {target!r} and not getattr(importing, "sent", False):
+        importing.sent = True
+        os.kill(os.getpid(), signal.{signal})
+    return real_import(name, *args, **kwargs)
+
+builtins.__import__ = importing
+sys.argv = ["flowlab", "sweep", "--dataset", "blobs", "--epochs", "1", "--logdir", {logdir!r}, "--no-progress"]
+runpy.run_module("flowlab", run_name="__main__")
+"""
+
+
+@pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize("target", ["cli", "numpy"])  # `python -m flowlab` importing its command; the command numpy
+def test_a_signal_while_the_command_imports_is_one_line_and_exit_130(tmp_path, signame, target):
+    code = SIGNAL_WHILE_IMPORTING.format(target=target, signal=signame, logdir=str(tmp_path / "logs"))
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ENV, timeout=120)
+    assert proc.returncode == 130, proc.stderr
+    assert proc.stderr.count("\n") == 1 and "interrupted" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "logs").exists()
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads signal masks from /proc")
+def test_the_forkserver_starts_with_ctrl_c_blocked_and_the_driver_gets_its_own_back(tmp_path):
+    # Ctrl-C reaches the whole process group; a server that could take it while importing printed a traceback.
+    code = """
+import os, signal, sys
+from multiprocessing import forkserver
+import flowlab.forkserver as fs
+fs.start()
+def blocked(pid):
+    status = open(f"/proc/{pid}/status").read()
+    return bool(int(status.split("SigBlk:")[1].split()[0], 16) & (1 << (signal.SIGINT - 1)))
+print(blocked(forkserver._forkserver._forkserver_pid), signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, []))
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ENV, timeout=120)
+    assert proc.stdout.split() == ["True", "False"], proc.stderr

@@ -283,3 +283,83 @@ def test_a_run_without_its_hparams_event_file_is_redone(tmp_path, capsys):
     top, = (sweep_dir / "lr=0.01").glob("events.out.tfevents.*")
     tags = {v.tag for event in EventFileLoader(str(top)).Load() for v in event.summary.value}
     assert {"_hparams_/session_start_info", "_hparams_/session_end_info"} <= tags
+
+
+def _edit_manifest(sweep_dir, edit):
+    path = sweep_dir / HIDDEN / "sweep.json"
+    manifest = json.loads(path.read_text())
+    edit(manifest)
+    path.write_text(json.dumps(manifest))
+
+
+@pytest.mark.parametrize("name", ["../victim", "/tmp/elsewhere", "", ".", ".flowlab", "sub/dir"])
+def test_a_manifest_whose_run_name_is_not_a_run_folder_is_refused_and_nothing_is_touched(tmp_path, capsys, name):
+    sweep_dir = sweep(tmp_path, "--lr", "0.01", "0.02")
+    victim = sweep_dir.parent / "victim"
+    victim.mkdir()
+    (victim / "run.json").write_text('{"my": "own"}')
+    _edit_manifest(sweep_dir, lambda m: m["runs"][0].update(name=name))
+    before = snapshot(tmp_path)
+    capsys.readouterr()
+    assert main(["sweep", "--resume", str(sweep_dir), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert f"is damaged (run name {name!r} is not the name of a folder in the sweep)" in err
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("edit, shows", [
+    (lambda m: m["runs"][0]["config"].update(epochs=3), "epochs 2 -> 3"),
+    (lambda m: m["runs"][0]["config"].update(hidden=[5]), "hidden 4 -> 5"),
+])
+def test_an_edited_manifest_never_replaces_a_finished_run_silently(tmp_path, capsys, edit, shows):
+    sweep_dir = sweep(tmp_path, "--lr", "0.01", "0.02")
+    _edit_manifest(sweep_dir, edit)
+    before = snapshot(sweep_dir)
+    capsys.readouterr()
+    assert main(["sweep", "--resume", str(sweep_dir), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "1 finished run(s)" in err and f"lr=0.01 ({shows})" in err and "--redo-changed" in err
+    assert snapshot(sweep_dir) == before
+    assert main(["sweep", "--resume", str(sweep_dir), "--no-progress", "--redo-changed"]) == 0  # asked for: redone
+    config = json.loads((sweep_dir / "lr=0.01" / "run.json").read_text())["config"]
+    assert (config["epochs"], config["hidden"]) == ((3, [4]) if "epochs" in shows else (2, [5]))
+
+
+@pytest.mark.parametrize("edit", [lambda m: m.update(varied="learning_rate"),
+                                  lambda m: m["runs"][0]["config"].update(hidden=64),
+                                  lambda m: m["runs"][0]["config"].update(hidden="64"),
+                                  lambda m: m["runs"][0]["config"].update(extra=[1])])
+def test_a_manifest_field_of_the_wrong_kind_is_one_line(tmp_path, capsys, edit):
+    sweep_dir = sweep(tmp_path, "--lr", "0.01", "0.02")
+    _edit_manifest(sweep_dir, edit)
+    before = snapshot(sweep_dir)
+    capsys.readouterr()
+    assert main(["sweep", "--resume", str(sweep_dir), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "sweep.json is damaged" in err and snapshot(sweep_dir) == before
+
+
+def test_resume_refuses_files_named_as_flowlabs_in_a_new_runs_folder_and_links_in_its_own_places(tmp_path, capsys):
+    sweep_dir = sweep(tmp_path, "--lr", "0.01", "0.1")
+    mine = sweep_dir / "lr=0.5"
+    mine.mkdir()
+    (mine / "run.json").write_text('{"status": "completed", "metrics": {}, "my": "results"}')
+    (mine / "model.npz").write_bytes(b"my model")
+    before = snapshot(tmp_path)
+    capsys.readouterr()
+    assert main(["sweep", "--resume", str(sweep_dir), "--lr", "0.01", "0.1", "0.5", "--no-progress"]) == 2
+    assert "is in the folder of a run" in capsys.readouterr().err and snapshot(tmp_path) == before
+    shutil.rmtree(mine)
+
+    precious = tmp_path / "precious.txt"
+    precious.write_text("do not truncate me")
+    (sweep_dir / HIDDEN / "lock").unlink()
+    (sweep_dir / HIDDEN / "lock").symlink_to(precious)
+    assert main(["sweep", "--resume", str(sweep_dir), "--no-progress"]) == 2
+    assert "lock is a symbolic link" in capsys.readouterr().err and precious.read_text() == "do not truncate me"
+    (sweep_dir / HIDDEN / "lock").unlink()
+
+    (sweep_dir / "results.csv").unlink()
+    (sweep_dir / "results.csv").mkdir()
+    assert main(["sweep", "--resume", str(sweep_dir), "--no-progress"]) == 2
+    assert "results.csv is a folder" in capsys.readouterr().err
