@@ -236,6 +236,17 @@ def _as_typed(message, paths=()):
     return message
 
 
+def _why_failed(command, results):
+    """One line on stderr per reason runs failed for (the reason's first line; the whole of it is in run.json)."""
+    reasons = {}
+    for r in results:
+        if r.status == "failed" and r.error:
+            reasons.setdefault(r.error.strip().splitlines()[-1 if r.error.startswith("Traceback") else 0], []).append(r.name)
+    for reason, names in reasons.items():
+        which = names[0] if len(names) == 1 else f"{len(names)} runs ({', '.join(names[:3])}{', ...' if len(names) > 3 else ''})"
+        print(f"{command}: {which} failed: {reason}", file=sys.stderr)
+
+
 def _given_paths(args):
     """The paths on the command line (a message naming one must show it as typed)."""
     paths = []
@@ -468,6 +479,7 @@ def _main(parser, args):
         print(f"best: {best.name}  {metric}={best.metrics[metric]:.4f}")
     print(f"results: {results.sweep_dir / 'results.csv'}")
     print(f"next:    tensorboard --logdir {_quoted(results.sweep_dir)}")
+    _why_failed(command=f"flowlab {args.command}", results=results)
     left = results.remaining
     if full:
         kept = sum(r.status in FINISHED for r in results)

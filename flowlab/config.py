@@ -176,8 +176,11 @@ def _validated_data_settings(c):
             raise ValueError(f"noise applies to the generated datasets ({generated}), not {c.dataset!r}; "
                              f"got noise={c.noise!r}")
         noise = _number("noise", c.noise)
-        if not (math.isfinite(noise) and noise >= 0):
-            raise ValueError(f"noise must be a number >= 0, got noise={c.noise!r}")
+        if not (math.isfinite(noise) and 0 <= noise <= 1e6):
+            # The points are standardized, which squares them: far beyond the data's own scale (about 1),
+            # noise only makes them overflow.
+            raise ValueError(f"noise must be a number from 0 to 1e6 (the points' own scale is about 1), "
+                             f"got noise={c.noise!r}")
         c = replace(c, noise=noise)
     if c.n_samples is not None:
         if not is_whole(c.n_samples) or c.n_samples < 2:

@@ -61,6 +61,11 @@ def _choice(*names):
     return check
 
 
+#: What the Trainer's epoch logs can hold (``metric`` is accuracy for classification, mae for regression).
+EPOCH_LOGS = ("val_loss", "loss", "val_accuracy", "accuracy", "val_mae", "mae", "learning_rate",
+              "regularization_loss", "seconds")
+
+
 class Schedule:
     """Base class: ``lr(epoch, base_lr)`` gives the learning rate of an epoch (0-based).
 
@@ -204,7 +209,7 @@ class Plateau(Schedule):
     name, example = "plateau", "plateau:5:0.5"
     params = (("patience", 10, _whole(1)), ("factor", 0.1, _real(0, 1, lo_open=True, hi_open=True)),
               ("min_lr", 0.0, _real(0, math.inf)), ("min_delta", 1e-4, _real(0, math.inf)),
-              ("cooldown", 0, _whole(0)), ("monitor", "val_loss", None),
+              ("cooldown", 0, _whole(0)), ("monitor", "val_loss", _choice(*EPOCH_LOGS)),
               ("mode", "auto", _choice("auto", "min", "max")))
 
     def start(self, epochs):

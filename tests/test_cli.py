@@ -364,3 +364,24 @@ def test_a_path_in_a_message_stays_as_typed_and_fields_become_flags(tmp_path, ca
     assert "not a flowlab sweep: epochs=3 " in err and "--epochs 3" not in err
     assert main(["sweep", "--dataset", "blobs", "--val-fraction", "0.999", "--no-progress"]) == 2
     assert "give more --samples or another --val-fraction" in capsys.readouterr().err
+
+
+def test_why_runs_failed_is_on_stderr_not_only_in_run_json(tmp_path, capsys):
+    import gzip
+
+    import numpy as np
+
+    data = tmp_path / "mnist"
+    data.mkdir()
+    for prefix in ("train", "t10k"):
+        images = np.zeros((40, 28, 28), np.uint8)
+        labels = np.full(40, 255, np.uint8)  # not a digit
+        (data / f"{prefix}-images-idx3-ubyte.gz").write_bytes(
+            gzip.compress(b"\0\0\x08\x03" + np.array([40, 28, 28], ">u4").tobytes() + images.tobytes()))
+        (data / f"{prefix}-labels-idx1-ubyte.gz").write_bytes(
+            gzip.compress(b"\0\0\x08\x01" + np.array([40], ">u4").tobytes() + labels.tobytes()))
+    assert main(["sweep", "--dataset", "mnist", "--data-dir", str(data), "--lr", "0.1", "0.01", "--epochs", "1",
+                 "--workers", "1", "--logdir", str(tmp_path / "logs"), "--no-progress"]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith("flowlab sweep: 2 runs (lr=0.1, lr=0.01) failed: ")
+    assert "must be 0-9, got 255..255" in err[0]

@@ -97,7 +97,7 @@ def test_val_fraction_axis_holds_out_that_share(tmp_path):
 
 @pytest.mark.parametrize("config, match", [
     (dict(dataset="digits", noise=0.1), r"noise applies to the generated datasets \(spiral, moons.*not 'digits'"),
-    (dict(dataset="moons", noise=-1), r"noise must be a number >= 0, got noise=-1"),
+    (dict(dataset="moons", noise=-1), r"noise must be a number from 0 to 1e6 \(the points. own scale is about 1\), got noise=-1"),
     (dict(dataset="moons", noise="lots"), r"noise must be a number, got noise='lots'"),
     (dict(dataset="iris", n_samples=1), r"n_samples must be a whole number >= 2, got n_samples=1"),
     (dict(dataset="iris", n_samples=151), r"n_samples=151 but 'iris' has only 150 examples"),
@@ -123,7 +123,7 @@ def test_cli_data_flags(tmp_path, capsys):
     settings = (config["noise"], config["n_samples"], config["val_fraction"], config["standardize"])
     assert settings == (0.2, 120, 0.25, False)
     assert main(["sweep", "--dataset", "moons", "--noise", "-0.5", "--lr", "0.1", "--logdir", str(tmp_path / "x")]) == 2
-    assert "--noise must be a number >= 0, got --noise -0.5" in capsys.readouterr().err
+    assert "--noise must be a number from 0 to 1e6 (the points' own scale is about 1), got --noise -0.5" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exit_:
         main(["train", "--standardize", "maybe"])
     assert exit_.value.code == 2 and "invalid choice: 'maybe'" in capsys.readouterr().err

@@ -51,6 +51,8 @@ CLI_CASES = [
     ("resume a user's folder", ["train", "--resume", "{tmp}/thesis"], "not a flowlab sweep"),
     ("redo without resume", ["sweep", "--redo-changed"], "--redo-changed"),
     ("resume an empty path", ["sweep", "--resume", ""], "--resume"),
+    ("plateau watching no log", ["sweep", "--dataset", "blobs", "--schedule", "plateau:monitor=bogus"], "monitor"),
+    ("noise that overflows", ["sweep", "--dataset", "xor", "--noise", "1e308"], "--noise"),
     ("generated set too big for memory", ["sweep", "--dataset", "blobs", "--samples", "100000000000"], "--samples"),
     ("logdir part over 255 bytes", ["sweep", "--logdir", "{tmp}/" + "x" * 260], "at most 255"),
     ("logdir is a file", ["sweep", "--logdir", "{tmp}/thesis/thesis.tex/logs"], "is a file"),
