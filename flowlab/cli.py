@@ -238,9 +238,11 @@ def _as_typed(message, paths=()):
 
 def _why_failed(command, results):
     """One line on stderr per reason runs failed for (the reason's first line; the whole of it is in run.json)."""
+    from .status import RunStatus
+
     reasons = {}
     for r in results:
-        if r.status == "failed" and r.error:
+        if r.status == RunStatus.FAILED and r.error:
             reasons.setdefault(r.error.strip().splitlines()[-1 if r.error.startswith("Traceback") else 0], []).append(r.name)
     for reason, names in reasons.items():
         which = names[0] if len(names) == 1 else f"{len(names)} runs ({', '.join(names[:3])}{', ...' if len(names) > 3 else ''})"
@@ -479,7 +481,8 @@ def _main(parser, args):
         print(f"best: {best.name}  {metric}={best.metrics[metric]:.4f}")
     print(f"results: {results.sweep_dir / 'results.csv'}")
     print(f"next:    tensorboard --logdir {_quoted(results.sweep_dir)}")
-    _why_failed(command=f"flowlab {args.command}", results=results)
+    if not full:  # a full disk is its own line, below
+        _why_failed(command=f"flowlab {args.command}", results=results)
     left = results.remaining
     if full:
         kept = sum(r.status in FINISHED for r in results)
