@@ -219,10 +219,13 @@ def _as_typed(message, paths=()):
     The ``paths`` the user gave (and the absolute forms of them) are left exactly as they are."""
     import re
 
-    kept = sorted({str(p) for path in paths if path for p in (path, Path(path).absolute(), Path(path).resolve())},
-                  key=len, reverse=True)
-    for i, path in enumerate(kept):
-        message = message.replace(path, f"\0{i}\0")
+    # Only a path that a rewrite could reach (one with "=", "," or "/" in it) is set aside, as a whole
+    # token, under a mark no path holds (Unicode's private use area), and put back at the end.
+    kept = sorted({str(p) for path in paths if path for p in (path, Path(path).absolute(), Path(path).resolve())
+                   if any(c in str(p) for c in "=,/")}, key=len, reverse=True)
+    if kept:
+        tokens = re.compile(r"(?<![^\s'\"(])(?:" + "|".join(map(re.escape, kept)) + r")(?![^\s'\"),;:])")
+        message = tokens.sub(lambda m: f"\ue000{chr(0xE100 + kept.index(m.group()))}\ue001", message)
     message = re.sub(r" \((?:Python: )?redo_changed=True\)| \(sweep\(resume=DIR\)\)", "", message)
     for field, flag in FLAGS.items():
         # Not inside a quoted run name or a path ('lr=0.1', .../epochs=3/...): those stay as they are.
@@ -232,7 +235,7 @@ def _as_typed(message, paths=()):
         message = re.sub(rf"(?<![\w-]){re.escape(field)}(?=(?:, \w+)* (?:was|were) not varied)", flag, message)
         message = re.sub(rf"\b(more|another|other) {re.escape(field)}\b", rf"\g<1> {flag}", message)
     for i, path in enumerate(kept):
-        message = message.replace(f"\0{i}\0", path)
+        message = message.replace(f"\ue000{chr(0xE100 + i)}\ue001", path)
     return message
 
 

@@ -196,7 +196,8 @@ class Experiment:
                 kind = "a symbolic link" if results_csv.is_symlink() else "a folder"
                 raise ValueError(f"resume: {results_csv} is {kind}, where the sweep writes its results, and flowlab "
                                  "did not make it: move it, or start a new sweep")
-            _check_recorded_runs(sweep_dir, manifest, zip(order, configs), redo_changed)
+            redo = _check_recorded_runs(sweep_dir, manifest, zip(order, configs),
+                                        redo_changed or bool(manifest.get("redo")))
         else:
             configs, varied = self.grid(**axes)
             order = [run_name(c, varied) for c in configs]
@@ -209,7 +210,7 @@ class Experiment:
         if self.model is not None:
             check_sendable(self.model, executor)
         return SweepPlan(tuple(configs), tuple(varied), tuple(order), sweep_dir, bool(resume), executor,
-                         self._tasks(configs, varied, order, sweep_dir))
+                         self._tasks(configs, varied, order, sweep_dir), tuple(redo) if resume else ())
 
     def _tasks(self, configs, varied, order, sweep_dir):
         columns = _hparams_columns(configs, self.model)
@@ -250,12 +251,17 @@ class Experiment:
                         "runs": [{"name": t.name, "config": _plain(t.config)} for t in plan.tasks]}
             tasks = plan.tasks
             if plan.resume:
-                sweepdir.write_manifest(sweep_dir, dict(manifest, name=sweep_dir.name))
+                # An interrupted --redo-changed leaves runs trained the old way: the record says they go.
+                sweepdir.write_manifest(sweep_dir, dict(manifest, name=sweep_dir.name,
+                                                        **({"redo": list(plan.redo)} if plan.redo else {})))
             else:
                 sweep_dir, lock = sweepdir.create_sweep_dir(self.logdir, self.name, manifest, path=plan.sweep_dir)
                 if sweep_dir != plan.sweep_dir:  # another sweep took the planned name meanwhile
                     tasks = self._tasks(plan.configs, plan.varied, plan.names, sweep_dir)
-            return self._run_sweep(executor, sweep_dir, plan.configs, tasks, resume=plan.resume)
+            results = self._run_sweep(executor, sweep_dir, plan.configs, tasks, resume=plan.resume)
+            if plan.redo and not results.remaining:  # every run redone: nothing is left to redo
+                sweepdir.write_manifest(sweep_dir, dict(manifest, name=sweep_dir.name))
+            return results
         except BaseException:
             if not plan.resume and lock is not None:
                 _remove_if_unused(sweep_dir)
@@ -272,7 +278,8 @@ class Experiment:
         for task in planned:
             name = task.name
             previous = _read_record(sweep_dir / name)
-            if previous is not None and previous.get("status") in FINISHED and previous.get("config") == _plain(task.config):
+            if previous is not None and previous.get("status") in FINISHED \
+                    and _as_trained(previous.get("config") or {}) == _plain(task.config):
                 why = sweepdir.damage(sweep_dir / name, previous)
                 if why is None:
                     records[name] = _to_result(previous)
@@ -385,6 +392,8 @@ class SweepPlan:
         resume: whether it resumes ``sweep_dir`` (its finished runs are kept).
         executor: where the runs execute (not connected yet).
         tasks: a ``RunTask`` per run of the grid (on resume, ``run`` skips those that finished).
+        redo: on resume, the finished runs to redo because their settings changed (``redo_changed``,
+            given now or by the resume this one finishes); recorded in the sweep until they are redone.
     """
 
     configs: tuple
@@ -394,12 +403,18 @@ class SweepPlan:
     resume: bool
     executor: object
     tasks: tuple
+    redo: tuple = ()
+
+
+def _as_trained(config):
+    """A run.json's config, with the fields an older flowlab did not record at their defaults."""
+    return {**_plain(config_dict(RunConfig())), **config}
 
 
 def _check_recorded_runs(sweep_dir, manifest, planned, redo_changed):
     """Refuses, before anything is written, a resume that would silently replace a finished run because its
     run.json disagrees with the sweep's record (an edited manifest), or write over files named as flowlab's
-    in the folder of a run this sweep never had."""
+    in the folder of a run this sweep never had. Returns the finished runs to redo (with ``redo_changed``)."""
     from .sweepdir import HIDDEN, MANIFEST, run_entries
 
     recorded = {run["name"] for run in manifest["runs"]}
@@ -413,22 +428,26 @@ def _check_recorded_runs(sweep_dir, manifest, planned, redo_changed):
                     foreign.append(str(run_dir.joinpath(*ours[0])))
             continue
         previous = _read_record(run_dir)
-        if previous is None or previous.get("status") not in FINISHED or redo_changed:
+        if previous is None or previous.get("status") not in FINISHED:
             continue
-        trained, planned_config = previous.get("config") or {}, _plain(config_dict(config))
+        trained, planned_config = _as_trained(previous.get("config") or {}), _plain(config_dict(config))
         if trained != planned_config:
             keys = [k for k in sorted(set(trained) | set(planned_config)) if trained.get(k) != planned_config.get(k)]
-            differ.append(f"{name} ({', '.join(f'{k} {_show(trained.get(k))} -> {_show(planned_config.get(k))}' for k in keys[:3])})")
+            differ.append((name, ", ".join(f"{k} {_show(trained.get(k))} -> {_show(planned_config.get(k))}"
+                                           for k in keys[:3])))
     if foreign:
         raise ValueError(f"resume: {foreign[0]} is in the folder of a run {sweep_dir} never had, and flowlab did not "
                          f"write it{f' (and {len(foreign) - 1} more such folders)' if len(foreign) > 1 else ''}: "
                          "move it, or start a new sweep")
+    if differ and redo_changed:
+        return [name for name, _ in differ]
     if differ:
         raise ValueError(
             f"resume: {len(differ)} finished run(s) of {sweep_dir} were trained with settings other than the ones "
-            f"its {HIDDEN}/{MANIFEST} records (was it edited?): {'; '.join(differ[:5])}"
+            f"its {HIDDEN}/{MANIFEST} records (was it edited?): {'; '.join(f'{n} ({d})' for n, d in differ[:5])}"
             f"{'; ...' if len(differ) > 5 else ''}. Finished runs are never replaced silently: add --redo-changed "
             "(redo_changed=True) to redo them with the recorded settings, or start a new sweep")
+    return []
 
 
 def _resume_plan(exp, sweep_dir, manifest, axes, redo_changed):

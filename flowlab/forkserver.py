@@ -41,19 +41,22 @@ def start():
     # 0.3 s printed its traceback beside the driver's one line. Blocked while it is spawned, SIGINT
     # stays blocked in the server and its workers (a mask survives exec) and waits in the driver.
     # The resource tracker goes first: starting it unblocks SIGINT (it blocks and unblocks its own).
+    # The environment is put back before SIGINT is unblocked: a Ctrl-C that waited is raised then.
     from multiprocessing import resource_tracker
 
-    resource_tracker.ensure_running()
-    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    mask = None
     try:
+        resource_tracker.ensure_running()
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         forkserver.ensure_running()
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         for k, v in saved.items():
             if v is None:
-                del os.environ[k]
+                os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+        if mask is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
     return ctx
 
 

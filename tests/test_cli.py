@@ -385,3 +385,17 @@ def test_why_runs_failed_is_on_stderr_not_only_in_run_json(tmp_path, capsys):
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1 and err[0].startswith("flowlab sweep: 2 runs (lr=0.1, lr=0.01) failed: ")
     assert "must be 0-9, got 255..255" in err[0]
+
+
+@pytest.mark.parametrize("message, paths, shown", [
+    ("resume: settings differ from the ones 0 was started with", ["0"], "the ones 0 was started"),
+    ("data_dir must be a folder, got data_dir=data", ["data"], "--data-dir must be a folder, got --data-dir data"),
+    ("epochs must be a whole number >= 1, got epochs=0", ["epochs"], "--epochs must be a whole number"),
+    ("not a flowlab sweep: epochs=3 (it has no .flowlab/sweep.json)", ["epochs=3"], "sweep: epochs=3 (it"),
+    ("logdir /a/lr=1/x: lr=1 is bad", ["/a/lr=1/x"], "logdir /a/lr=1/x: lr=1 is bad"),
+])
+def test_messages_keep_the_paths_typed_and_still_name_flags(message, paths, shown):
+    from flowlab.cli import _as_typed
+
+    out = _as_typed(message, paths)
+    assert shown in out and "\0" not in out and not any("\ue000" <= c <= "\uf8ff" for c in out)

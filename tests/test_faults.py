@@ -250,3 +250,24 @@ print(blocked(forkserver._forkserver._forkserver_pid), signal.SIGINT in signal.p
 """
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ENV, timeout=120)
     assert proc.stdout.split() == ["True", "False"], proc.stderr
+
+
+def test_a_ctrl_c_while_the_forkserver_starts_leaves_the_environment_as_it_was():
+    code = """
+import os, signal
+from multiprocessing import forkserver
+import flowlab.forkserver as fs
+real = forkserver.ensure_running
+def ensure_running():
+    os.kill(os.getpid(), signal.SIGINT)  # blocked meanwhile: raised once start() unblocks it
+    return real()
+forkserver.ensure_running = ensure_running
+try:
+    fs.start()
+except KeyboardInterrupt:
+    print("interrupted", os.environ.get("PYTHONSAFEPATH"), os.environ.get("OPENBLAS_NUM_THREADS"),
+          signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, []))
+"""
+    env = {k: v for k, v in ENV.items() if k not in ("PYTHONSAFEPATH", "OPENBLAS_NUM_THREADS")}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert proc.stdout.split() == ["interrupted", "None", "None", "False"], proc.stderr

@@ -363,3 +363,45 @@ def test_resume_refuses_files_named_as_flowlabs_in_a_new_runs_folder_and_links_i
     (sweep_dir / "results.csv").mkdir()
     assert main(["sweep", "--resume", str(sweep_dir), "--no-progress"]) == 2
     assert "results.csv is a folder" in capsys.readouterr().err
+
+
+def test_the_resume_an_interrupted_redo_changed_prints_finishes_the_redo(tmp_path, capsys):
+    sweep_dir = sweep(tmp_path, "--lr", "0.01", "0.1", "0.5")
+    def epochs(lr):
+        run_json = sweep_dir / f"lr={lr}" / "run.json"  # gone while the run is redone
+        return json.loads(run_json.read_text())["config"]["epochs"] if run_json.exists() else None
+
+    proc = subprocess.Popen([sys.executable, "-m", "flowlab", "sweep", "--resume", str(sweep_dir), "--redo-changed",
+                             "--epochs", "600", "--stack", "off", "--workers", "1", "--no-progress"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ))
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and not any(epochs(lr) == 600 for lr in ("0.01", "0.1", "0.5")):
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    left = [lr for lr in ("0.01", "0.1", "0.5") if epochs(lr) == 2]
+    assert left, "the redo finished before the signal: nothing left to test"
+    assert main(["sweep", "--resume", str(sweep_dir), "--workers", "1", "--no-progress"]) == 0  # as it printed
+    assert [epochs(lr) for lr in ("0.01", "0.1", "0.5")] == [600] * 3
+    assert "redo" not in json.loads((sweep_dir / HIDDEN / "sweep.json").read_text())  # nothing is left to redo
+
+
+def test_a_run_recorded_by_an_older_flowlab_without_newer_settings_is_kept(tmp_path, capsys):
+    sweep_dir = sweep(tmp_path, "--lr", "0.01", "0.1")
+    for run in ("lr=0.01", "lr=0.1"):  # run.json as flowlab wrote it before these settings existed
+        path = sweep_dir / run / "run.json"
+        record = json.loads(path.read_text())
+        for key in ("batchnorm", "dropout", "l1"):
+            record["config"].pop(key)
+        path.write_text(json.dumps(record))
+    before = snapshot(sweep_dir)
+    capsys.readouterr()
+    assert main(["sweep", "--resume", str(sweep_dir), "--workers", "1", "--no-progress"]) == 0
+    assert "warning" not in capsys.readouterr().err
+    after = snapshot(sweep_dir)
+    assert {p: v for p, v in after.items() if p.parent.name.startswith("lr=")} == \
+        {p: v for p, v in before.items() if p.parent.name.startswith("lr=")}  # nothing redone
