@@ -305,9 +305,13 @@ class Experiment:
         results.task = tasks_of.pop() if len(tasks_of) == 1 else None
         results.builder = self.model is not None
 
+        wanted = {t.name: _plain(t.config) for t in planned}
+
         def publish():
             results[:] = [records[n] for n in order if n in records]
-            results.remaining = sum(n not in records or records[n].status not in FINISHED for n in order)
+            # A finished run still to be redone with other settings (an interrupted --redo-changed) remains.
+            results.remaining = sum(n not in records or records[n].status not in FINISHED
+                                    or _as_trained(_plain(records[n].config or {})) != wanted[n] for n in order)
             reserve.write(sweep_dir / "results.csv", results.to_csv())
 
         bar = _RunProgress(len(configs), len(records), self.name) if self.progress else None
