@@ -1,7 +1,8 @@
 """A sweep directory's own bookkeeping: the marker and manifest, the owner's lock, and the checks resume makes.
 
 A sweep directory holds a hidden ``.flowlab/`` folder that flowlab writes when the sweep starts:
-``sweep.json`` (the marker: which grid and settings the sweep runs), ``lock`` (the PID of the
+``sweep.json`` (the marker: which grid and settings the sweep runs, and, while an interrupted
+``--redo-changed`` is unfinished, ``redo``: the runs still to redo), ``lock`` (the PID of the
 process that owns the sweep now) and, while a run's folder is swapped in, ``swap.*.json`` (a note of
 the swap's folders, for a resume to finish what a killed process left half done). ``--resume`` works only on a directory with that marker, so it
 never deletes or writes into a folder flowlab did not create. Inside a run's folder, only the files
