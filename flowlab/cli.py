@@ -1,3 +1,6 @@
+# Size: over 450 lines (507): one subject, the command line: its flags (built from the settings tables),
+# the way it speaks (one-line errors naming flags as typed, warnings, why runs failed) and its exits;
+# what it runs is Experiment's, in experiment.py.
 """The `flowlab` command: sweep, train and datasets. Parses arguments and calls Experiment; nothing else."""
 
 from __future__ import annotations

@@ -24,8 +24,8 @@ from .atomic import write_atomic
 from .status import RunStatus
 
 __all__ = ["HIDDEN", "NotASweep", "SweepLocked", "SweepLock", "sweep_path", "create_sweep_dir", "read_manifest",
-           "write_manifest", "open_sweep", "check_run_dir", "damage", "scratch_dir", "clear_run_dir", "run_entries",
-           "recover_run_writes", "begin_swap"]
+           "write_manifest", "open_sweep", "check_run_dir", "check_results_file", "damage", "scratch_dir",
+           "clear_run_dir", "run_entries", "recover_run_writes", "begin_swap"]
 
 HIDDEN = ".flowlab"
 MANIFEST = "sweep.json"
@@ -189,6 +189,15 @@ def scratch_dir(sweep_dir):
     folder = hidden / f"scratch-{os.getpid()}"
     folder.mkdir()
     return folder
+
+
+def check_results_file(sweep_dir):
+    """Raises ValueError if a link or a folder stands where the sweep writes its results.csv."""
+    path = Path(sweep_dir) / "results.csv"
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        kind = "a symbolic link" if path.is_symlink() else "a folder"
+        raise ValueError(f"resume: {path} is {kind}, where the sweep writes its results, and flowlab "
+                         "did not make it: move it, or start a new sweep")
 
 
 def check_run_dir(sweep_dir, name):

@@ -292,6 +292,17 @@ def _edit_manifest(sweep_dir, edit):
     path.write_text(json.dumps(manifest))
 
 
+def _resume_after_editing(tmp_path, capsys, edit):
+    """A sweep of two runs, its manifest edited, resumed: refused (exit 2) with the sweep untouched; its stderr."""
+    sweep_dir = sweep(tmp_path, "--lr", "0.01", "0.02")
+    _edit_manifest(sweep_dir, edit)
+    before = snapshot(sweep_dir)
+    capsys.readouterr()
+    assert main(["sweep", "--resume", str(sweep_dir), "--no-progress"]) == 2
+    assert snapshot(sweep_dir) == before
+    return sweep_dir, capsys.readouterr().err
+
+
 @pytest.mark.parametrize("name", ["../victim", "/tmp/elsewhere", "", ".", ".flowlab", "sub/dir"])
 def test_a_manifest_whose_run_name_is_not_a_run_folder_is_refused_and_nothing_is_touched(tmp_path, capsys, name):
     sweep_dir = sweep(tmp_path, "--lr", "0.01", "0.02")
@@ -312,14 +323,8 @@ def test_a_manifest_whose_run_name_is_not_a_run_folder_is_refused_and_nothing_is
     (lambda m: m["runs"][0]["config"].update(hidden=[5]), "hidden 4 -> 5"),
 ])
 def test_an_edited_manifest_never_replaces_a_finished_run_silently(tmp_path, capsys, edit, shows):
-    sweep_dir = sweep(tmp_path, "--lr", "0.01", "0.02")
-    _edit_manifest(sweep_dir, edit)
-    before = snapshot(sweep_dir)
-    capsys.readouterr()
-    assert main(["sweep", "--resume", str(sweep_dir), "--no-progress"]) == 2
-    err = capsys.readouterr().err
+    sweep_dir, err = _resume_after_editing(tmp_path, capsys, edit)
     assert "1 finished run(s)" in err and f"lr=0.01 ({shows})" in err and "--redo-changed" in err
-    assert snapshot(sweep_dir) == before
     assert main(["sweep", "--resume", str(sweep_dir), "--no-progress", "--redo-changed"]) == 0  # asked for: redone
     config = json.loads((sweep_dir / "lr=0.01" / "run.json").read_text())["config"]
     assert (config["epochs"], config["hidden"]) == ((3, [4]) if "epochs" in shows else (2, [5]))
@@ -330,13 +335,8 @@ def test_an_edited_manifest_never_replaces_a_finished_run_silently(tmp_path, cap
                                   lambda m: m["runs"][0]["config"].update(hidden="64"),
                                   lambda m: m["runs"][0]["config"].update(extra=[1])])
 def test_a_manifest_field_of_the_wrong_kind_is_one_line(tmp_path, capsys, edit):
-    sweep_dir = sweep(tmp_path, "--lr", "0.01", "0.02")
-    _edit_manifest(sweep_dir, edit)
-    before = snapshot(sweep_dir)
-    capsys.readouterr()
-    assert main(["sweep", "--resume", str(sweep_dir), "--no-progress"]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "sweep.json is damaged" in err and snapshot(sweep_dir) == before
+    _, err = _resume_after_editing(tmp_path, capsys, edit)
+    assert err.count("\n") == 1 and "sweep.json is damaged" in err
 
 
 def test_resume_refuses_files_named_as_flowlabs_in_a_new_runs_folder_and_links_in_its_own_places(tmp_path, capsys):
