@@ -87,7 +87,7 @@ LAYERS = {
     "logging": ["tensorboard", "dashboards", "loop_logger"],
     # many runs: the single-run payload, the executors, the Experiment
     "sweeping": ["config", "results", "runner", "sendable", "forkserver", "executors", "balance", "stacked_runs", "sweepdir",
-                 "experiment"],
+                 "resume", "experiment"],
     # entry points: the command line, the experiment scripts' flags and printing (script), the benchmarks
     "cli": ["__main__", "cli", "script", "bench", "bench_models"],
 }
